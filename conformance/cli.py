@@ -1,0 +1,111 @@
+"""`kesk-conformance`: the kit's one command.
+
+Subcommands: run (the suite), list (requirements), spec (validate and outline the
+contract), serve / new-user / faults (the bundled reference server). Usage errors exit 2
+with one line; nothing a user can get wrong ends in a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+
+from rich.console import Console
+from rich.table import Table
+
+from conformance._spec import SpecError
+from conformance.spec_summary import status_histogram, summarise
+
+USAGE = """usage: kesk-conformance COMMAND [options]
+
+commands:
+  run        run the conformance suite (default target: the bundled reference server)
+  list       list the requirement catalogue
+  spec       validate the contract (spec/openapi.yaml) and print its outline
+  serve      run the reference server
+  new-user   create a disposable user through the test-support contract
+  faults     list the reference server's seeded faults
+
+`kesk-conformance COMMAND --help` describes a command's options."""
+
+
+def _spec_main(argv: Sequence[str]) -> int:
+    if argv and argv[0] in ("-h", "--help"):
+        print("usage: kesk-conformance spec\n\nValidate spec/openapi.yaml and print its operations.")
+        return 0
+    if argv:
+        print(f"kesk-conformance spec: unexpected argument {argv[0]!r}; it takes no arguments", file=sys.stderr)
+        return 2
+    try:
+        summary = summarise()
+    except SpecError as exc:
+        print(f"kesk-conformance: {exc}", file=sys.stderr)
+        return 2
+    console = Console()
+    table = Table(title=f"{summary.title} {summary.version} ({', '.join(summary.servers)})")
+    for column in ("operationId", "method", "path", "documented statuses"):
+        table.add_column(column)
+    for op in summary.operations:
+        table.add_row(op.operation_id, op.method, op.path, " ".join(op.statuses))
+    console.print(table)
+    histogram = ", ".join(f"{code}: {n}" for code, n in sorted(status_histogram(summary).items()))
+    console.print(
+        f"valid OpenAPI; {len(summary.operations)} operations, {summary.schemas} schemas, "
+        f"{summary.rules} business rules, {summary.assumptions} elements marked as assumptions"
+    )
+    console.print(f"statuses documented per operation: {histogram}")
+    return 0
+
+
+def _reference_server(name: str) -> Callable[[Sequence[str]], int]:
+    """Commands of the bundled reference server, imported only when asked for."""
+
+    def command(argv: Sequence[str]) -> int:
+        from reference_server import cli as server_cli
+
+        entry: Callable[[list[str]], int] = getattr(server_cli, name)
+        return entry(list(argv))
+
+    return command
+
+
+def _run_main(argv: Sequence[str]) -> int:
+    from conformance.runner_cli import run_main
+
+    return run_main(argv)
+
+
+def _list_main(argv: Sequence[str]) -> int:
+    from conformance.runner_cli import list_main
+
+    return list_main(argv)
+
+
+COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
+    "run": _run_main,
+    "list": _list_main,
+    "spec": _spec_main,
+    "serve": _reference_server("serve_main"),
+    "new-user": _reference_server("new_user_main"),
+    "faults": _reference_server("faults_main"),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if args else 2
+    command = COMMANDS.get(args[0])
+    if command is None:
+        print(f"kesk-conformance: unknown command {args[0]!r}; choose one of {', '.join(COMMANDS)}", file=sys.stderr)
+        return 2
+    try:
+        return command(args[1:])
+    except KeyboardInterrupt:
+        print("kesk-conformance: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,182 @@
+"""Run settings from flags, ``KESK_*`` environment variables and a TOML file, in that order.
+
+A bad value is a ConfigError whose message is the one line the user sees (exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+DEFAULT_CONFIG_FILE = "kesk-conformance.toml"
+
+
+class ConfigError(Exception):
+    """A usage or configuration mistake; str(exc) says what to fix."""
+
+
+@dataclass(slots=True)
+class Settings:
+    base_url: str | None = None
+    token: str | None = None
+    token_b: str | None = None
+    password: str | None = None
+    inbox: str | None = None
+    inbox_pattern: str = r"\b(\d{6})\b"
+    test_support: str | None = None
+    user_factory: str | None = None
+    select: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    strict: bool = False
+    seed: int | None = None
+    max_examples: int = 10
+    workers: int = 1
+    rate_limit: float | None = None
+    timeout: float = 10.0
+    allow_destructive: bool = False
+    report_dir: str = "reports"
+    fault: list[str] = field(default_factory=list)  # reference-server faults for the embedded target
+    quiet: bool = False
+
+
+_SECRET_FIELDS = ("token", "token_b", "password")
+_LIST_FIELDS = {"select", "exclude", "fault"}
+
+
+def _field_types() -> dict[str, str]:
+    return {f.name: str(f.type) for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any, origin: str) -> Any:
+    kind = _field_types()[name]
+    try:
+        if name in _LIST_FIELDS:
+            if isinstance(value, str):
+                return [part for part in re.split(r"[,\s]+", value) if part]
+            if isinstance(value, list) and all(isinstance(v, str) for v in value):
+                return value
+            raise ValueError
+        if kind == "bool":
+            if isinstance(value, bool):
+                return value
+            if str(value).lower() in ("1", "true", "yes", "on"):
+                return True
+            if str(value).lower() in ("0", "false", "no", "off", ""):
+                return False
+            raise ValueError
+        if kind.startswith("int"):
+            return int(value)
+        if kind.startswith("float"):
+            return None if value in (None, "") else float(value)
+        return None if value is None else str(value)
+    except (TypeError, ValueError):
+        shown = "[hidden]" if name in _SECRET_FIELDS else repr(value)
+        raise ConfigError(f"{origin}: {name.replace('_', '-')} = {shown} is not a valid {kind}") from None
+
+
+def _from_file(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config file {path}: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"the config file {path} is not valid TOML: {exc}") from None
+    table = data.get("kesk-conformance", data)
+    known = {name.replace("_", "-") for name in _field_types()}
+    values = {}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(f"{path}: unknown setting {key!r}; known settings: {', '.join(sorted(known))}")
+        name = key.replace("-", "_")
+        values[name] = _coerce(name, value, str(path))
+    return values
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    values = {}
+    for name in _field_types():
+        key = "KESK_" + name.upper()
+        if key in environ:
+            values[name] = _coerce(name, environ[key], f"environment variable {key}")
+    return values
+
+
+def _validate(settings: Settings) -> Settings:
+    if settings.base_url is not None:
+        parsed = urlparse(settings.base_url)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc:
+            raise ConfigError(
+                f"--base-url {settings.base_url!r} is not an http(s) URL; pass e.g. https://staging.example.com/v1"
+            )
+        if settings.token is None and settings.test_support is None and settings.user_factory is None:
+            raise ConfigError(
+                "--base-url needs a user: pass --token (or KESK_TOKEN), --test-support URL or --user-factory CMD"
+            )
+        if settings.fault:
+            raise ConfigError("--fault applies to the bundled reference server only; drop it or drop --base-url")
+    if settings.max_examples < 1:
+        raise ConfigError("--max-examples must be at least 1")
+    if settings.workers < 1:
+        raise ConfigError("--workers must be at least 1")
+    if settings.rate_limit is not None and settings.rate_limit <= 0:
+        raise ConfigError("--rate-limit must be a positive number of requests per second")
+    if settings.timeout <= 0:
+        raise ConfigError("--timeout must be a positive number of seconds")
+    return settings
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--config", metavar="PATH", help=f"TOML settings file (default: ./{DEFAULT_CONFIG_FILE} when present)")
+    add("--base-url", metavar="URL", help="the API to test, with its /v1 prefix (default: the bundled reference server)")
+    add("--token", metavar="T", help="bearer token of user A (env KESK_TOKEN)")
+    add("--token-b", metavar="T", help="bearer token of user B, for isolation checks (env KESK_TOKEN_B)")
+    add("--password", metavar="P", help="user A's password, for permanent deletion (env KESK_PASSWORD)")
+    add("--inbox", metavar="SPEC", help="test-support | mailpit:URL | command:CMD | fixed:CODE")
+    add("--inbox-pattern", metavar="REGEX", help="how to find the code in a message (first group)")
+    add("--test-support", metavar="URL", help="base URL of the test-support contract (spec/test-support.yaml)")
+    add("--user-factory", metavar="CMD", help='command printing {"token", "password", "email"} of a fresh user')
+    add("--select", metavar="GLOB", action="append", help="run only requirements whose id matches (repeatable)")
+    add("--exclude", metavar="GLOB", action="append", help="skip requirements whose id matches (repeatable)")
+    add("--strict", action="store_const", const=True, help="SHOULD violations fail the run too")
+    add("--seed", metavar="N", help="make the run repeatable")
+    add("--max-examples", metavar="N", help="generated examples per operation and mode (default 10)")
+    add("--workers", metavar="N", help="parallel processes (default 1)")
+    add("--rate-limit", metavar="R", help="at most R requests per second")
+    add("--timeout", metavar="S", help="per-request timeout in seconds (default 10)")
+    add("--allow-destructive", action="store_const", const=True,
+        help="allow account deletion on users that are not disposable")
+    add("--report-dir", metavar="DIR", help="where junit.xml, results.json and report.html go (default reports/)")
+    add("--fault", metavar="NAME", action="append", help="reference-server fault to switch on (embedded target only)")
+    add("--quiet", action="store_const", const=True, help="no progress, only the summary")
+
+
+def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:
+    """Merge file < environment < flags into validated Settings."""
+    environ = os.environ if environ is None else environ
+    config_path = args.config or environ.get("KESK_CONFIG")
+    values: dict[str, Any] = {}
+    if config_path:
+        values.update(_from_file(Path(config_path)))
+    elif Path(DEFAULT_CONFIG_FILE).is_file():
+        values.update(_from_file(Path(DEFAULT_CONFIG_FILE)))
+    values.update(_from_env(environ))
+    for name in _field_types():
+        flag_value = getattr(args, name, None)
+        if flag_value is not None:
+            values[name] = _coerce(name, flag_value, f"--{name.replace('_', '-')}")
+    return _validate(Settings(**values))
+
+
+def parse(argv: Sequence[str], environ: Mapping[str, str] | None = None, *, prog: str) -> Settings:
+    parser = argparse.ArgumentParser(prog=prog, description="Run the Kesk UserApi conformance suite.")
+    add_arguments(parser)
+    args = parser.parse_args(list(argv))  # argparse itself exits 2 with a one-line usage error
+    return resolve(args, environ)

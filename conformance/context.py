@@ -1,0 +1,147 @@
+"""What a check gets: the target client, the users, the inbox and clock, and a place to put failures."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
+from conformance.inbox import Inbox, InboxError
+from conformance.operations import OperationIndex
+from conformance.redact import Redactor
+from conformance.target import Exchange, TargetClient
+from conformance.users import User, UserFactory, UserFactoryError
+
+
+class TestClock:
+    """The test-support clock (POST {base}/_test/clock/advance)."""
+
+    def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
+        self.url = base_url.rstrip("/") + "/_test/clock"
+        self._timeout_s = timeout_s
+
+    def advance(self, seconds: int) -> None:
+        try:
+            response = httpx.post(self.url + "/advance", json={"seconds": seconds}, timeout=self._timeout_s)
+        except httpx.HTTPError as exc:
+            raise UndecidedRequirement(f"cannot advance the test clock at {self.url}: {type(exc).__name__}") from None
+        if response.status_code != 200:
+            raise UndecidedRequirement(f"the test clock at {self.url} answered {response.status_code}")
+
+
+@dataclass(slots=True)
+class Resources:
+    """What the suite created, so it can remove it at the end, failures or not."""
+
+    created: list[tuple[str, str, dict[str, object]]] = field(default_factory=list)  # (token, remove-op, params)
+
+    def add(self, token: str, remove_operation: str, path_params: dict[str, object]) -> None:
+        self.created.append((token, remove_operation, path_params))
+
+    def forget(self, remove_operation: str, path_params: dict[str, object]) -> None:
+        self.created = [item for item in self.created if (item[1], item[2]) != (remove_operation, path_params)]
+
+
+@dataclass(slots=True)
+class CheckContext:
+    client: TargetClient
+    operations: OperationIndex
+    redactor: Redactor
+    user_a: User
+    user_b: User | None
+    inbox: Inbox | None
+    clock: TestClock | None
+    factory: UserFactory | None
+    allow_destructive: bool
+    max_examples: int
+    seed: int
+    workers: int = 1
+    rng: random.Random = field(default_factory=random.Random)
+    resources: Resources = field(default_factory=Resources)
+    memo: dict[str, Any] = field(default_factory=dict)
+    failures: list[FailureDetail] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+    _disposable_count: int = 0
+
+    # --- outcomes -------------------------------------------------------------------------------
+    def fail(self, *, operation: str, expected: str, actual: str, hint: str = "",
+             exchange: Exchange | None = None, steps: tuple[str, ...] = ()) -> None:
+        """Record one violation; the check goes on so a run shows every broken operation."""
+        self.failures.append(
+            FailureDetail(
+                operation=operation,
+                expected=self.redactor.text(expected),
+                actual=self.redactor.text(actual),
+                hint=hint,
+                curl=exchange.curl if exchange else "",
+                steps=tuple(self.redactor.text(step) for step in steps),
+            )
+        )
+
+    def actual(self, exchange: Exchange) -> str:
+        """A redacted one-line description of an answer, for Actual: lines."""
+        body = self.redactor.body(exchange.body)
+        if len(body) > 300:
+            body = body[:300] + "..."
+        return f"{exchange.status} {body}".strip()
+
+    def expect_status(self, exchange: Exchange, expected: set[int] | int, *, what: str, hint: str = "") -> bool:
+        allowed = {expected} if isinstance(expected, int) else expected
+        if exchange.status in allowed:
+            return True
+        self.fail(
+            operation=exchange.operation_id or exchange.path,
+            expected=f"{what}: status {' or '.join(map(str, sorted(allowed)))}",
+            actual=self.actual(exchange),
+            hint=hint,
+            exchange=exchange,
+        )
+        return False
+
+    # --- users, inbox, unique data --------------------------------------------------------------
+    def second_user(self) -> User:
+        if self.user_b is None:
+            raise SkipRequirement("needs a second user: pass --token-b, --test-support URL or --user-factory CMD")
+        return self.user_b
+
+    def disposable_user(self) -> User:
+        """A fresh user from the factory, for flows that destroy or lock what they touch."""
+        if self.factory is None:
+            raise SkipRequirement("needs disposable users: pass --test-support URL or --user-factory CMD")
+        self._disposable_count += 1
+        try:
+            return self.factory.create(f"disposable-{self._disposable_count}")
+        except UserFactoryError as exc:
+            raise UndecidedRequirement(str(exc)) from None
+
+    def code(self, *, channel: str, address: str, purpose: str) -> str:
+        if self.inbox is None:
+            raise SkipRequirement("needs an inbox for out-of-band codes: pass --inbox (test-support, mailpit:URL, ...)")
+        try:
+            value = self.inbox.latest_code(channel=channel, address=address, purpose=purpose)
+        except InboxError as exc:
+            raise UndecidedRequirement(str(exc)) from None
+        if value is None:
+            raise UndecidedRequirement(f"no {purpose} code reached {self.inbox.description} for the {channel} address")
+        return value
+
+    def unique(self, prefix: str) -> str:
+        """A value no earlier run used: state carries over on staging servers."""
+        return f"{prefix}{uuid.UUID(int=self.rng.getrandbits(128)).hex[:12]}{uuid.uuid4().hex[:6]}"
+
+    def unique_email(self) -> str:
+        return f"{self.unique('kesk-')}@example.com"
+
+    def call(self, operation_id: str, *, user: User | None, **kwargs: Any) -> Exchange:
+        return self.client.call(operation_id, token=user.token if user else None, **kwargs)
+
+    def remove_later(self, user: User, remove_operation: str, **path_params: object) -> None:
+        self.resources.add(user.token, remove_operation, dict(path_params))
+
+    def on_exchange(self, callback: Callable[[Exchange], None]) -> None:
+        self.client.observers.append(callback)

@@ -1,0 +1,138 @@
+"""The requirement catalogue: every check declared once, with a stable id.
+
+A requirement carries its id (``EMAIL-PRIMARY-UNIQUE``; never positional), its level
+(MUST fails the run, SHOULD only under ``--strict``), the sentence of the seed or the
+spec it enforces, the operations it covers, and what it needs from the target
+(a second user, an inbox, the test clock, a password, destructive permission).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from conformance.context import CheckContext
+
+CheckFunction = Callable[["CheckContext"], None]
+_ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
+
+
+class Level(StrEnum):
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+
+
+class Need(StrEnum):
+    """Capabilities a requirement needs; missing ones turn it into a skip with a reason."""
+
+    SECOND_USER = "second_user"
+    INBOX = "inbox"
+    CLOCK = "clock"
+    PASSWORD = "password"
+    DESTRUCTIVE = "destructive"
+
+
+@dataclass(slots=True, frozen=True)
+class Requirement:
+    id: str
+    level: Level
+    area: str
+    title: str
+    quote: str
+    source: str  # "seed" when the sentence is the upstream reference's, "spec" when it is our contract's
+    operations: tuple[str, ...]
+    needs: frozenset[Need]
+    check: CheckFunction
+    # Observers judge the exchanges every other check made, so they run last.
+    observes: bool = False
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "level": self.level.value,
+            "area": self.area,
+            "title": self.title,
+            "quote": self.quote,
+            "source": self.source,
+            "operations": list(self.operations),
+            "needs": sorted(need.value for need in self.needs),
+            "observes": self.observes,
+        }
+
+
+class DuplicateRequirement(ValueError):
+    pass
+
+
+class Registry:
+    """Requirements keyed by id, in declaration order; duplicate ids are refused."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, Requirement] = {}
+
+    def add(self, item: Requirement) -> None:
+        if not _ID_PATTERN.match(item.id):
+            raise ValueError(f"requirement id {item.id!r} must look like AREA-WORD[-WORD...] in capitals")
+        if item.id in self._items:
+            raise DuplicateRequirement(f"a requirement with id {item.id!r} is already registered")
+        self._items[item.id] = item
+
+    def __iter__(self) -> Iterator[Requirement]:
+        return iter(self._items.values())
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __contains__(self, requirement_id: object) -> bool:
+        return requirement_id in self._items
+
+    def get(self, requirement_id: str) -> Requirement:
+        return self._items[requirement_id]
+
+    def select(self, include: Iterable[str] = (), exclude: Iterable[str] = ()) -> list[Requirement]:
+        """Requirements whose id matches any include glob (all when none) and no exclude glob."""
+        include, exclude = list(include), list(exclude)
+        return [
+            item
+            for item in self
+            if (not include or any(fnmatch.fnmatchcase(item.id, glob) for glob in include))
+            and not any(fnmatch.fnmatchcase(item.id, glob) for glob in exclude)
+        ]
+
+    def uncovered(self, operation_ids: Iterable[str]) -> list[str]:
+        covered = {op for item in self for op in item.operations}
+        return sorted(set(operation_ids) - covered)
+
+
+CATALOGUE = Registry()
+
+
+def requirement(
+    id: str,
+    *,
+    level: Level,
+    area: str,
+    title: str,
+    quote: str,
+    source: str = "spec",
+    operations: Iterable[str],
+    needs: Iterable[Need] = (),
+    observes: bool = False,
+    registry: Registry = CATALOGUE,
+) -> Callable[[CheckFunction], CheckFunction]:
+    """Declare the decorated function as the check of one requirement."""
+
+    def register(check: CheckFunction) -> CheckFunction:
+        registry.add(
+            Requirement(
+                id, level, area, title, quote, source, tuple(operations), frozenset(needs), check, observes
+            )
+        )
+        return check
+
+    return register

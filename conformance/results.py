@@ -1,0 +1,96 @@
+"""What a run produced: per-requirement outcomes and per-operation traffic (results.json's shape)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from conformance.failures import FailureDetail
+from conformance.requirements import Level, Requirement
+
+
+class Outcome(StrEnum):
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    ERROR = "error"
+
+
+@dataclass(slots=True)
+class RequirementResult:
+    requirement: Requirement
+    outcome: Outcome
+    reason: str = ""
+    failures: list[FailureDetail] = field(default_factory=list)
+    requests: int = 0
+    duration_s: float = 0.0
+
+    def fails_run(self, *, strict: bool) -> bool:
+        if self.outcome is not Outcome.FAILED:
+            return False
+        return self.requirement.level is Level.MUST or strict
+
+    def as_json(self) -> dict[str, object]:
+        item = self.requirement
+        return {
+            "id": item.id,
+            "level": item.level.value,
+            "area": item.area,
+            "title": item.title,
+            "quote": item.quote,
+            "outcome": self.outcome.value,
+            "reason": self.reason,
+            "operations": list(item.operations),
+            "requests": self.requests,
+            "duration_s": round(self.duration_s, 3),
+            "failures": [failure.as_json() for failure in self.failures],
+        }
+
+
+@dataclass(slots=True)
+class OperationStats:
+    requests: int = 0
+    statuses: Counter[int] = field(default_factory=Counter)
+
+    def as_json(self) -> dict[str, object]:
+        return {"requests": self.requests, "statuses": {str(code): n for code, n in sorted(self.statuses.items())}}
+
+
+@dataclass(slots=True)
+class RunResult:
+    target: dict[str, object]
+    seed: int
+    strict: bool
+    results: list[RequirementResult]
+    operations: dict[str, OperationStats]
+    duration_s: float
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for result in self.results if result.outcome is outcome)
+
+    @property
+    def requests(self) -> int:
+        return sum(stats.requests for stats in self.operations.values())
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if any(result.fails_run(strict=self.strict) for result in self.results) else 0
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "target": self.target,
+            "seed": self.seed,
+            "strict": self.strict,
+            "requirements": [result.as_json() for result in self.results],
+            "operations": {op: stats.as_json() for op, stats in sorted(self.operations.items())},
+            "summary": {
+                "passed": self.count(Outcome.PASSED),
+                "failed": self.count(Outcome.FAILED),
+                "skipped": self.count(Outcome.SKIPPED),
+                "error": self.count(Outcome.ERROR),
+                "requests": self.requests,
+                "duration_s": round(self.duration_s, 3),
+                "exit_code": self.exit_code,
+            },
+        }

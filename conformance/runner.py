@@ -1,0 +1,236 @@
+"""Run the selected requirements against one target and collect a RunResult.
+
+Order: active checks first (they send requests), observers last (they judge every
+exchange the run made). Whatever the suite created is removed at the end, failures or not.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import random
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+from conformance import checks as _checks  # noqa: F401  (registers the catalogue)
+from conformance._spec import load_spec
+from conformance.config import ConfigError, Settings
+from conformance.context import CheckContext, TestClock
+from conformance.failures import SkipRequirement, UndecidedRequirement
+from conformance.inbox import Inbox, TestSupportInbox, parse_inbox
+from conformance.operations import OperationIndex
+from conformance.redact import Redactor
+from conformance.requirements import CATALOGUE, Need, Requirement
+from conformance.results import Outcome, RequirementResult, RunResult
+from conformance.target import Exchange, TargetClient
+from conformance.users import CommandUserFactory, TestSupportUserFactory, User, UserFactory, UserFactoryError
+
+ProgressCallback = Callable[[Requirement, RequirementResult | None], None]
+
+
+class TargetUnreachable(Exception):
+    """The target did not answer at all; str(exc) is the one line the user sees (exit 2)."""
+
+
+@dataclass(slots=True)
+class Target:
+    base_url: str
+    embedded: bool
+    faults: tuple[str, ...]
+
+
+@contextlib.contextmanager
+def open_target(settings: Settings) -> Iterator[Target]:
+    """The base URL to test: the given one, or the bundled reference server started for this run."""
+    if settings.base_url:
+        yield Target(settings.base_url.rstrip("/"), embedded=False, faults=())
+        return
+    from reference_server.embedded import running_server  # the embedded default target
+
+    try:
+        server = running_server(faults=tuple(settings.fault))
+        base_url = server.__enter__()
+    except ValueError as exc:  # an unknown fault name
+        raise ConfigError(str(exc)) from None
+    try:
+        yield Target(base_url, embedded=True, faults=tuple(settings.fault))
+    finally:
+        server.__exit__(None, None, None)
+
+
+def _factory(settings: Settings, test_support: str | None, redactor: Redactor) -> UserFactory | None:
+    if settings.user_factory:
+        return CommandUserFactory(settings.user_factory, redactor)
+    if test_support:
+        return TestSupportUserFactory(test_support, redactor, timeout_s=settings.timeout)
+    return None
+
+
+def _users(settings: Settings, factory: UserFactory | None) -> tuple[User, User | None]:
+    try:
+        if settings.token:
+            user_a = User("A", settings.token, settings.password)
+        elif factory is not None:
+            user_a = factory.create("A")
+        else:
+            raise ConfigError("no user: pass --token, --test-support URL or --user-factory CMD")
+        if settings.token_b:
+            user_b: User | None = User("B", settings.token_b)
+        else:
+            user_b = factory.create("B") if factory is not None else None
+    except UserFactoryError as exc:
+        raise ConfigError(str(exc)) from None
+    return user_a, user_b
+
+
+def _preflight(client: TargetClient, user: User) -> None:
+    try:
+        answer = client.call("getMyProfile", token=user.token)
+    except UndecidedRequirement as exc:
+        raise TargetUnreachable(f"cannot reach the target: {exc}") from None
+    if answer.status == 401:
+        raise ConfigError(f"the target refused user {user.label}'s token (401 on GET /users/me); pass a valid --token")
+
+
+def _track_resources(ctx: CheckContext) -> Callable[[Exchange], None]:
+    """Remember what the run creates (from any check, Schemathesis' included) so cleanup can remove it."""
+    created_by = {
+        "addUserEmail": ("removeUserEmail", "email_id", "id", "response"),
+        "addUserPhone": ("removeUserPhone", "phone_id", "id", "response"),
+        "addFavouriteProduct": ("removeFavouriteProduct", "id", "product_id", "request"),
+        "registerFcmToken": ("unregisterFcmToken", "fcm_token", "fcm_token", "request"),
+    }
+    removals = {remove: param for remove, param, _, _ in created_by.values()}
+
+    def observe(exchange: Exchange) -> None:
+        ctx.exchanges.append(exchange)
+        auth = exchange.request_headers.get("Authorization", "")
+        if not auth.startswith("Bearer ") or not 200 <= exchange.status < 300:
+            return
+        token = auth.removeprefix("Bearer ")
+        op = exchange.operation_id or ""
+        if op in created_by:
+            remove, param, key, where = created_by[op]
+            try:
+                source = exchange.json() if where == "response" else json.loads(exchange.request_body or b"")
+                value = source[key]
+            except (ValueError, KeyError, TypeError):
+                return
+            ctx.resources.add(token, remove, {param: value})
+        elif op in removals:
+            value = exchange.path.rstrip("/").rsplit("/", 1)[-1]
+            ctx.resources.created = [
+                item for item in ctx.resources.created
+                if not (item[0] == token and item[1] == op and str(item[2].get(removals[op])) == value)
+            ]
+
+    return observe
+
+
+def _cleanup(ctx: CheckContext) -> None:
+    for token, remove, params in reversed(ctx.resources.created):
+        with contextlib.suppress(UndecidedRequirement, KeyError):
+            ctx.client.call(remove, token=token, path_params=params)
+    ctx.resources.created.clear()
+
+
+def _run_one(item: Requirement, ctx: CheckContext, settings: Settings) -> RequirementResult:
+    missing = _missing_needs(item, ctx, settings)
+    if missing:
+        return RequirementResult(item, Outcome.SKIPPED, reason=missing)
+    ctx.failures = []
+    ctx.rng = random.Random(f"{ctx.seed}:{item.id}")
+    sent_before = ctx.client.sent
+    started = time.perf_counter()
+    outcome, reason = Outcome.PASSED, ""
+    try:
+        item.check(ctx)
+    except SkipRequirement as exc:
+        outcome, reason = Outcome.SKIPPED, str(exc)
+    except UndecidedRequirement as exc:
+        outcome, reason = Outcome.ERROR, str(exc)
+    except Exception as exc:  # a check's own bug must not end the run; it is reported as an error
+        outcome, reason = Outcome.ERROR, f"the check crashed: {type(exc).__name__}: {ctx.redactor.text(str(exc))}"
+    if ctx.failures:
+        outcome = Outcome.FAILED
+        reason = reason or f"{len(ctx.failures)} violation(s)"
+    return RequirementResult(
+        item, outcome, reason=reason, failures=list(ctx.failures),
+        requests=ctx.client.sent - sent_before, duration_s=time.perf_counter() - started,
+    )
+
+
+def _missing_needs(item: Requirement, ctx: CheckContext, settings: Settings) -> str:
+    if Need.SECOND_USER in item.needs and ctx.user_b is None:
+        return "needs a second user: pass --token-b, --test-support URL or --user-factory CMD"
+    if Need.INBOX in item.needs and ctx.inbox is None:
+        return "needs an inbox for out-of-band codes: pass --inbox (test-support, mailpit:URL, command:CMD, fixed:CODE)"
+    if Need.CLOCK in item.needs and ctx.clock is None:
+        return "needs the test-support clock: pass --test-support URL"
+    if Need.DESTRUCTIVE in item.needs and ctx.factory is None and not settings.allow_destructive:
+        return "destructive: needs disposable users (--test-support or --user-factory) or --allow-destructive"
+    if Need.PASSWORD in item.needs and ctx.factory is None and not ctx.user_a.password:
+        return "needs user A's password: pass --password"
+    return ""
+
+
+def execute(settings: Settings, *, progress: ProgressCallback | None = None) -> RunResult:
+    started = time.perf_counter()
+    operations = OperationIndex(load_spec())
+    redactor = Redactor()
+    redactor.add(settings.token, settings.token_b, settings.password)
+    seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**31)
+    selected = CATALOGUE.select(settings.select, settings.exclude)
+    if not selected:
+        raise ConfigError("--select/--exclude left no requirement to run; see `kesk-conformance list`")
+    with open_target(settings) as target:
+        test_support = settings.test_support or (target.base_url if target.embedded else None)
+        factory = _factory(settings, test_support, redactor)
+        user_a, user_b = _users(settings, factory)
+        inbox: Inbox | None = None
+        if settings.inbox:
+            try:
+                inbox = parse_inbox(settings.inbox, base_url=test_support or target.base_url,
+                                    redactor=redactor, pattern=settings.inbox_pattern)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+        elif test_support:
+            inbox = TestSupportInbox(test_support, redactor)
+        client = TargetClient(target.base_url, operations, redactor, timeout_s=settings.timeout,
+                              rate_limit=settings.rate_limit)
+        ctx = CheckContext(
+            client=client, operations=operations, redactor=redactor, user_a=user_a, user_b=user_b, inbox=inbox,
+            clock=TestClock(test_support) if test_support else None, factory=factory,
+            allow_destructive=settings.allow_destructive, max_examples=settings.max_examples, seed=seed,
+            workers=settings.workers,
+        )
+        try:
+            _preflight(client, user_a)
+            client.observers.append(_track_resources(ctx))
+            results = []
+            for item in sorted(selected, key=lambda item: item.observes):
+                if progress:
+                    progress(item, None)
+                result = _run_one(item, ctx, settings)
+                results.append(result)
+                if progress:
+                    progress(item, result)
+        finally:
+            _cleanup(ctx)
+            client.close()
+        return RunResult(
+            target={
+                "base_url": target.base_url,
+                "embedded_reference_server": target.embedded,
+                "faults": list(target.faults),
+                "users": [user.label for user in (user_a, user_b) if user],
+                "inbox": inbox.description if inbox else None,
+                "test_support": test_support,
+            },
+            seed=seed,
+            strict=settings.strict,
+            results=results,
+            operations=dict(client.stats),
+            duration_s=time.perf_counter() - started,
+        )

@@ -1,0 +1,90 @@
+"""Users the suite acts as, and the factories that make disposable ones."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+from dataclasses import dataclass
+from typing import Protocol
+
+import httpx
+
+from conformance.redact import Redactor
+
+
+class UserFactoryError(Exception):
+    """The user factory did not give a usable user; the message says why, with no secret in it."""
+
+
+@dataclass(slots=True, frozen=True)
+class User:
+    label: str  # "A", "B", or "disposable-3": how reports name this user
+    token: str
+    password: str | None = None
+    email: str | None = None
+    disposable: bool = False
+
+
+class UserFactory(Protocol):
+    description: str
+
+    def create(self, label: str) -> User: ...
+
+
+def _user_from_json(text: str, label: str, source: str) -> User:
+    try:
+        data = json.loads(text)
+        token = data["token"]
+    except (ValueError, KeyError, TypeError):
+        raise UserFactoryError(f"{source} must print a JSON object with a 'token' (and 'password', 'email')") from None
+    if not isinstance(token, str) or not token:
+        raise UserFactoryError(f"{source} printed an empty token")
+    return User(label, token, data.get("password"), data.get("email"), disposable=True)
+
+
+class TestSupportUserFactory:
+    """POST {base}/_test/users of the test-support contract (spec/test-support.yaml)."""
+
+    def __init__(self, base_url: str, redactor: Redactor, *, timeout_s: float = 10.0) -> None:
+        self.url = base_url.rstrip("/") + "/_test/users"
+        self.description = f"test-support contract at {self.url}"
+        self._redactor = redactor
+        self._timeout_s = timeout_s
+
+    def create(self, label: str) -> User:
+        try:
+            response = httpx.post(self.url, json={}, timeout=self._timeout_s)
+        except httpx.HTTPError as exc:
+            raise UserFactoryError(f"cannot reach the test-support contract at {self.url}: {type(exc).__name__}") from None
+        if response.status_code != 201:
+            raise UserFactoryError(
+                f"the test-support contract at {self.url} answered {response.status_code}, not 201; "
+                "does the target implement spec/test-support.yaml?"
+            )
+        user = _user_from_json(response.text, label, self.description)
+        self._redactor.add(user.token, user.password)
+        return user
+
+
+class CommandUserFactory:
+    """A command that prints {"token", "password", "email"} for a fresh disposable user."""
+
+    def __init__(self, command: str, redactor: Redactor, *, timeout_s: float = 60.0) -> None:
+        self.command = command
+        self.description = f"user factory command {command!r}"
+        self._redactor = redactor
+        self._timeout_s = timeout_s
+
+    def create(self, label: str) -> User:
+        try:
+            done = subprocess.run(
+                shlex.split(self.command), capture_output=True, text=True, timeout=self._timeout_s, check=False
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise UserFactoryError(f"{self.description} could not run: {type(exc).__name__}") from None
+        if done.returncode != 0:
+            raise UserFactoryError(f"{self.description} exited {done.returncode}")
+        user = _user_from_json(done.stdout, label, self.description)
+        self._redactor.add(user.token, user.password)
+        return user
