@@ -1,0 +1,118 @@
+"""The ASGI application: routes under /v1, error rendering, lifecycle."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Protocol
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Mount, Route
+
+from .account import Account
+from .auth import Authenticator
+from .clock import Clock
+from .contacts import EMAIL, PHONE, ContactResource
+from .db import Database
+from .deletion import Deletion
+from .errors import ApiError
+from .exports import Exports, ExportWorker
+from .faults import FaultSet
+from .favourites import Favourites
+from .fcm import FcmTokens
+from .identity import Identity
+from .profile import Profile
+from .state import ServerState, password_hasher
+from .testsupport import TestSupport
+from .web import error_response
+
+__all__ = ["BASE_PATH", "create_app"]
+
+BASE_PATH = "/v1"
+
+
+class _RouteGroup(Protocol):
+    def routes(self) -> list[Route]: ...
+
+
+def create_app(
+    *,
+    db: str = ":memory:",
+    faults: Sequence[str] = (),
+    test_mode: bool = True,
+    export_dir: str | None = None,
+) -> Starlette:
+    """Build the reference server.
+
+    `db` is a SQLite path (state survives restarts) or ":memory:". Export files go
+    to `export_dir`, by default `<db>.exports/` next to a file database or a
+    temporary directory removed at shutdown for ":memory:". Raises
+    `UnknownFaultError` for a fault name that is not in the catalogue.
+    """
+    fault_set = FaultSet.of(faults)
+    temporary_exports = export_dir is None and db == ":memory:"
+    if export_dir is not None:
+        exports_path = Path(export_dir)
+    elif temporary_exports:
+        exports_path = Path(tempfile.mkdtemp(prefix="kesk-exports-"))
+    else:
+        exports_path = Path(f"{db}.exports")
+    database = Database(db)
+    state = ServerState(
+        db=database,
+        clock=Clock(database),
+        faults=fault_set,
+        hasher=password_hasher(fast=test_mode),
+        export_dir=exports_path,
+        test_mode=test_mode,
+    )
+    auth = Authenticator(state)
+    worker = ExportWorker(state)
+    groups: list[_RouteGroup] = [
+        Favourites(state, auth),
+        ContactResource(state, auth, EMAIL),
+        ContactResource(state, auth, PHONE),
+        FcmTokens(state, auth),
+        Profile(state, auth),
+        Deletion(state, auth),
+        Exports(state, auth, worker),
+        Account(state, auth),
+        Identity(state, auth),
+    ]
+    routes: list[BaseRoute] = [route for group in groups for route in group.routes()]
+    if test_mode:
+        routes.extend(TestSupport(state).routes())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if temporary_exports:
+            shutil.rmtree(exports_path, ignore_errors=True)
+
+    app = Starlette(
+        routes=[Mount(BASE_PATH, routes=routes)],
+        exception_handlers={HTTPException: _http_exception},
+        lifespan=lifespan,
+    )
+    app.state.server = state
+    worker.resume_unfinished()
+    return app
+
+
+async def _http_exception(request: Request, exc: Exception) -> Response:
+    """Routing refusals (unknown path, wrong method) in the ErrorResponse shape."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        allow = dict(exc.headers or {})
+        error = ApiError(405, "malformed_request", "Method not allowed for this path.", headers=allow)
+    elif exc.status_code == 404:
+        error = ApiError.not_found()
+    else:
+        error = ApiError(exc.status_code, "malformed_request", str(exc.detail))
+    return error_response(error)

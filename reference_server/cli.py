@@ -1,0 +1,97 @@
+"""Command-line entry points: `serve`, `new-user`, `faults` (dispatched by kesk-conformance)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import httpx
+import uvicorn
+
+from .app import create_app
+from .embedded import base_url, bind_loopback, uvicorn_config
+from .faults import CATALOGUE, UnknownFaultError
+
+__all__ = ["faults_main", "new_user_main", "serve_main"]
+
+
+class _AnnouncingServer(uvicorn.Server):
+    """Prints the base URL once, as soon as the server accepts requests."""
+
+    def __init__(self, config: uvicorn.Config, url: str) -> None:
+        super().__init__(config)
+        self._url = url
+
+    async def startup(self, sockets: list[object] | None = None) -> None:  # type: ignore[override]
+        await super().startup(sockets=sockets)  # type: ignore[arg-type]
+        if self.started:
+            print(f"base URL: {self._url}", flush=True)
+
+
+def serve_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kesk-conformance serve", description="Run the reference server.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
+    parser.add_argument("--db", default=":memory:", help="SQLite file (survives restarts) or :memory:")
+    parser.add_argument(
+        "--fault", action="append", default=[], metavar="NAME", help="switch on a seeded fault (repeatable)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        app = create_app(db=args.db, faults=args.fault, test_mode=True)
+    except UnknownFaultError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        sock = bind_loopback(args.host, args.port)
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
+        return 2
+    server = _AnnouncingServer(uvicorn_config(app), base_url(sock))
+    try:
+        server.run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    return 0
+
+
+def new_user_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="kesk-conformance new-user",
+        description="Create a disposable user through the test-support contract.",
+    )
+    parser.add_argument("--base-url", required=True, help="the API base URL, e.g. http://127.0.0.1:8000/v1")
+    args = parser.parse_args(argv)
+    url = args.base_url.rstrip("/") + "/_test/users"
+    try:
+        response = httpx.post(url, timeout=10.0)
+    except httpx.HTTPError as exc:
+        print(f"error: cannot reach {url}: {type(exc).__name__}", file=sys.stderr)
+        return 2
+    if response.status_code != 201:
+        print(f"error: {url} answered {response.status_code}; is test support enabled?", file=sys.stderr)
+        return 2
+    user = response.json()
+    # The one sanctioned place a secret is printed: the caller asked for these credentials.
+    print(json.dumps({"token": user["token"], "password": user["password"], "email": user["email"]}))
+    return 0
+
+
+def faults_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="kesk-conformance faults", description="List the seeded faults.")
+    parser.add_argument("--json", action="store_true", help="print a JSON array")
+    args = parser.parse_args(argv)
+    if args.json:
+        rows = [
+            {"name": f.name, "description": f.description, "requirements": list(f.requirements)}
+            for f in CATALOGUE
+        ]
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(f.name) for f in CATALOGUE)
+    for fault in CATALOGUE:
+        print(f"{fault.name:<{width}}  {', '.join(fault.requirements)}  {fault.description}")
+    return 0

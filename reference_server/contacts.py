@@ -1,0 +1,323 @@
+"""Emails and phones: one generic contact resource, specialised by `ContactKind`.
+
+Rules: VERIFY-TOKEN, EMAIL-/PHONE-PRIMARY-UNIQUE, -PRIMARY-VERIFIED, -PRIMARY-REMOVAL, OWNER-SCOPE.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .auth import Authenticator
+from .clock import format_timestamp
+from .errors import ApiError, SeededServerError
+from .state import (
+    VERIFICATION_TOKEN_MAX_ATTEMPTS,
+    VERIFICATION_TOKEN_TTL_S,
+    ServerState,
+    new_code,
+    send_message,
+)
+from .validation import Fields
+from .web import endpoint, error_response, json_response, page_params, path_id, read_json_object
+
+__all__ = ["EMAIL", "PHONE", "ContactKind", "ContactResource", "render_contact"]
+
+_TOKEN = re.compile(r"[0-9]{6}")
+_PHONE_INPUT = re.compile(r"\+?[0-9 ()-]{2,32}")
+_COUNTRY = re.compile(r"[A-Z]{2}")
+
+
+@dataclass(slots=True, frozen=True)
+class NewContact:
+    value: str
+    country_code: str | None
+
+
+def _parse_email(fields: Fields) -> NewContact | None:
+    raw = fields.string("email", min_length=1, max_length=254)
+    fields.finish()
+    try:
+        normalised = validate_email(raw, check_deliverability=False).normalized
+    except EmailNotValidError as exc:
+        fields.problem("email", str(exc))
+        return None
+    return NewContact(value=normalised, country_code=None)
+
+
+def _parse_phone(fields: Fields) -> NewContact | None:
+    raw = fields.string("phone_number", min_length=2, max_length=32, pattern=_PHONE_INPUT)
+    country = fields.string("country_code", pattern=_COUNTRY)
+    fields.finish()
+    try:
+        number = phonenumbers.parse(raw, country)
+    except phonenumbers.NumberParseException:
+        fields.problem("phone_number", "is not a phone number")
+        return None
+    if not phonenumbers.is_valid_number_for_region(number, country):
+        fields.problem("phone_number", f"is not a valid number for country {country}")
+        return None
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    return NewContact(value=e164, country_code=country)
+
+
+@dataclass(slots=True, frozen=True)
+class ContactKind:
+    name: str  # stored in contacts.kind
+    label: str
+    collection_path: str
+    id_param: str
+    value_field: str  # the response/request field holding the value
+    channel: str
+    purpose: str
+    first_becomes_primary: bool  # PHONE-PRIMARY-UNIQUE: the first phone is primary at once
+    only_one_primary_removable: bool  # PHONE-PRIMARY-REMOVAL: the only phone may go
+    parse: Callable[[Fields], NewContact | None]
+
+
+EMAIL = ContactKind(
+    name="email", label="Email address", collection_path="/user/emails", id_param="email_id",
+    value_field="email", channel="email", purpose="email_verification",
+    first_becomes_primary=False, only_one_primary_removable=False, parse=_parse_email,
+)
+PHONE = ContactKind(
+    name="phone", label="Phone number", collection_path="/user/phones", id_param="phone_id",
+    value_field="phone_number", channel="sms", purpose="phone_verification",
+    first_becomes_primary=True, only_one_primary_removable=True, parse=_parse_phone,
+)
+
+
+def render_contact(kind: ContactKind, row: sqlite3.Row) -> dict[str, Any]:
+    body: dict[str, Any] = {"id": row["id"], kind.value_field: row["value"]}
+    if kind is PHONE:
+        body["country_code"] = row["country_code"]
+    body.update(
+        is_verified=bool(row["is_verified"]),
+        is_primary=bool(row["is_primary"]),
+        verified_at=format_timestamp(row["verified_at"]) if row["verified_at"] is not None else None,
+        created_at=format_timestamp(row["created_at"]),
+    )
+    return body
+
+
+class ContactResource:
+    """The six operations of one contact kind: add, list, get, verify, make-default, remove."""
+
+    def __init__(self, state: ServerState, auth: Authenticator, kind: ContactKind) -> None:
+        self._state = state
+        self._auth = auth
+        self._kind = kind
+
+    def routes(self) -> list[Route]:
+        base = self._kind.collection_path
+        item = f"{base}/{{{self._kind.id_param}}}"
+        return [
+            Route(base, endpoint(self.add), methods=["POST"]),
+            Route(base, endpoint(self.list), methods=["GET"]),
+            Route(item, endpoint(self.get), methods=["GET"]),
+            Route(f"{item}/verify", endpoint(self.verify), methods=["POST"]),
+            Route(f"{item}/make-default", endpoint(self.make_default), methods=["PUT"]),
+            Route(item, endpoint(self.remove), methods=["DELETE"]),
+        ]
+
+    def _is(self, kind: ContactKind) -> bool:
+        return self._kind is kind
+
+    async def add(self, request: Request) -> Response:
+        user_id = self._auth.require_user(request)
+        body = await read_json_object(request)
+        raw_email = body.get("email")
+        non_ascii = isinstance(raw_email, str) and not raw_email.isascii()
+        if self._is(EMAIL) and non_ascii and self._state.faults.active("server_error_non_ascii"):
+                raise SeededServerError("non-ASCII address")
+        fields = Fields(body)
+        contact = self._kind.parse(fields)
+        fields.finish()
+        assert contact is not None  # parse reports every refusal through `fields`
+        now = self._state.clock.now()
+        code = new_code()
+        with self._state.db.transaction() as conn:
+            taken = conn.execute(
+                "SELECT 1 FROM contacts WHERE kind = ? AND value_key = ? AND removed_at IS NULL",
+                (self._kind.name, contact.value.lower()),
+            ).fetchone()
+            if taken:
+                raise ApiError(409, "already_exists", f"{self._kind.label} is already registered.")
+            has_primary = self._primary_id(conn, user_id) is not None
+            is_primary = self._kind.first_becomes_primary and not has_primary
+            is_verified = False
+            if self._is(EMAIL) and self._state.faults.active("mass_assignment_verified"):
+                is_verified = body.get("is_verified") is True
+                is_primary = body.get("is_primary") is True
+            if is_primary:
+                conn.execute(
+                    "UPDATE contacts SET is_primary = 0 WHERE user_id = ? AND kind = ?",
+                    (user_id, self._kind.name),
+                )
+            cursor = conn.execute(
+                "INSERT INTO contacts (kind, user_id, value, value_key, country_code, is_verified,"
+                " is_primary, verified_at, created_at, code, code_expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    self._kind.name, user_id, contact.value, contact.value.lower(), contact.country_code,
+                    int(is_verified), int(is_primary), now if is_verified else None, now,
+                    code, now + VERIFICATION_TOKEN_TTL_S,
+                ),
+            )
+            contact_id = int(cursor.lastrowid or 0)
+            send_message(
+                conn, channel=self._kind.channel, address=contact.value,
+                purpose=self._kind.purpose, code=code, now=now,
+            )
+            row = self._row(conn, contact_id)
+        location = f"/v1{self._kind.collection_path}/{contact_id}"
+        return json_response(render_contact(self._kind, row), 201, {"Location": location})
+
+    async def list(self, request: Request) -> Response:
+        user_id = self._auth.require_user(request)
+        page = page_params(request)
+        offset, limit = page.offset, page.size
+        if page.number > 1:
+            if self._is(EMAIL) and self._state.faults.active("pagination_drops_item"):
+                offset, limit = offset + 1, limit - 1
+            if self._is(PHONE) and self._state.faults.active("pagination_repeats_item"):
+                offset -= 1
+        with self._state.db.transaction() as conn:
+            total = int(conn.execute(
+                "SELECT COUNT(*) FROM contacts WHERE user_id = ? AND kind = ? AND removed_at IS NULL",
+                (user_id, self._kind.name),
+            ).fetchone()[0])
+            rows = [] if offset >= total else conn.execute(
+                "SELECT * FROM contacts WHERE user_id = ? AND kind = ? AND removed_at IS NULL"
+                " ORDER BY id LIMIT ? OFFSET ?",
+                (user_id, self._kind.name, limit, offset),
+            ).fetchall()
+        return json_response(page.envelope([render_contact(self._kind, r) for r in rows], total))
+
+    async def get(self, request: Request) -> Response:
+        user_id = self._auth.require_user(request)
+        contact_id = path_id(request, self._kind.id_param)
+        any_owner = self._is(EMAIL) and self._state.faults.active("bola_email_read")
+        include_removed = self._is(PHONE) and self._state.faults.active("removed_phone_readable")
+        with self._state.db.transaction() as conn:
+            row = self._owned(conn, user_id, contact_id, any_owner=any_owner, include_removed=include_removed)
+        body = render_contact(self._kind, row)
+        if self._is(EMAIL) and self._state.faults.active("missing_required_field"):
+            del body["is_primary"]
+        return json_response(body)
+
+    async def verify(self, request: Request) -> Response:
+        user_id = self._auth.require_user(request)
+        contact_id = path_id(request, self._kind.id_param)
+        fields = Fields(await read_json_object(request))
+        token = fields.string("token", pattern=_TOKEN)
+        fields.finish()
+        now = self._state.clock.now()
+        with self._state.db.transaction() as conn:
+            row = self._owned(conn, user_id, contact_id)
+            if row["is_verified"]:
+                raise ApiError(409, "already_verified", f"{self._kind.label} is already verified.")
+            expires_at = float(row["code_expires_at"] or 0)
+            if row["code_attempts"] >= VERIFICATION_TOKEN_MAX_ATTEMPTS or row["code"] is None:
+                # The token is burnt: only removing and re-adding the contact issues a new one.
+                raise ApiError.too_many_attempts(int(expires_at - now))
+            accept_any = self._is(EMAIL) and self._state.faults.active("wrong_token_verifies")
+            if not accept_any:
+                if now >= expires_at:
+                    raise ApiError(400, "code_expired", "The verification token has expired.")
+                if not secrets.compare_digest(token, str(row["code"])):
+                    conn.execute(
+                        "UPDATE contacts SET code_attempts = code_attempts + 1 WHERE id = ?", (contact_id,)
+                    )
+                    return _wrong_code()
+            conn.execute(
+                "UPDATE contacts SET is_verified = 1, verified_at = ?, code = NULL WHERE id = ?",
+                (now, contact_id),
+            )
+            row = self._row(conn, contact_id)
+        return json_response(render_contact(self._kind, row))
+
+    async def make_default(self, request: Request) -> Response:
+        user_id = self._auth.require_user(request)
+        contact_id = path_id(request, self._kind.id_param)
+        with self._state.db.transaction() as conn:
+            row = self._owned(conn, user_id, contact_id)
+            allow_unverified = self._is(EMAIL) and self._state.faults.active("unverified_primary")
+            if not row["is_verified"] and not allow_unverified:
+                raise ApiError(409, "not_verified", f"Verify the {self._kind.name} before making it primary.")
+            keep_old_flag = self._is(EMAIL) and self._state.faults.active("two_primaries")
+            if not keep_old_flag:
+                conn.execute(
+                    "UPDATE contacts SET is_primary = 0 WHERE user_id = ? AND kind = ?",
+                    (user_id, self._kind.name),
+                )
+            conn.execute("UPDATE contacts SET is_primary = 1 WHERE id = ?", (contact_id,))
+            row = self._row(conn, contact_id)
+        return json_response(render_contact(self._kind, row))
+
+    async def remove(self, request: Request) -> Response:
+        user_id = self._auth.require_user(request)
+        contact_id = path_id(request, self._kind.id_param)
+        any_owner = self._is(PHONE) and self._state.faults.active("bola_phone_remove")
+        with self._state.db.transaction() as conn:
+            row = self._owned(conn, user_id, contact_id, any_owner=any_owner)
+            if row["is_primary"] and not self._primary_may_go(conn, row):
+                raise ApiError(
+                    409, "primary_removal",
+                    f"Make another {self._kind.name} primary before removing this one.",
+                )
+            conn.execute(
+                "UPDATE contacts SET removed_at = ?, is_primary = 0 WHERE id = ?",
+                (self._state.clock.now(), contact_id),
+            )
+        return json_response({"message": f"{self._kind.label} removed."})
+
+    def _primary_may_go(self, conn: sqlite3.Connection, row: sqlite3.Row) -> bool:
+        if self._kind.only_one_primary_removable:
+            others = conn.execute(
+                "SELECT 1 FROM contacts WHERE user_id = ? AND kind = ? AND removed_at IS NULL AND id != ?",
+                (row["user_id"], self._kind.name, row["id"]),
+            ).fetchone()
+            return others is None
+        return self._is(EMAIL) and self._state.faults.active("primary_removable")
+
+    def _primary_id(self, conn: sqlite3.Connection, user_id: int) -> int | None:
+        row = conn.execute(
+            "SELECT id FROM contacts WHERE user_id = ? AND kind = ? AND is_primary = 1"
+            " AND removed_at IS NULL",
+            (user_id, self._kind.name),
+        ).fetchone()
+        return None if row is None else int(row["id"])
+
+    def _row(self, conn: sqlite3.Connection, contact_id: int) -> sqlite3.Row:
+        row: sqlite3.Row = conn.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+        return row
+
+    def _owned(
+        self, conn: sqlite3.Connection, user_id: int, contact_id: int,
+        *, any_owner: bool = False, include_removed: bool = False,
+    ) -> sqlite3.Row:
+        """The caller's contact; another user's id is answered exactly like a missing one."""
+        row = conn.execute(
+            "SELECT * FROM contacts WHERE id = ? AND kind = ?", (contact_id, self._kind.name)
+        ).fetchone()
+        if row is None or (row["user_id"] != user_id and not any_owner):
+            raise ApiError.not_found(self._kind.label)
+        if row["removed_at"] is not None and not include_removed:
+            raise ApiError.not_found(self._kind.label)
+        return row  # type: ignore[no-any-return]
+
+
+def _wrong_code() -> Response:
+    # Returned, not raised, so the transaction commits the counted attempt.
+    return error_response(ApiError(400, "invalid_code", "The verification token is wrong."))

@@ -1,0 +1,119 @@
+"""SQLite storage: one connection, one lock, schema created on open."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+__all__ = ["Database"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    password_hash TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    deleted_at REAL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash TEXT PRIMARY KEY,          -- sha256 of the bearer token, never the token
+    user_id INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS contacts (     -- emails and phones share one table
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,                   -- 'email' | 'phone'
+    user_id INTEGER NOT NULL,
+    value TEXT NOT NULL,                  -- normalised address / E.164 number
+    value_key TEXT NOT NULL,              -- case-folded value for uniqueness
+    country_code TEXT,
+    is_verified INTEGER NOT NULL DEFAULT 0,
+    is_primary INTEGER NOT NULL DEFAULT 0,
+    verified_at REAL,
+    created_at REAL NOT NULL,
+    removed_at REAL,
+    code TEXT,
+    code_expires_at REAL,
+    code_attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS favourites (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id INTEGER NOT NULL,
+    product_id INTEGER NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS fcm_tokens (
+    token TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    platform TEXT NOT NULL,
+    registered_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    channel TEXT NOT NULL,
+    address TEXT NOT NULL,
+    purpose TEXT NOT NULL,
+    code TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS gdpr_requests (  -- deletion and export requests share the OTP flow
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,                   -- 'deletion' | 'export'
+    user_id INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    otp TEXT NOT NULL,
+    otp_expires_at REAL NOT NULL,
+    otp_attempts INTEGER NOT NULL DEFAULT 0,
+    otp_used INTEGER NOT NULL DEFAULT 0,
+    requested_at REAL NOT NULL,
+    scheduled_for REAL,
+    filename TEXT UNIQUE,
+    file_expires_at REAL
+);
+CREATE TABLE IF NOT EXISTS identity (
+    user_id INTEGER PRIMARY KEY,
+    stripe_status TEXT NOT NULL DEFAULT 'not_started',
+    stripe_session_id TEXT,
+    stripe_updated_at REAL,
+    nfc_status TEXT NOT NULL DEFAULT 'not_started',
+    nfc_verified_at REAL,
+    nfc_failure_reason TEXT
+);
+CREATE TABLE IF NOT EXISTS settings (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+
+
+class Database:
+    """A single SQLite connection shared by request handlers and the export worker."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self._conn.row_factory = sqlite3.Row
+        with self._lock:
+            self._conn.executescript(_SCHEMA)
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """Hold the lock for a whole read-modify-write step; roll back on any error."""
+        with self._lock:
+            outermost = not self._conn.in_transaction
+            if outermost:
+                self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                if outermost:
+                    self._conn.rollback()
+                raise
+            if outermost:
+                self._conn.commit()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()

@@ -1,0 +1,61 @@
+"""Firebase Cloud Messaging device tokens (FCM-IDEMPOTENT)."""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .auth import Authenticator
+from .errors import ApiError, SeededServerError
+from .state import ServerState
+from .validation import Fields
+from .web import endpoint, json_response, read_json_object
+
+__all__ = ["FcmTokens"]
+
+_FCM_TOKEN = re.compile(r"[A-Za-z0-9_:\-]+")
+_FCM_TOKEN_MAX = 4096
+
+
+class FcmTokens:
+    def __init__(self, state: ServerState, auth: Authenticator) -> None:
+        self._state = state
+        self._auth = auth
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/account/fcm-tokens", endpoint(self.register), methods=["POST"]),
+            Route("/account/fcm-tokens/{fcm_token}", endpoint(self.unregister), methods=["DELETE"]),
+        ]
+
+    async def register(self, request: Request) -> Response:
+        user_id = self._auth.require_user(request)
+        fields = Fields(await read_json_object(request))
+        token = fields.string("fcm_token", min_length=1, max_length=_FCM_TOKEN_MAX, pattern=_FCM_TOKEN)
+        platform = fields.string("platform", choices=("ios", "android", "web"))
+        fields.finish()
+        if len(token) == _FCM_TOKEN_MAX and self._state.faults.active("server_error_max_length"):
+            raise SeededServerError("token column too short")
+        with self._state.db.transaction() as conn:
+            # Re-registering updates the platform; a token held by another user moves here.
+            conn.execute(
+                "INSERT INTO fcm_tokens (token, user_id, platform, registered_at) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT(token) DO UPDATE SET user_id = excluded.user_id,"
+                " platform = excluded.platform, registered_at = excluded.registered_at",
+                (token, user_id, platform, self._state.clock.now()),
+            )
+        return json_response({"success": True, "message": "FCM token registered."})
+
+    async def unregister(self, request: Request) -> Response:
+        user_id = self._auth.require_user(request)
+        token = str(request.path_params["fcm_token"])
+        with self._state.db.transaction() as conn:
+            cursor = conn.execute(
+                "DELETE FROM fcm_tokens WHERE token = ? AND user_id = ?", (token, user_id)
+            )
+        if cursor.rowcount == 0 and not self._state.faults.active("fcm_unknown_unregister_ok"):
+            raise ApiError.not_found("FCM token")
+        return json_response({"success": True, "message": "FCM token unregistered."})

@@ -1,0 +1,110 @@
+"""One-time passwords for GDPR requests (rules OTP and SENSITIVE-NEEDS-VERIFIED-EMAIL).
+
+Deletion and export requests share this flow: a request mails a 6-digit OTP to
+the verified primary email; a newer request supersedes the older one; the OTP
+is single use, bound to its user and request, expires after 10 minutes and
+allows 5 wrong attempts.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import sqlite3
+import uuid
+from collections.abc import Callable
+
+from .errors import ApiError
+from .state import OTP_MAX_ATTEMPTS, OTP_TTL_S, ServerState, new_code, send_message
+
+__all__ = ["OTP_PATTERN", "PENDING", "OtpFlow"]
+
+OTP_PATTERN = re.compile(r"[0-9]{6}")
+PENDING = "pending_confirmation"
+SUPERSEDED = "superseded"  # internal: never rendered
+
+
+class OtpFlow:
+    def __init__(self, state: ServerState, *, kind: str, purpose: str) -> None:
+        self._state = state
+        self._kind = kind
+        self._purpose = purpose
+
+    def open(self, conn: sqlite3.Connection, user_id: int) -> str:
+        """Create a request awaiting confirmation and mail its OTP; returns the request id."""
+        email = conn.execute(
+            "SELECT value, is_verified FROM contacts WHERE user_id = ? AND kind = 'email'"
+            " AND is_primary = 1 AND removed_at IS NULL",
+            (user_id,),
+        ).fetchone()
+        if email is None or not email["is_verified"]:
+            raise ApiError(403, "verification_required", "Verify your primary email first.")
+        now = self._state.clock.now()
+        conn.execute(
+            "UPDATE gdpr_requests SET status = ? WHERE user_id = ? AND kind = ? AND status = ?",
+            (SUPERSEDED, user_id, self._kind, PENDING),
+        )
+        request_id = str(uuid.uuid4())
+        code = new_code()
+        conn.execute(
+            "INSERT INTO gdpr_requests (id, kind, user_id, status, otp, otp_expires_at, requested_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (request_id, self._kind, user_id, PENDING, code, now + OTP_TTL_S, now),
+        )
+        send_message(conn, channel="email", address=email["value"], purpose=self._purpose, code=code, now=now)
+        return request_id
+
+    def redeem(
+        self, user_id: int, otp: str, on_success: Callable[[sqlite3.Connection, sqlite3.Row], None]
+    ) -> str:
+        """Check the OTP and run `on_success` in the same transaction; returns the request id.
+
+        A wrong code is counted (and committed) before the refusal is raised.
+        """
+        with self._state.db.transaction() as conn:
+            row, refusal = self._check(conn, user_id, otp)
+            if row is not None:
+                conn.execute("UPDATE gdpr_requests SET otp_used = 1 WHERE seq = ?", (row["seq"],))
+                on_success(conn, row)
+        if refusal is not None:
+            raise refusal
+        assert row is not None
+        return str(row["id"])
+
+    def _check(
+        self, conn: sqlite3.Connection, user_id: int, otp: str
+    ) -> tuple[sqlite3.Row | None, ApiError | None]:
+        faults = self._state.faults
+        now = self._state.clock.now()
+        pending = self._latest(conn, "user_id = ? AND status = ?", (user_id, PENDING))
+        if pending is None:
+            if faults.active("otp_reusable"):
+                used = self._latest(conn, "user_id = ? AND otp_used = 1 AND otp = ?", (user_id, otp))
+                if used is not None:
+                    return used, None
+            return None, ApiError(409, "no_pending_request", "There is no request awaiting confirmation.")
+        if pending["otp_attempts"] >= OTP_MAX_ATTEMPTS and not faults.active("otp_unlimited_attempts"):
+            return None, ApiError.too_many_attempts(int(pending["otp_expires_at"] - now))
+        if now >= pending["otp_expires_at"] and not faults.active("expired_otp_accepted"):
+            return None, ApiError(400, "code_expired", "The code has expired; request a new one.")
+        if secrets.compare_digest(otp, str(pending["otp"])):
+            return pending, None
+        if faults.active("foreign_otp_accepted") and self._latest(
+            conn, "user_id != ? AND status = ? AND otp = ?", (user_id, PENDING, otp)
+        ):
+            return pending, None
+        if faults.active("stale_otp_accepted") and self._latest(
+            conn, "user_id = ? AND status = ? AND otp = ?", (user_id, SUPERSEDED, otp)
+        ):
+            return pending, None
+        conn.execute(
+            "UPDATE gdpr_requests SET otp_attempts = otp_attempts + 1 WHERE seq = ?", (pending["seq"],)
+        )
+        return None, ApiError(400, "invalid_code", "The code is wrong.")
+
+    def _latest(self, conn: sqlite3.Connection, where: str, args: tuple[object, ...]) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = conn.execute(
+            f"SELECT * FROM gdpr_requests WHERE kind = ? AND {where} ORDER BY seq DESC LIMIT 1",
+            (self._kind, *args),
+        ).fetchone()
+        return row

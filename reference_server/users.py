@@ -1,0 +1,62 @@
+"""Accounts and bearer tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from .state import ServerState
+
+__all__ = ["NewUser", "create_user", "hash_token", "purge_user"]
+
+
+@dataclass(slots=True, frozen=True)
+class NewUser:
+    user_id: int
+    token: str
+    password: str
+    email: str
+
+
+def hash_token(token: str) -> str:
+    # Only the digest is stored, so a copy of the database holds no usable token.
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_user(state: ServerState) -> NewUser:
+    """A disposable user with a verified primary email and no phones."""
+    password = secrets.token_urlsafe(18)
+    email = f"user-{secrets.token_hex(8)}@example.com"
+    token = secrets.token_urlsafe(32)
+    password_hash = state.hasher.hash(password)
+    now = state.clock.now()
+    with state.db.transaction() as conn:
+        cursor = conn.execute(
+            "INSERT INTO users (password_hash, created_at) VALUES (?, ?)", (password_hash, now)
+        )
+        user_id = int(cursor.lastrowid or 0)
+        conn.execute(
+            "INSERT INTO contacts (kind, user_id, value, value_key, is_verified, is_primary,"
+            " verified_at, created_at) VALUES ('email', ?, ?, ?, 1, 1, ?, ?)",
+            (user_id, email, email.lower(), now, now),
+        )
+        conn.execute("INSERT INTO tokens (token_hash, user_id) VALUES (?, ?)", (hash_token(token), user_id))
+    return NewUser(user_id=user_id, token=token, password=password, email=email)
+
+
+def purge_user(
+    conn: sqlite3.Connection, user_id: int, *, now: float, revoke_tokens: bool, export_dir: Path
+) -> None:
+    """Remove everything the user owns, export files included; the users row stays as a tombstone."""
+    for row in conn.execute(
+        "SELECT filename FROM gdpr_requests WHERE user_id = ? AND filename IS NOT NULL", (user_id,)
+    ).fetchall():
+        (export_dir / str(row["filename"])).unlink(missing_ok=True)
+    for table in ("contacts", "favourites", "fcm_tokens", "gdpr_requests", "identity"):
+        conn.execute(f"DELETE FROM {table} WHERE user_id = ?", (user_id,))
+    if revoke_tokens:
+        conn.execute("DELETE FROM tokens WHERE user_id = ?", (user_id,))
+    conn.execute("UPDATE users SET deleted_at = ? WHERE id = ?", (now, user_id))
