@@ -135,7 +135,9 @@ def _validate(settings: Settings) -> Settings:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add = parser.add_argument
     add("--config", metavar="PATH", help=f"TOML settings file (default: ./{DEFAULT_CONFIG_FILE} when present)")
-    add("--base-url", metavar="URL", help="the API to test, with its /v1 prefix (default: the bundled reference server)")
+    add(
+        "--base-url", metavar="URL", help="the API to test, with its /v1 prefix (default: the bundled reference server)"
+    )
     add("--token", metavar="T", help="bearer token of user A (env KESK_TOKEN)")
     add("--token-b", metavar="T", help="bearer token of user B, for isolation checks (env KESK_TOKEN_B)")
     add("--password", metavar="P", help="user A's password, for permanent deletion (env KESK_PASSWORD)")
@@ -151,8 +153,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--workers", metavar="N", help="parallel processes (default 1)")
     add("--rate-limit", metavar="R", help="at most R requests per second")
     add("--timeout", metavar="S", help="per-request timeout in seconds (default 10)")
-    add("--allow-destructive", action="store_const", const=True,
-        help="allow account deletion on users that are not disposable")
+    add(
+        "--allow-destructive",
+        action="store_const",
+        const=True,
+        help="allow account deletion on users that are not disposable",
+    )
     add("--report-dir", metavar="DIR", help="where junit.xml, results.json and report.html go (default reports/)")
     add("--fault", metavar="NAME", action="append", help="reference-server fault to switch on (embedded target only)")
     add("--quiet", action="store_const", const=True, help="no progress, only the summary")

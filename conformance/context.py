@@ -69,8 +69,16 @@ class CheckContext:
     _disposable_count: int = 0
 
     # --- outcomes -------------------------------------------------------------------------------
-    def fail(self, *, operation: str, expected: str, actual: str, hint: str = "",
-             exchange: Exchange | None = None, steps: tuple[str, ...] = ()) -> None:
+    def fail(
+        self,
+        *,
+        operation: str,
+        expected: str,
+        actual: str,
+        hint: str = "",
+        exchange: Exchange | None = None,
+        steps: tuple[str, ...] = (),
+    ) -> None:
         """Record one violation; the check goes on so a run shows every broken operation."""
         self.failures.append(
             FailureDetail(

@@ -56,8 +56,15 @@ class TestSupportInbox:
 class MailpitInbox:
     """Mailpit's HTTP API: search by recipient, newest first, code taken by a pattern."""
 
-    def __init__(self, url: str, redactor: Redactor, *, pattern: str = DEFAULT_CODE_PATTERN,
-                 timeout_s: float = 10.0, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        redactor: Redactor,
+        *,
+        pattern: str = DEFAULT_CODE_PATTERN,
+        timeout_s: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.url = url.rstrip("/")
         self.description = f"Mailpit at {self.url}"
         self.pattern = re.compile(pattern)
@@ -99,8 +106,14 @@ class CommandInbox:
     def latest_code(self, *, channel: str, address: str, purpose: str) -> str | None:
         env = dict(os.environ, KESK_CHANNEL=channel, KESK_ADDRESS=address, KESK_PURPOSE=purpose)
         try:
-            done = subprocess.run([*shlex.split(self.command), channel, address, purpose], env=env,
-                                  capture_output=True, text=True, timeout=self._timeout_s, check=False)
+            done = subprocess.run(
+                [*shlex.split(self.command), channel, address, purpose],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=self._timeout_s,
+                check=False,
+            )
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise InboxError(f"{self.description} could not run: {type(exc).__name__}") from None
         if done.returncode != 0:
@@ -135,6 +148,4 @@ def parse_inbox(spec: str, *, base_url: str, redactor: Redactor, pattern: str = 
         return CommandInbox(rest, redactor)
     if kind == "fixed" and rest:
         return FixedInbox(rest, redactor)
-    raise ValueError(
-        f"--inbox {kind!r} is not an inbox; use test-support, mailpit:URL, command:CMD or fixed:CODE"
-    )
+    raise ValueError(f"--inbox {kind!r} is not an inbox; use test-support, mailpit:URL, command:CMD or fixed:CODE")

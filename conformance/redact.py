@@ -52,8 +52,13 @@ class Redactor:
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {
-            name: (f"{value.split(' ', 1)[0]} {MASK}" if name.lower() == "authorization" and " " in value else
-                   MASK if name.lower() in ("authorization", "cookie") else self.text(value))
+            name: (
+                f"{value.split(' ', 1)[0]} {MASK}"
+                if name.lower() == "authorization" and " " in value
+                else MASK
+                if name.lower() in ("authorization", "cookie")
+                else self.text(value)
+            )
             for name, value in headers.items()
         }
 

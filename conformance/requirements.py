@@ -129,9 +129,7 @@ def requirement(
 
     def register(check: CheckFunction) -> CheckFunction:
         registry.add(
-            Requirement(
-                id, level, area, title, quote, source, tuple(operations), frozenset(needs), check, observes
-            )
+            Requirement(id, level, area, title, quote, source, tuple(operations), frozenset(needs), check, observes)
         )
         return check
 

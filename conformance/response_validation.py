@@ -63,7 +63,7 @@ class ResponseValidator:
 
     def judge(self, op: Operation, status: int, headers: dict[str, str], body: bytes) -> Verdict:
         documented = tuple(op.responses())
-        key, response = self.response_for(op, status)
+        _, response = self.response_for(op, status)
         if response is None:
             return Verdict(False, documented)
         response = self.operations.resolve_ref(response)

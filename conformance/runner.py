@@ -121,7 +121,8 @@ def _track_resources(ctx: CheckContext) -> Callable[[Exchange], None]:
         elif op in removals:
             value = exchange.path.rstrip("/").rsplit("/", 1)[-1]
             ctx.resources.created = [
-                item for item in ctx.resources.created
+                item
+                for item in ctx.resources.created
                 if not (item[0] == token and item[1] == op and str(item[2].get(removals[op])) == value)
             ]
 
@@ -156,8 +157,12 @@ def _run_one(item: Requirement, ctx: CheckContext, settings: Settings) -> Requir
         outcome = Outcome.FAILED
         reason = reason or f"{len(ctx.failures)} violation(s)"
     return RequirementResult(
-        item, outcome, reason=reason, failures=list(ctx.failures),
-        requests=ctx.client.sent - sent_before, duration_s=time.perf_counter() - started,
+        item,
+        outcome,
+        reason=reason,
+        failures=list(ctx.failures),
+        requests=ctx.client.sent - sent_before,
+        duration_s=time.perf_counter() - started,
     )
 
 
@@ -175,62 +180,112 @@ def _missing_needs(item: Requirement, ctx: CheckContext, settings: Settings) -> 
     return ""
 
 
-def execute(settings: Settings, *, progress: ProgressCallback | None = None) -> RunResult:
-    started = time.perf_counter()
-    operations = OperationIndex(load_spec())
-    redactor = Redactor()
-    redactor.add(settings.token, settings.token_b, settings.password)
-    seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**31)
-    selected = CATALOGUE.select(settings.select, settings.exclude)
-    if not selected:
-        raise ConfigError("--select/--exclude left no requirement to run; see `kesk-conformance list`")
-    with open_target(settings) as target:
+class RunSession:
+    """One run against one target: users, inbox, client and context, shared by every requirement."""
+
+    def __init__(
+        self, settings: Settings, target: Target, operations: OperationIndex, redactor: Redactor, seed: int
+    ) -> None:
+        self.settings = settings
+        self.target = target
+        self.started = time.perf_counter()
+        self.results: list[RequirementResult] = []
         test_support = settings.test_support or (target.base_url if target.embedded else None)
         factory = _factory(settings, test_support, redactor)
         user_a, user_b = _users(settings, factory)
         inbox: Inbox | None = None
         if settings.inbox:
             try:
-                inbox = parse_inbox(settings.inbox, base_url=test_support or target.base_url,
-                                    redactor=redactor, pattern=settings.inbox_pattern)
+                inbox = parse_inbox(
+                    settings.inbox,
+                    base_url=test_support or target.base_url,
+                    redactor=redactor,
+                    pattern=settings.inbox_pattern,
+                )
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
         elif test_support:
             inbox = TestSupportInbox(test_support, redactor)
-        client = TargetClient(target.base_url, operations, redactor, timeout_s=settings.timeout,
-                              rate_limit=settings.rate_limit)
-        ctx = CheckContext(
-            client=client, operations=operations, redactor=redactor, user_a=user_a, user_b=user_b, inbox=inbox,
-            clock=TestClock(test_support) if test_support else None, factory=factory,
-            allow_destructive=settings.allow_destructive, max_examples=settings.max_examples, seed=seed,
+        self.test_support = test_support
+        self.client = TargetClient(
+            target.base_url, operations, redactor, timeout_s=settings.timeout, rate_limit=settings.rate_limit
+        )
+        self.ctx = CheckContext(
+            client=self.client,
+            operations=operations,
+            redactor=redactor,
+            user_a=user_a,
+            user_b=user_b,
+            inbox=inbox,
+            clock=TestClock(test_support) if test_support else None,
+            factory=factory,
+            allow_destructive=settings.allow_destructive,
+            max_examples=settings.max_examples,
+            seed=seed,
             workers=settings.workers,
         )
+        _preflight(self.client, user_a)
+        self.client.observers.append(_track_resources(self.ctx))
+
+    def run(self, item: Requirement) -> RequirementResult:
+        result = _run_one(item, self.ctx, self.settings)
+        self.results.append(result)
+        return result
+
+    def close(self) -> None:
         try:
-            _preflight(client, user_a)
-            client.observers.append(_track_resources(ctx))
-            results = []
-            for item in sorted(selected, key=lambda item: item.observes):
-                if progress:
-                    progress(item, None)
-                result = _run_one(item, ctx, settings)
-                results.append(result)
-                if progress:
-                    progress(item, result)
+            _cleanup(self.ctx)
         finally:
-            _cleanup(ctx)
-            client.close()
+            self.client.close()
+
+    def result(self) -> RunResult:
+        ctx = self.ctx
         return RunResult(
             target={
-                "base_url": target.base_url,
-                "embedded_reference_server": target.embedded,
-                "faults": list(target.faults),
-                "users": [user.label for user in (user_a, user_b) if user],
-                "inbox": inbox.description if inbox else None,
-                "test_support": test_support,
+                "base_url": self.target.base_url,
+                "embedded_reference_server": self.target.embedded,
+                "faults": list(self.target.faults),
+                "users": [user.label for user in (ctx.user_a, ctx.user_b) if user],
+                "inbox": ctx.inbox.description if ctx.inbox else None,
+                "test_support": self.test_support,
             },
-            seed=seed,
-            strict=settings.strict,
-            results=results,
-            operations=dict(client.stats),
-            duration_s=time.perf_counter() - started,
+            seed=ctx.seed,
+            strict=self.settings.strict,
+            results=list(self.results),
+            operations=dict(self.client.stats),
+            duration_s=time.perf_counter() - self.started,
         )
+
+
+def selected_requirements(settings: Settings) -> list[Requirement]:
+    """The requirements a run executes, in order: active checks first, observers last."""
+    selected = CATALOGUE.select(settings.select, settings.exclude)
+    if not selected:
+        raise ConfigError("--select/--exclude left no requirement to run; see `kesk-conformance list`")
+    return sorted(selected, key=lambda item: item.observes)
+
+
+@contextlib.contextmanager
+def open_session(settings: Settings) -> Iterator[RunSession]:
+    operations = OperationIndex(load_spec())
+    redactor = Redactor()
+    redactor.add(settings.token, settings.token_b, settings.password)
+    seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**31)
+    with open_target(settings) as target:
+        session = RunSession(settings, target, operations, redactor, seed)
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+def execute(settings: Settings, *, progress: ProgressCallback | None = None) -> RunResult:
+    selected = selected_requirements(settings)
+    with open_session(settings) as session:
+        for item in selected:
+            if progress:
+                progress(item, None)
+            result = session.run(item)
+            if progress:
+                progress(item, result)
+    return session.result()

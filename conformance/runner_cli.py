@@ -1,28 +1,90 @@
-"""`run` and `list` before the suite exists: say so plainly, validate the contract."""
+"""`kesk-conformance run` and `kesk-conformance list`."""
 
 from __future__ import annotations
 
+import argparse
+import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
-from conformance._spec import SpecError
-from conformance.spec_summary import summarise
+from rich.console import Console
+
+from conformance._spec import SpecError, load_spec
+from conformance.config import ConfigError, parse
+from conformance.operations import OperationIndex
+from conformance.requirements import CATALOGUE, Requirement
+from conformance.results import Outcome, RequirementResult
+
+_OUTCOME_STYLE = {Outcome.PASSED: "green", Outcome.FAILED: "red", Outcome.SKIPPED: "yellow", Outcome.ERROR: "magenta"}
+
+
+def _error(message: str) -> int:
+    print(f"kesk-conformance: {message}", file=sys.stderr)
+    return 2
 
 
 def run_main(argv: Sequence[str]) -> int:
+    from conformance.reporting import render_summary, write_reports
+    from conformance.runner import TargetUnreachable, execute
+
+    console = Console(stderr=False, highlight=False)
     try:
-        summary = summarise()
-    except SpecError as exc:
-        print(f"kesk-conformance: {exc}", file=sys.stderr)
-        return 2
-    print(
-        f"The conformance checks are not built yet: this run only validated the contract "
-        f"({len(summary.operations)} operations, {summary.schemas} schemas). "
-        "Run `kesk-conformance spec` for its outline."
-    )
-    return 0
+        settings = parse(argv, prog="kesk-conformance run")
+        total = len(CATALOGUE.select(settings.select, settings.exclude))
+        done = 0
+
+        def progress(item: Requirement, result: RequirementResult | None) -> None:
+            nonlocal done
+            if settings.quiet:
+                return
+            if result is None:
+                console.print(f"[dim]{done + 1:>3}/{total}[/dim] {item.id} ...", end="\r")
+                return
+            done += 1
+            style = _OUTCOME_STYLE[result.outcome]
+            console.print(
+                f"[dim]{done:>3}/{total}[/dim] [{style}]{result.outcome.value:<7}[/{style}] {item.id}"
+                f" [dim]({result.requests} requests)[/dim]"
+            )
+
+        result = execute(settings, progress=progress)
+    except (ConfigError, SpecError, TargetUnreachable) as exc:
+        return _error(str(exc))
+    documented = {op.operation_id: list(op.responses()) for op in OperationIndex(load_spec())}
+    paths = write_reports(result, Path(settings.report_dir), documented_statuses=documented)
+    render_summary(result, console)
+    console.print(f"reports: {', '.join(str(path) for path in paths.values())}")
+    return result.exit_code
 
 
 def list_main(argv: Sequence[str]) -> int:
-    print("The requirement catalogue is empty: no conformance checks are built yet.")
+    from conformance import checks as _checks  # noqa: F401  (registers the catalogue)
+
+    parser = argparse.ArgumentParser(prog="kesk-conformance list", description="List the requirement catalogue.")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--select", action="append", default=[], metavar="GLOB")
+    parser.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+    args = parser.parse_args(list(argv))
+    try:
+        operation_ids = OperationIndex(load_spec()).ids()
+    except SpecError as exc:
+        return _error(str(exc))
+    selected = CATALOGUE.select(args.select, args.exclude)
+    uncovered = CATALOGUE.uncovered(operation_ids)
+    if args.json:
+        print(json.dumps([item.as_json() for item in selected], indent=2))
+    else:
+        console = Console(highlight=False)
+        for item in selected:
+            console.print(
+                f"[bold]{item.id}[/bold] [{'red' if item.level.value == 'MUST' else 'yellow'}]"
+                f"{item.level.value}[/] {item.title}"
+            )
+            console.print(f"    [dim]{item.quote}[/dim]")
+            console.print(f"    operations: {', '.join(item.operations)}")
+        console.print(f"{len(selected)} requirements; operations covered by none: {', '.join(uncovered) or 'none'}")
+    if uncovered:
+        print(f"kesk-conformance: no requirement covers {', '.join(uncovered)}", file=sys.stderr)
+        return 1
     return 0

@@ -53,11 +53,7 @@ class Exchange:
 
     @property
     def content_type(self) -> str:
-        return self.headers.get("content-type", "")
-
-    def describe(self) -> str:
-        """Status and a short, redaction-safe view of the body (bodies are redacted by the caller)."""
-        return f"{self.status} {self.body[:300].decode('utf-8', errors='replace')}"
+        return str(self.headers.get("content-type", ""))
 
 
 class TargetClient:
@@ -80,7 +76,9 @@ class TargetClient:
         self._last_sent = 0.0
         self._lock = threading.Lock()
         self._http = httpx.Client(
-            timeout=httpx.Timeout(timeout_s), follow_redirects=False, transport=transport,
+            timeout=httpx.Timeout(timeout_s),
+            follow_redirects=False,
+            transport=transport,
             headers={"User-Agent": "kesk-conformance"},
         )
         self.stats: dict[str, OperationStats] = {}
@@ -137,7 +135,12 @@ class TargetClient:
         return delay if 0 <= delay <= self.max_retry_after_s else None
 
     def _send(
-        self, method: str, url: str, path: str, headers: dict[str, str], content: bytes | None,
+        self,
+        method: str,
+        url: str,
+        path: str,
+        headers: dict[str, str],
+        content: bytes | None,
         params: Mapping[str, Any] | None,
     ) -> Exchange:
         op = self.operations.resolve(method, path.split("?", 1)[0])
@@ -151,9 +154,16 @@ class TargetClient:
             raise UndecidedRequirement(f"{where}: {type(exc).__name__}: {self.redactor.text(str(exc))}") from None
         full_url = str(response.request.url)
         exchange = Exchange(
-            operation_id=op.operation_id if op else None, method=method, url=full_url, path=path,
-            request_headers=dict(headers), request_body=content, status=response.status_code,
-            headers=response.headers, body=body, elapsed_s=time.perf_counter() - started,
+            operation_id=op.operation_id if op else None,
+            method=method,
+            url=full_url,
+            path=path,
+            request_headers=dict(headers),
+            request_body=content,
+            status=response.status_code,
+            headers=response.headers,
+            body=body,
+            elapsed_s=time.perf_counter() - started,
             curl=self.redactor.curl(method, full_url, headers, content),
         )
         with self._lock:
@@ -167,13 +177,26 @@ class TargetClient:
         return exchange
 
     def call(
-        self, operation_id: str, *, token: str | None, path_params: Mapping[str, object] | None = None,
-        json_body: Any = None, params: Mapping[str, Any] | None = None, retry_429: bool = True,
-        headers: Mapping[str, str] | None = None, content: bytes | None = None,
+        self,
+        operation_id: str,
+        *,
+        token: str | None,
+        path_params: Mapping[str, object] | None = None,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+        retry_429: bool = True,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
     ) -> Exchange:
         """Send one operation of the spec by its operationId."""
         op = self.operations[operation_id]
         return self.request(
-            op.method, op.url_path(**(path_params or {})), token=token, json_body=json_body, params=params,
-            retry_429=retry_429, headers=headers, content=content,
+            op.method,
+            op.url_path(**(path_params or {})),
+            token=token,
+            json_body=json_body,
+            params=params,
+            retry_429=retry_429,
+            headers=headers,
+            content=content,
         )

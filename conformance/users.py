@@ -56,7 +56,9 @@ class TestSupportUserFactory:
         try:
             response = httpx.post(self.url, json={}, timeout=self._timeout_s)
         except httpx.HTTPError as exc:
-            raise UserFactoryError(f"cannot reach the test-support contract at {self.url}: {type(exc).__name__}") from None
+            raise UserFactoryError(
+                f"cannot reach the test-support contract at {self.url}: {type(exc).__name__}"
+            ) from None
         if response.status_code != 201:
             raise UserFactoryError(
                 f"the test-support contract at {self.url} answered {response.status_code}, not 201; "

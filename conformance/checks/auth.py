@@ -8,13 +8,36 @@ from conformance.requirements import Level, requirement
 from conformance.target import Exchange
 
 ALL_OPERATIONS = (
-    "addFavouriteProduct", "addUserEmail", "addUserPhone", "appCreateVerificationSession",
-    "appGetVerificationStatus", "appSubmitNfcVerification", "cancelAccountDeletion", "confirmAccountDeletion",
-    "confirmDataExport", "deleteAccount", "downloadExport", "getGdprStatus", "getMyProfile",
-    "getProfileValidation", "getUserEmail", "getUserPhone", "listFavouriteProducts", "listUserEmails",
-    "listUserPhones", "registerFcmToken", "removeFavouriteProduct", "removeUserEmail", "removeUserPhone",
-    "requestAccountDeletion", "requestDataExport", "setPrimaryUserEmail", "setPrimaryUserPhone",
-    "unregisterFcmToken", "verifyUserEmail", "verifyUserPhone",
+    "addFavouriteProduct",
+    "addUserEmail",
+    "addUserPhone",
+    "appCreateVerificationSession",
+    "appGetVerificationStatus",
+    "appSubmitNfcVerification",
+    "cancelAccountDeletion",
+    "confirmAccountDeletion",
+    "confirmDataExport",
+    "deleteAccount",
+    "downloadExport",
+    "getGdprStatus",
+    "getMyProfile",
+    "getProfileValidation",
+    "getUserEmail",
+    "getUserPhone",
+    "listFavouriteProducts",
+    "listUserEmails",
+    "listUserPhones",
+    "registerFcmToken",
+    "removeFavouriteProduct",
+    "removeUserEmail",
+    "removeUserPhone",
+    "requestAccountDeletion",
+    "requestDataExport",
+    "setPrimaryUserEmail",
+    "setPrimaryUserPhone",
+    "unregisterFcmToken",
+    "verifyUserEmail",
+    "verifyUserPhone",
 )
 _HINT = "Authenticate before validating input, and answer 401 with WWW-Authenticate: Bearer and an ErrorResponse"
 
@@ -30,16 +53,22 @@ def _judge(ctx: CheckContext, exchange: Exchange, what: str) -> None:
     if not isinstance(body, dict) or not {"code", "message"} <= body.keys():
         problems.append("the body is not an ErrorResponse")
     if problems:
-        ctx.fail(operation=exchange.operation_id or exchange.path,
-                 expected=f"{what}: 401 with 'WWW-Authenticate: Bearer ...' and an ErrorResponse body",
-                 actual="; ".join(problems), hint=_HINT, exchange=exchange)
+        ctx.fail(
+            operation=exchange.operation_id or exchange.path,
+            expected=f"{what}: 401 with 'WWW-Authenticate: Bearer ...' and an ErrorResponse body",
+            actual="; ".join(problems),
+            hint=_HINT,
+            exchange=exchange,
+        )
 
 
 def _each_operation(ctx: CheckContext, headers: dict[str, str], what: str) -> None:
     for operation_id in ALL_OPERATIONS:
         op = ctx.operations[operation_id]
         exchange = ctx.client.call(
-            operation_id, token=None, headers=headers,
+            operation_id,
+            token=None,
+            headers=headers,
             path_params=sample_path_parameters(op.path_parameters),
             json_body=ctx.operations.sample_body(operation_id),
         )
@@ -47,9 +76,13 @@ def _each_operation(ctx: CheckContext, headers: dict[str, str], what: str) -> No
 
 
 @requirement(
-    "AUTH-401-MISSING", level=Level.MUST, area="auth", title="A request without a token is refused with 401",
+    "AUTH-401-MISSING",
+    level=Level.MUST,
+    area="auth",
+    title="A request without a token is refused with 401",
     quote="Authorization: bearer authorization on every operation (seed); 401 with WWW-Authenticate (spec)",
-    source="seed", operations=ALL_OPERATIONS,
+    source="seed",
+    operations=ALL_OPERATIONS,
 )
 def missing_token_is_refused(ctx: CheckContext) -> None:
     """Sends every operation with no Authorization header."""
@@ -57,7 +90,10 @@ def missing_token_is_refused(ctx: CheckContext) -> None:
 
 
 @requirement(
-    "AUTH-401-MALFORMED", level=Level.MUST, area="auth", title="A malformed Authorization header is refused with 401",
+    "AUTH-401-MALFORMED",
+    level=Level.MUST,
+    area="auth",
+    title="A malformed Authorization header is refused with 401",
     quote="Every operation requires a bearer token (securitySchemes.bearerAuth)",
     operations=ALL_OPERATIONS,
 )
@@ -68,7 +104,10 @@ def malformed_header_is_refused(ctx: CheckContext) -> None:
 
 
 @requirement(
-    "AUTH-401-INVALID", level=Level.MUST, area="auth", title="A well-formed but unknown token is refused with 401",
+    "AUTH-401-INVALID",
+    level=Level.MUST,
+    area="auth",
+    title="A well-formed but unknown token is refused with 401",
     quote="Every operation requires a valid bearer token; an invalid token gets 401 (spec)",
     operations=ALL_OPERATIONS,
 )

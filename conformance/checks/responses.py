@@ -48,59 +48,106 @@ def _observe(
 
 
 @requirement(
-    "SCHEMA-NO-SERVER-ERROR", level=Level.MUST, area="schema", title="No request makes the server fail (5xx)",
+    "SCHEMA-NO-SERVER-ERROR",
+    level=Level.MUST,
+    area="schema",
+    title="No request makes the server fail (5xx)",
     quote="No operation documents a 5xx answer: a server error is never a valid response (spec)",
-    operations=ALL_OPERATIONS, observes=True,
+    operations=ALL_OPERATIONS,
+    observes=True,
 )
 def no_server_error(ctx: CheckContext) -> None:
     """Judges every answer of the run: none has a 5xx status."""
-    _observe(ctx, "SCHEMA-NO-SERVER-ERROR",
-             lambda ex, _: f"{ex.status} {ctx.redactor.body(ex.body)[:200]}" if ex.status >= 500 else None,
-             "a 2xx or a documented 4xx answer", "Validate input and handle edge values instead of failing")
+    _observe(
+        ctx,
+        "SCHEMA-NO-SERVER-ERROR",
+        lambda ex, _: f"{ex.status} {ctx.redactor.body(ex.body)[:200]}" if ex.status >= 500 else None,
+        "a 2xx or a documented 4xx answer",
+        "Validate input and handle edge values instead of failing",
+    )
 
 
 @requirement(
-    "SCHEMA-STATUS-DOCUMENTED", level=Level.MUST, area="schema", title="Every status code is documented",
+    "SCHEMA-STATUS-DOCUMENTED",
+    level=Level.MUST,
+    area="schema",
+    title="Every status code is documented",
     quote="responses: each operation lists every status a client must handle (spec)",
-    operations=ALL_OPERATIONS, observes=True,
+    operations=ALL_OPERATIONS,
+    observes=True,
 )
 def status_documented(ctx: CheckContext) -> None:
     """Judges every answer of the run: its status is one the operation documents."""
-    _observe(ctx, "SCHEMA-STATUS-DOCUMENTED",
-             lambda ex, v: None if v.documented or ex.status >= 500 else
-             f"status {ex.status}; documented: {', '.join(v.documented_statuses)}",
-             "a status the operation documents", "Answer with a documented status or document the new one")
+    _observe(
+        ctx,
+        "SCHEMA-STATUS-DOCUMENTED",
+        lambda ex, v: (
+            None
+            if v.documented or ex.status >= 500
+            else f"status {ex.status}; documented: {', '.join(v.documented_statuses)}"
+        ),
+        "a status the operation documents",
+        "Answer with a documented status or document the new one",
+    )
 
 
 @requirement(
-    "SCHEMA-CONTENT-TYPE", level=Level.MUST, area="schema", title="Every answer has the documented content type",
-    quote="Accept: application/json; charset=utf-8 (seed)", source="seed",
-    operations=ALL_OPERATIONS, observes=True,
+    "SCHEMA-CONTENT-TYPE",
+    level=Level.MUST,
+    area="schema",
+    title="Every answer has the documented content type",
+    quote="Accept: application/json; charset=utf-8 (seed)",
+    source="seed",
+    operations=ALL_OPERATIONS,
+    observes=True,
 )
 def content_type_documented(ctx: CheckContext) -> None:
     """Judges every answer of the run: its Content-Type is the documented media type."""
-    _observe(ctx, "SCHEMA-CONTENT-TYPE", lambda _, v: v.content_type_problem or None,
-             "application/json; charset=utf-8", "Send Content-Type: application/json; charset=utf-8")
+    _observe(
+        ctx,
+        "SCHEMA-CONTENT-TYPE",
+        lambda _, v: v.content_type_problem or None,
+        "application/json; charset=utf-8",
+        "Send Content-Type: application/json; charset=utf-8",
+    )
 
 
 @requirement(
-    "SCHEMA-RESPONSE-HEADERS", level=Level.MUST, area="schema", title="Documented required headers are present",
+    "SCHEMA-RESPONSE-HEADERS",
+    level=Level.MUST,
+    area="schema",
+    title="Documented required headers are present",
     quote="401 carries WWW-Authenticate, 429 carries Retry-After, 201 carries Location (spec)",
-    operations=ALL_OPERATIONS, observes=True,
+    operations=ALL_OPERATIONS,
+    observes=True,
 )
 def headers_documented(ctx: CheckContext) -> None:
     """Judges every answer of the run: each header its response declares required is present."""
-    _observe(ctx, "SCHEMA-RESPONSE-HEADERS", lambda _, v: "; ".join(v.header_problems) or None,
-             "every required response header", "Send the headers the response documents as required")
+    _observe(
+        ctx,
+        "SCHEMA-RESPONSE-HEADERS",
+        lambda _, v: "; ".join(v.header_problems) or None,
+        "every required response header",
+        "Send the headers the response documents as required",
+    )
 
 
 @requirement(
-    "SCHEMA-RESPONSE-BODY", level=Level.MUST, area="schema", title="Every body matches its documented schema",
-    quote="Each operation returns its documented model (seed: return types; spec: model fields)", source="seed",
-    operations=ALL_OPERATIONS, observes=True,
+    "SCHEMA-RESPONSE-BODY",
+    level=Level.MUST,
+    area="schema",
+    title="Every body matches its documented schema",
+    quote="Each operation returns its documented model (seed: return types; spec: model fields)",
+    source="seed",
+    operations=ALL_OPERATIONS,
+    observes=True,
 )
 def body_documented(ctx: CheckContext) -> None:
     """Judges every answer of the run: a JSON body validates against the documented schema."""
-    _observe(ctx, "SCHEMA-RESPONSE-BODY", lambda _, v: v.body_problem or None,
-             "a body that validates against the documented schema",
-             "Return every required field with its documented type")
+    _observe(
+        ctx,
+        "SCHEMA-RESPONSE-BODY",
+        lambda _, v: v.body_problem or None,
+        "a body that validates against the documented schema",
+        "Return every required field with its documented type",
+    )

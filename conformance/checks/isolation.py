@@ -1,0 +1,207 @@
+"""BOLA (OWASP API1): user B never reads, changes or removes user A's resources.
+
+For every operation that takes an owner-scoped id, B gets exactly the answer a
+non-existent id gets (status and error code), and A's resource is unchanged afterwards.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conformance.checks._flows import MISSING_ID, add_email, add_phone, ready_export
+from conformance.context import CheckContext
+from conformance.requirements import Level, Need, requirement
+from conformance.target import Exchange
+from conformance.users import User
+
+_QUOTE = "Another user's resource is answered exactly like a missing one: 404 not_found (spec, OWNER-SCOPE)"
+_HINT = "Scope every lookup by the authenticated user, and answer a foreign id like a missing one"
+
+
+def _signature(exchange: Exchange) -> tuple[int, object]:
+    body = exchange.json()
+    return exchange.status, body.get("code") if isinstance(body, dict) else None
+
+
+def _same_as_missing(ctx: CheckContext, operation_id: str, foreign: Exchange, missing: Exchange) -> None:
+    if _signature(foreign) != _signature(missing) or not 400 <= foreign.status < 500:
+        status, code = _signature(missing)
+        ctx.fail(
+            operation=operation_id,
+            expected=f"user B gets what a missing id gets: {status} {code}",
+            actual=ctx.actual(foreign),
+            hint=_HINT,
+            exchange=foreign,
+        )
+
+
+def _unchanged(
+    ctx: CheckContext, operation_id: str, owner: User, read: str, params: dict[str, Any], before: dict[str, Any]
+) -> None:
+    after = ctx.call(read, user=owner, path_params=params)
+    if after.status != 200 or after.json() != before:
+        ctx.fail(
+            operation=operation_id,
+            expected="user A's resource unchanged after user B's attempt",
+            actual=f"user A now reads {ctx.actual(after)}",
+            hint=_HINT,
+            exchange=after,
+        )
+
+
+def _contact_probe(ctx: CheckContext, kind: str, operations: tuple[str, ...]) -> None:
+    owner, intruder = ctx.user_a, ctx.second_user()
+    resource = add_email(ctx, owner) if kind == "email" else add_phone(ctx, owner)
+    param, read = f"{kind}_id", f"getUser{kind.capitalize()}"
+    for operation_id in operations:
+        body = {"token": "000000"} if operation_id.startswith("verify") else None
+        foreign = ctx.call(operation_id, user=intruder, path_params={param: resource["id"]}, json_body=body)
+        missing = ctx.call(operation_id, user=intruder, path_params={param: MISSING_ID}, json_body=body)
+        _same_as_missing(ctx, operation_id, foreign, missing)
+        _unchanged(ctx, operation_id, owner, read, {param: resource["id"]}, resource)
+
+
+def _declare_contact(kind: str, verb: str, operations: tuple[str, ...]) -> None:
+    noun = "email address" if kind == "email" else "phone number"
+
+    def check(ctx: CheckContext) -> None:
+        _contact_probe(ctx, kind, operations)
+
+    check.__doc__ = f"User A adds a {noun}; user B tries {', '.join(operations)} on its id and on a missing id."
+    requirement(
+        f"BOLA-{kind.upper()}-{verb}",
+        level=Level.MUST,
+        area="isolation",
+        title=f"Another user cannot {verb.lower()} a user's {noun}",
+        quote=_QUOTE,
+        operations=operations,
+        needs=(Need.SECOND_USER,),
+    )(check)
+
+
+_declare_contact("email", "READ", ("getUserEmail",))
+_declare_contact("email", "CHANGE", ("verifyUserEmail", "setPrimaryUserEmail"))
+_declare_contact("email", "REMOVE", ("removeUserEmail",))
+_declare_contact("phone", "READ", ("getUserPhone",))
+_declare_contact("phone", "CHANGE", ("verifyUserPhone", "setPrimaryUserPhone"))
+_declare_contact("phone", "REMOVE", ("removeUserPhone",))
+
+
+@requirement(
+    "BOLA-LIST-SCOPE",
+    level=Level.MUST,
+    area="isolation",
+    title="Lists show only the caller's own resources",
+    quote="Retrieves all email addresses associated with the user's account (seed)",
+    source="seed",
+    operations=("listUserEmails", "listUserPhones", "listFavouriteProducts"),
+    needs=(Need.SECOND_USER,),
+)
+def lists_are_scoped(ctx: CheckContext) -> None:
+    """User A adds an email, a phone and a favourite; none of them appears in user B's lists."""
+    intruder = ctx.second_user()
+    email, phone = add_email(ctx, ctx.user_a), add_phone(ctx, ctx.user_a)
+    product = ctx.rng.randrange(10**9, 10**12)
+    ctx.call("addFavouriteProduct", user=ctx.user_a, json_body={"product_id": product})
+    for operation_id, key, value in (
+        ("listUserEmails", "id", email["id"]),
+        ("listUserPhones", "id", phone["id"]),
+        ("listFavouriteProducts", "product_id", product),
+    ):
+        listed = ctx.call(operation_id, user=intruder, params={"per_page": 100})
+        items = (listed.json() or {}).get("items", []) if listed.status == 200 else []
+        if any(isinstance(item, dict) and item.get(key) == value for item in items):
+            ctx.fail(
+                operation=operation_id,
+                expected="user A's item absent from user B's list",
+                actual=f"user B's list holds user A's {key} {value}",
+                hint=_HINT,
+                exchange=listed,
+            )
+
+
+@requirement(
+    "BOLA-FAVOURITE-REMOVE",
+    level=Level.MUST,
+    area="isolation",
+    title="Another user cannot remove a user's favourite",
+    quote=_QUOTE,
+    operations=("removeFavouriteProduct",),
+    needs=(Need.SECOND_USER,),
+)
+def favourite_removal_is_scoped(ctx: CheckContext) -> None:
+    """User A favourites a product; user B removes that product id and a missing one; A still has it."""
+    owner, intruder = ctx.user_a, ctx.second_user()
+    product = ctx.rng.randrange(10**9, 10**12)
+    ctx.expect_status(
+        ctx.call("addFavouriteProduct", user=owner, json_body={"product_id": product}),
+        201,
+        what="user A favourites a product",
+    )
+    foreign = ctx.call("removeFavouriteProduct", user=intruder, path_params={"id": product})
+    missing = ctx.call("removeFavouriteProduct", user=intruder, path_params={"id": MISSING_ID})
+    _same_as_missing(ctx, "removeFavouriteProduct", foreign, missing)
+    listed = ctx.call("listFavouriteProducts", user=owner, params={"per_page": 100})
+    items = (listed.json() or {}).get("items", []) if listed.status == 200 else []
+    if not any(isinstance(item, dict) and item.get("product_id") == product for item in items):
+        ctx.fail(
+            operation="removeFavouriteProduct",
+            expected="user A's favourite still listed",
+            actual="it is gone from user A's list",
+            hint=_HINT,
+            exchange=listed,
+        )
+
+
+@requirement(
+    "BOLA-FCM-UNREGISTER",
+    level=Level.MUST,
+    area="isolation",
+    title="Another user cannot unregister a user's FCM token",
+    quote=_QUOTE,
+    operations=("unregisterFcmToken", "registerFcmToken"),
+    needs=(Need.SECOND_USER,),
+)
+def fcm_unregister_is_scoped(ctx: CheckContext) -> None:
+    """User A registers a token; user B unregisters it and a missing one; A can still unregister it."""
+    owner, intruder = ctx.user_a, ctx.second_user()
+    token = ctx.unique("fcm_") + "A" * 40
+    ctx.expect_status(
+        ctx.call("registerFcmToken", user=owner, json_body={"fcm_token": token, "platform": "android"}),
+        {200, 201},
+        what="user A registers an FCM token",
+    )
+    foreign = ctx.call("unregisterFcmToken", user=intruder, path_params={"fcm_token": token})
+    missing = ctx.call("unregisterFcmToken", user=intruder, path_params={"fcm_token": ctx.unique("fcm_missing_")})
+    _same_as_missing(ctx, "unregisterFcmToken", foreign, missing)
+    ctx.expect_status(
+        ctx.call("unregisterFcmToken", user=owner, path_params={"fcm_token": token}),
+        200,
+        what="user A can still unregister its own token",
+        hint=_HINT,
+    )
+
+
+@requirement(
+    "BOLA-EXPORT-DOWNLOAD",
+    level=Level.MUST,
+    area="isolation",
+    title="Another user cannot download a user's data export",
+    quote="Verifies user ownership and file expiration before serving the export file (seed)",
+    source="seed",
+    operations=("downloadExport", "requestDataExport", "confirmDataExport", "getGdprStatus"),
+    needs=(Need.SECOND_USER, Need.INBOX),
+)
+def export_download_is_scoped(ctx: CheckContext) -> None:
+    """User A completes an export; user B downloads its filename and a missing one; A still can."""
+    owner, intruder = ctx.user_a, ctx.second_user()
+    filename = ready_export(ctx, owner)
+    foreign = ctx.call("downloadExport", user=intruder, path_params={"filename": filename})
+    missing_name = "kesk-export-" + ctx.unique("x").ljust(43, "x")[:43] + ".json"
+    missing = ctx.call("downloadExport", user=intruder, path_params={"filename": missing_name})
+    _same_as_missing(ctx, "downloadExport", foreign, missing)
+    ctx.expect_status(
+        ctx.call("downloadExport", user=owner, path_params={"filename": filename}),
+        200,
+        what="user A downloads its own export",
+    )
