@@ -15,7 +15,7 @@ from typing import Any
 
 MASK = "[REDACTED]"
 SECRET_FIELDS = frozenset(
-    {"password", "otp", "token", "code", "client_secret", "ephemeral_key_secret", "access_token", "refresh_token"}
+    {"password", "otp", "token", "client_secret", "ephemeral_key_secret", "access_token", "refresh_token"}
 )
 _AUTH_HEADER = re.compile(r"(?i)(authorization:\s*)(\S+)(\s+)[^'\"\s]+")
 _MIN_SECRET_LENGTH = 4  # shorter values would blank ordinary words and numbers

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-from openapi_schema_validator import OAS30Validator
+from openapi_schema_validator import OAS30ReadValidator
 
 from conformance.operations import Operation, OperationIndex
 
@@ -44,13 +44,13 @@ class ResponseValidator:
         return node
 
     @cached_property
-    def _validators(self) -> dict[int, OAS30Validator]:
+    def _validators(self) -> dict[int, OAS30ReadValidator]:
         return {}
 
-    def _validator(self, schema: dict[str, Any]) -> OAS30Validator:
+    def _validator(self, schema: dict[str, Any]) -> OAS30ReadValidator:
         key = id(schema)
         if key not in self._validators:
-            self._validators[key] = OAS30Validator(copy.deepcopy(self._inline(schema)))
+            self._validators[key] = OAS30ReadValidator(copy.deepcopy(self._inline(schema)))
         return self._validators[key]
 
     @staticmethod

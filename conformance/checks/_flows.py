@@ -34,6 +34,15 @@ def add_phone(ctx: CheckContext, user: User) -> dict[str, Any]:
     return body
 
 
+def add_favourite(ctx: CheckContext, user: User) -> int:
+    """Favourite a fresh product id; any 2xx will do (a wrong 2xx is SCHEMA-STATUS-DOCUMENTED's to report)."""
+    product = ctx.rng.randrange(10**9, 10**12)
+    exchange = ctx.call("addFavouriteProduct", user=user, json_body={"product_id": product})
+    if not 200 <= exchange.status < 300:
+        raise UndecidedRequirement(f"could not add a favourite to start from: {ctx.actual(exchange)}")
+    return product
+
+
 def primary_email(ctx: CheckContext, user: User) -> str:
     exchange = ctx.call("getMyProfile", user=user)
     body = exchange.json()

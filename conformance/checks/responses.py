@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 
+from conformance.checks._edge_inputs import send_edge_inputs
 from conformance.checks.auth import ALL_OPERATIONS
 from conformance.context import CheckContext
 from conformance.requirements import Level, requirement
@@ -57,7 +58,8 @@ def _observe(
     observes=True,
 )
 def no_server_error(ctx: CheckContext) -> None:
-    """Judges every answer of the run: none has a 5xx status."""
+    """Sends edge input (longest and non-ASCII strings), then judges every answer of the run: none is a 5xx."""
+    send_edge_inputs(ctx)
     _observe(
         ctx,
         "SCHEMA-NO-SERVER-ERROR",

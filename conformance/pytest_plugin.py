@@ -1,0 +1,99 @@
+"""pytest plugin: `pytest --pyargs conformance --base-url URL` runs the suite inside a team's pytest.
+
+Registered through the ``pytest11`` entry point, so it loads in every pytest run; it stays
+inert unless the ``conformance`` package's own test module is collected. Options mirror
+`kesk-conformance run` (``--base-url`` plus ``--kesk-*``) and fall back to ``KESK_*`` variables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from conformance.config import ConfigError, Settings, resolve
+
+_OPTIONS = (
+    # (flag, settings field, help)
+    ("--kesk-token", "token", "bearer token of user A (env KESK_TOKEN)"),
+    ("--kesk-token-b", "token_b", "bearer token of user B (env KESK_TOKEN_B)"),
+    ("--kesk-password", "password", "user A's password (env KESK_PASSWORD)"),
+    ("--kesk-inbox", "inbox", "test-support | mailpit:URL | command:CMD | fixed:CODE"),
+    ("--kesk-test-support", "test_support", "base URL of the test-support contract"),
+    ("--kesk-user-factory", "user_factory", "command printing a fresh user's JSON"),
+    ("--kesk-seed", "seed", "make the run repeatable"),
+    ("--kesk-max-examples", "max_examples", "generated examples per operation"),
+    ("--kesk-rate-limit", "rate_limit", "at most R requests per second"),
+    ("--kesk-report-dir", "report_dir", "write junit.xml, results.json and report.html here"),
+    ("--kesk-config", "config", "TOML settings file"),
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("kesk-conformance", "Kesk UserApi conformance suite")
+    with contextlib.suppress(ValueError):  # pytest-base-url may already define it; both mean the same
+        group.addoption("--base-url", default=None, help="the API to test (default: the bundled reference server)")
+    for flag, _, text in _OPTIONS:
+        group.addoption(flag, default=None, help=text)
+    group.addoption("--kesk-select", action="append", default=None, metavar="GLOB", help="requirement id glob")
+    group.addoption("--kesk-exclude", action="append", default=None, metavar="GLOB", help="requirement id glob")
+    group.addoption("--conformance-strict", action="store_const", const=True, default=None,
+                    help="SHOULD violations fail too")
+    group.addoption("--kesk-allow-destructive", action="store_const", const=True, default=None,
+                    help="allow account deletion on users that are not disposable")
+
+
+def settings_from(config: pytest.Config) -> Settings:
+    """Settings from pytest options; a mistake is a usage error, not a traceback."""
+    namespace = argparse.Namespace(
+        base_url=config.getoption("base_url"),
+        select=config.getoption("kesk_select"),
+        exclude=config.getoption("kesk_exclude"),
+        strict=config.getoption("conformance_strict"),
+        allow_destructive=config.getoption("kesk_allow_destructive"),
+    )
+    for flag, name, _ in _OPTIONS:
+        setattr(namespace, name, config.getoption(flag.lstrip("-").replace("-", "_")))
+    try:
+        return resolve(namespace)
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "kesk_requirement" not in metafunc.fixturenames:
+        return
+    from conformance.runner import selected_requirements
+
+    try:
+        items = selected_requirements(settings_from(metafunc.config))
+    except ConfigError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    metafunc.parametrize("kesk_requirement", items, ids=[item.id for item in items])
+
+
+@pytest.fixture(scope="session")
+def kesk_settings(pytestconfig: pytest.Config) -> Settings:
+    return settings_from(pytestconfig)
+
+
+@pytest.fixture(scope="session")
+def kesk_session(kesk_settings: Settings) -> Iterator[object]:
+    """One run session (target, users, client) shared by every requirement of this process."""
+    from conformance.reporting import write_reports
+    from conformance.runner import TargetUnreachable, open_session
+
+    try:
+        with open_session(kesk_settings) as session:
+            yield session
+            result = session.result()
+    except (ConfigError, TargetUnreachable) as exc:
+        pytest.exit(f"kesk-conformance: {exc}", returncode=2)
+    from conformance._spec import load_spec
+    from conformance.operations import OperationIndex
+
+    documented = {op.operation_id: list(op.responses()) for op in OperationIndex(load_spec())}
+    write_reports(result, Path(kesk_settings.report_dir), documented_statuses=documented)
