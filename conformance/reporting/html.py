@@ -80,6 +80,7 @@ code, pre, .id { font-family: ui-monospace,SFMono-Regular,Menlo,Consolas,monospa
 .lv-MUST { color:var(--fail); font-weight:600; font-size:13px; } .lv-SHOULD { color:var(--warn);
   font-weight:600; font-size:13px; }
 .area { color:var(--muted); font-size:13px; }
+.why { display:block; color:var(--muted); font-size:13px; }
 .detail { padding:4px 20px 16px 30px; background:#fcfcfd; border-top:1px dashed var(--line); }
 .detail blockquote { margin:10px 0; padding:6px 12px; border-left:3px solid var(--line); color:#333;
   font-style:italic; }
@@ -94,8 +95,9 @@ table.coverage { width:100%; border-collapse:collapse; background:var(--card);
 table.coverage th, table.coverage td { text-align:left; padding:6px 12px;
   border-bottom:1px solid var(--line); vertical-align:top; }
 table.coverage th { font-size:13px; color:var(--muted); background:#fbfbfc; }
-table.coverage tr.uncalled td:first-child::after { content:" never called"; color:var(--fail);
-  font-size:12px; }
+table.coverage .num { text-align:right; }
+table.coverage .note { color:var(--fail); font-size:12px; }
+table.coverage tr.uncalled td { background:#fffafa; }
 .status { display:inline-block; margin:1px 4px 1px 0; padding:0 7px; border-radius:4px; font-size:13px;
   font-family: ui-monospace,Menlo,Consolas,monospace; border:1px solid transparent; }
 .status small { font-family: system-ui,sans-serif; }
@@ -235,6 +237,8 @@ def _requirement(item: RequirementResult, run: RunResult) -> str:
     if item.reason:
         rows = f"<dt>Reason</dt><dd>{_e(item.reason)}</dd>" + rows
     rows += f"<dt>Operations</dt><dd>{operations}</dd>"
+    # Why a requirement was skipped or errored matters at a glance, without opening the row.
+    why = f'<small class="why">{_e(item.reason)}</small>' if item.reason else ""
     failures = ""
     if item.failures:
         blocks = "".join(
@@ -249,7 +253,7 @@ def _requirement(item: RequirementResult, run: RunResult) -> str:
         f'<span class="id">{_e(req.id)}</span>'
         f'<span class="lv-{req.level.value}">{req.level.value}</span>'
         f'<span class="area">{_e(req.area)}</span>'
-        f'<span class="title">{_e(req.title)}</span>'
+        f'<span class="title">{_e(req.title)}{why}</span>'
         f"<span>{_outcome_badge(item, strict=run.strict)}</span>"
         f'<span class="num">{item.requests}</span>'
         "</summary>"
@@ -276,21 +280,22 @@ def _status(css: str, key: object, note: str, title: str) -> str:
 
 
 def _coverage_row(row: OperationCoverage) -> str:
-    documented = "".join(
+    documented = " ".join(
         _status("seen", item.key, f"&times;{item.seen}", f"observed {item.seen} time(s)")
         if item.seen
         else _status("unseen", item.key, "not observed", "documented, never observed in this run")
         for item in row.documented
     )
-    undocumented = "".join(
+    undocumented = " ".join(
         _status("undocumented", status, f"&times;{count}", "observed but not documented")
         for status, count in row.undocumented
     )
     documented = documented or '<span class="legend">none documented</span>'
     undocumented = undocumented or '<span class="legend">—</span>'
     css = ' class="uncalled"' if row.requests == 0 else ""
+    note = ' <small class="note">never called</small>' if row.requests == 0 else ""
     return (
-        f'<tr id="op-{_e(row.operation)}"{css}><td><code>{_e(row.operation)}</code></td>'
+        f'<tr id="op-{_e(row.operation)}"{css}><td><code>{_e(row.operation)}</code>{note}</td>'
         f'<td class="num">{row.requests}</td><td class="documented">{documented}</td>'
         f'<td class="undocumented">{undocumented}</td></tr>'
     )
