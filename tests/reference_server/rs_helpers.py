@@ -48,7 +48,7 @@ class User:
     # -- flows used by many tests -------------------------------------------------
     def primary_email_id(self) -> int:
         items = self.get("user/emails").json()["items"]
-        return next(item["id"] for item in items if item["is_primary"])
+        return int(next(item["id"] for item in items if item["is_primary"]))
 
     def add_email(self, address: str) -> dict[str, Any]:
         response = self.post("user/emails", json={"email": address})

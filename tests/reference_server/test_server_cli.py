@@ -1,0 +1,106 @@
+"""CLI entry points and persistence across restarts."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+from rs_helpers import new_user
+
+from reference_server.cli import faults_main, new_user_main
+from reference_server.embedded import running_server
+
+REPO = Path(__file__).parents[2]
+
+
+def test_serve_prints_the_base_url_and_serves(tmp_path: Path) -> None:
+    # Given
+    command = [sys.executable, "-m", "reference_server", "--port", "0", "--db", str(tmp_path / "s.sqlite3")]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        # When
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        # Then
+        assert line.startswith("base URL: http://127.0.0.1:") and line.endswith("/v1")
+        url = line.removeprefix("base URL: ")
+        assert httpx.post(url + "/_test/users").status_code == 201
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    assert "Bearer" not in stderr and "token" not in stderr.lower()
+
+
+def test_serve_refuses_an_unknown_fault() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "reference_server", "--fault", "nope"],
+        cwd=REPO, capture_output=True, text=True, timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "nope" in lines[0] and "two_primaries" in lines[0]
+
+
+def test_faults_json_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
+    assert faults_main(["--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == 34
+    assert all(set(row) == {"name", "description", "requirements"} for row in rows)
+    assert {"name": "two_primaries", "description": rows[9]["description"],
+            "requirements": ["EMAIL-PRIMARY-UNIQUE"]} in rows
+
+
+def test_faults_text_lists_one_line_per_fault(capsys: pytest.CaptureFixture[str]) -> None:
+    assert faults_main([]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 34 and lines[0].startswith("missing_required_field")
+
+
+def test_new_user_prints_credentials(base_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert new_user_main(["--base-url", base_url]) == 0
+    user = json.loads(capsys.readouterr().out)
+    assert set(user) == {"token", "password", "email"}
+    me = httpx.get(base_url + "/users/me", headers={"Authorization": f"Bearer {user['token']}"})
+    assert me.json()["email"] == user["email"]
+
+
+def test_new_user_with_an_unreachable_url_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert new_user_main(["--base-url", "http://127.0.0.1:9/v1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: cannot reach")
+
+
+def test_state_survives_a_restart_with_a_file_database(tmp_path: Path) -> None:
+    # Given a user with an extra email, a favourite, an advanced clock and an export
+    db = str(tmp_path / "kesk.sqlite3")
+    with running_server(db=db) as url, httpx.Client(base_url=url + "/") as http:
+        user = new_user(http)
+        user.add_email("kept@example.com")
+        user.post("favourites", json={"product_id": 3})
+        filename = user.finished_export()
+        http.post("_test/clock/advance", json={"seconds": 3600})
+        clock_before = http.get("_test/clock").json()["now"]
+    # When the server restarts on the same file
+    with running_server(db=db) as url, httpx.Client(base_url=url + "/") as http:
+        headers = {"Authorization": f"Bearer {user.token}"}
+        emails = http.get("user/emails", headers=headers).json()
+        favourites = http.get("favourites", headers=headers).json()
+        download = http.get(f"user/download-export/{filename}", headers=headers)
+        clock_after = http.get("_test/clock").json()["now"]
+    # Then
+    assert [e["email"] for e in emails["items"]] == [user.email, "kept@example.com"]
+    assert favourites["total"] == 1 and download.status_code == 200
+    assert clock_after >= clock_before
+
+
+def test_tokens_are_stored_hashed(tmp_path: Path) -> None:
+    db = tmp_path / "hashed.sqlite3"
+    with running_server(db=str(db)) as url, httpx.Client(base_url=url + "/") as http:
+        user = new_user(http)
+    assert user.token.encode() not in db.read_bytes()
+    assert user.password.encode() not in db.read_bytes()
