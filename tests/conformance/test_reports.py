@@ -354,3 +354,34 @@ def test_html_report_in_a_browser(
     uncalled = browser.find_element(By.ID, "op-confirmDataExport")
     assert "uncalled" in uncalled.get_attribute("class")
     assert "never called" in uncalled.text
+
+
+# ---------------------------------------------------------------- edges
+
+
+def test_strict_run_says_the_should_failure_fails_it(run_result: RunResult) -> None:
+    # Given a --strict run
+    run_result.strict = True
+    # When
+    root = ET.fromstring(render_junit(run_result))
+    console = Console(record=True, width=200, color_system=None)
+    render_summary(run_result, console)
+    # Then
+    failure = _case(root, "EMAIL-LIST-ORDER").find("failure")
+    assert failure is not None and failure.get("type") == "SHOULD"
+    assert failure.get("message", "").startswith("SHOULD violated (fails the run under --strict)")
+    assert "reported without failing the run" not in console.export_text()
+
+
+def test_an_empty_run_still_writes_valid_reports(tmp_path: Path) -> None:
+    # Given a run where every requirement was deselected
+    empty = RunResult(
+        target={"base_url": "http://x.test/v1"}, seed=1, strict=False, results=[], operations={}, duration_s=0.0
+    )
+    # When
+    paths = write_reports(empty, tmp_path, documented_statuses={})
+    # Then
+    root = ET.parse(paths["junit"]).getroot()
+    assert root.get("tests") == "0" and root.findall("testsuite") == []
+    assert json.loads(paths["json"].read_text(encoding="utf-8"))["requirements"] == []
+    assert "Showing 0 of 0" in paths["html"].read_text(encoding="utf-8")
