@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# ruff: noqa  (vendored: kept line for line with the shared copy so it can be re-synced)
 """Check that an OpenAPI document transcribes the upstream UserApi reference.
 
 Vendored from the project's shared tools (shared/tools/seed_fidelity.py). Changes from
