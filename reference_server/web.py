@@ -28,6 +28,7 @@ __all__ = [
 
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
 INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1  # `page` is an int32 in the contract
 _log = logging.getLogger("reference_server")
 _DIGITS = re.compile(r"^[0-9]+$")
 _SIGNED_INT = re.compile(r"^[+-]?[0-9]+$")
@@ -61,8 +62,8 @@ def endpoint(handler: Handler) -> Handler:
         except SeededServerError:
             return json_response({"code": "internal_error", "message": "Internal server error."}, 500)
         except Exception:
-            # Log the route only: bodies and headers may carry secrets.
-            _log.exception("unhandled error in %s %s", request.method, request.url.path)
+            # Log the handler only: bodies, headers and even paths (FCM tokens) may carry secrets.
+            _log.exception("unhandled error in %s", handler.__qualname__)
             return error_response(ApiError.malformed("The request could not be processed."))
 
     wrapped.__name__ = handler.__name__
@@ -131,8 +132,8 @@ def page_params(request: Request) -> Page:
     number = _int_query(request, "page", 1)
     size = _int_query(request, "per_page", 20)
     problems = []
-    if number < 1:
-        problems.append(FieldProblem("page", "must be >= 1"))
+    if not 1 <= number <= INT32_MAX:
+        problems.append(FieldProblem("page", f"must be between 1 and {INT32_MAX}"))
     if not 1 <= size <= 100:
         problems.append(FieldProblem("per_page", "must be between 1 and 100"))
     if problems:

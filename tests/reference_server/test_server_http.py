@@ -169,3 +169,28 @@ def test_embedded_server_yields_a_v1_base_url() -> None:
     with running_server() as url:
         assert url.startswith("http://127.0.0.1:") and url.endswith("/v1")
         assert httpx.get(url + "/_test/clock").status_code == 200
+
+
+def test_an_unexpected_error_is_logged_without_secrets_and_never_a_500(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import asyncio
+
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from reference_server.web import endpoint
+
+    # Given a handler with a bug, and a request whose path carries a secret
+    async def buggy(request: Request) -> Response:
+        raise RuntimeError("boom")
+
+    scope = {"type": "http", "method": "DELETE", "path": "/v1/account/fcm-tokens/secret-device", "headers": []}
+    # When
+    async def call() -> Response:
+        return await endpoint(buggy)(Request(scope))
+
+    response = asyncio.run(call())
+    # Then
+    assert response.status_code == 400
+    assert "secret-device" not in caplog.text and "buggy" in caplog.text
