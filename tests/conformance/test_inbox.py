@@ -11,18 +11,49 @@ import pytest
 from conformance.inbox import CommandInbox, FixedInbox, InboxError, MailpitInbox, parse_inbox
 from conformance.redact import Redactor
 
+SENDER = {"Name": "Kesk", "Address": "no-reply@kesk.app"}
+
 # Recorded from Mailpit's API (v1): a search answer lists summaries newest first; a message has Text.
 SEARCH_ANSWER = {
-    "total": 2, "unread": 2, "count": 2, "messages_count": 2, "start": 0, "tags": [],
+    "total": 2,
+    "unread": 2,
+    "count": 2,
+    "messages_count": 2,
+    "start": 0,
+    "tags": [],
     "messages": [
-        {"ID": "newest", "MessageID": "m2@kesk", "Read": False, "From": {"Name": "Kesk", "Address": "no-reply@kesk.app"},
-         "To": [{"Name": "", "Address": "anna@example.com"}], "Cc": [], "Bcc": [], "ReplyTo": [],
-         "Subject": "Confirm your data export", "Created": "2026-11-25T08:00:02Z", "Tags": [], "Size": 812,
-         "Attachments": 0, "Snippet": "Your code is 731904"},
-        {"ID": "older", "MessageID": "m1@kesk", "Read": False, "From": {"Name": "Kesk", "Address": "no-reply@kesk.app"},
-         "To": [{"Name": "", "Address": "anna@example.com"}], "Cc": [], "Bcc": [], "ReplyTo": [],
-         "Subject": "Confirm your data export", "Created": "2026-11-25T08:00:01Z", "Tags": [], "Size": 812,
-         "Attachments": 0, "Snippet": "Your code is 111111"},
+        {
+            "ID": "newest",
+            "MessageID": "m2@kesk",
+            "Read": False,
+            "From": SENDER,
+            "To": [{"Name": "", "Address": "anna@example.com"}],
+            "Cc": [],
+            "Bcc": [],
+            "ReplyTo": [],
+            "Subject": "Confirm your data export",
+            "Created": "2026-11-25T08:00:02Z",
+            "Tags": [],
+            "Size": 812,
+            "Attachments": 0,
+            "Snippet": "Your code is 731904",
+        },
+        {
+            "ID": "older",
+            "MessageID": "m1@kesk",
+            "Read": False,
+            "From": SENDER,
+            "To": [{"Name": "", "Address": "anna@example.com"}],
+            "Cc": [],
+            "Bcc": [],
+            "ReplyTo": [],
+            "Subject": "Confirm your data export",
+            "Created": "2026-11-25T08:00:01Z",
+            "Tags": [],
+            "Size": 812,
+            "Attachments": 0,
+            "Snippet": "Your code is 111111",
+        },
     ],
 }
 MESSAGES = {
@@ -51,15 +82,17 @@ def test_mailpit_takes_the_code_of_the_newest_message_and_registers_it_as_a_secr
 
 
 def test_mailpit_pattern_is_configurable_and_sms_is_not_its_channel() -> None:
-    inbox = MailpitInbox("http://mailpit.test", Redactor(), pattern=r"code is (\d{3})",
-                         transport=httpx.MockTransport(recorded_mailpit))
+    inbox = MailpitInbox(
+        "http://mailpit.test", Redactor(), pattern=r"code is (\d{3})", transport=httpx.MockTransport(recorded_mailpit)
+    )
     assert inbox.latest_code(channel="email", address="anna@example.com", purpose="x") == "731"
     assert inbox.latest_code(channel="sms", address="+358401234567", purpose="x") is None
 
 
 def test_mailpit_errors_are_inbox_errors_without_traceback_material() -> None:
-    inbox = MailpitInbox("http://mailpit.test", Redactor(),
-                         transport=httpx.MockTransport(lambda request: httpx.Response(500)))
+    inbox = MailpitInbox(
+        "http://mailpit.test", Redactor(), transport=httpx.MockTransport(lambda request: httpx.Response(500))
+    )
     with pytest.raises(InboxError, match="cannot read Mailpit"):
         inbox.latest_code(channel="email", address="a@example.com", purpose="x")
 
