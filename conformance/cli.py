@@ -41,10 +41,10 @@ def _spec_main(argv: Sequence[str]) -> int:
     except SpecError as exc:
         print(f"kesk-conformance: {exc}", file=sys.stderr)
         return 2
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 160)
     table = Table(title=f"{summary.title} {summary.version} ({', '.join(summary.servers)})")
     for column in ("operationId", "method", "path", "documented statuses"):
-        table.add_column(column)
+        table.add_column(column, no_wrap=column != "documented statuses")
     for op in summary.operations:
         table.add_row(op.operation_id, op.method, op.path, " ".join(op.statuses))
     console.print(table)
