@@ -1,0 +1,447 @@
+"""SCHEMATHESIS: the spec's 30 operations fuzzed by Schemathesis' own engine, its verdicts mapped to our ids.
+
+One engine run per suite run (memoized in ``ctx.memo["schemathesis"]``) drives the phases
+examples, coverage, fuzzing and stateful with every built-in check, the per-operation
+expectations of ``conformance/schemathesis.toml``, user A's bearer token and the run's seed.
+Every request Schemathesis sends goes through a transport of ours, so each one reaches the
+suite as an Exchange: per-operation counts, the SCHEMA-* observers and resource cleanup see
+the fuzzing traffic like any other check's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from conformance.checks.auth import ALL_OPERATIONS
+from conformance.context import CheckContext
+from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
+from conformance.requirements import Level, requirement
+from conformance.target import Exchange
+
+if TYPE_CHECKING:
+    import requests
+
+CONFIG_PATH = Path(__file__).resolve().parent.parent / "schemathesis.toml"
+PHASES = ("examples", "coverage", "fuzzing", "stateful")
+
+# Schemathesis' built-in checks -> the requirement that reports their failures.
+CHECK_REQUIREMENTS = {
+    "not_a_server_error": "SCHEMA-NO-SERVER-ERROR",
+    "status_code_conformance": "SCHEMA-STATUS-DOCUMENTED",
+    "content_type_conformance": "SCHEMA-CONTENT-TYPE",
+    "response_headers_conformance": "SCHEMA-RESPONSE-HEADERS",
+    "response_schema_conformance": "SCHEMA-RESPONSE-BODY",
+    "negative_data_rejection": "INPUT-NEGATIVE-REJECTED",
+    "positive_data_acceptance": "INPUT-POSITIVE-ACCEPTED",
+    "missing_required_header": "AUTH-HEADER-REQUIRED",
+    "unsupported_method": "HTTP-METHOD-NOT-ALLOWED",
+    # A 405 without the right Allow list is the same RFC 9110 rule as the 405 itself.
+    "allow_header_conformance": "HTTP-METHOD-NOT-ALLOWED",
+    "ignored_auth": "AUTH-IGNORED",
+    "use_after_free": "STATEFUL-USE-AFTER-FREE",
+    "ensure_resource_availability": "STATEFUL-RESOURCE-AVAILABLE",
+}
+_HINTS = {
+    "not_a_server_error": "Validate input and handle edge values instead of failing",
+    "status_code_conformance": "Answer with a documented status or document the new one",
+    "content_type_conformance": "Send Content-Type: application/json; charset=utf-8",
+    "response_headers_conformance": "Send the headers the response documents as required",
+    "response_schema_conformance": "Return every required field with its documented type",
+    "negative_data_rejection": "Reject input that breaks the schema with 400 or 422",
+    "positive_data_acceptance": "Accept schema-valid input, or document the refusal in the spec",
+    "missing_required_header": "Refuse a request without its required header (401 for Authorization)",
+    "unsupported_method": "Answer an undocumented method with 405 and an Allow header",
+    "allow_header_conformance": "List exactly the documented methods of the path in Allow",
+    "ignored_auth": "Refuse missing and invalid credentials with 401 on every operation",
+    "use_after_free": "A deleted resource must answer 404 afterwards",
+    "ensure_resource_availability": "A resource the API just created must be readable through its links",
+}
+_PER_OPERATION = 3  # failures kept per (requirement, operation); Schemathesis repeats them across phases
+_MAX_KEPT_BODY = 256 * 1024
+
+
+@dataclass(slots=True)
+class SchemathesisRun:
+    """What one engine run did; kept in ctx.memo["schemathesis"]."""
+
+    fatal: str | None = None
+    phases: dict[str, str] = field(default_factory=dict)  # phase -> "ran" or why it did not run
+    checks_run: Counter[str] = field(default_factory=Counter)  # check name -> cases it judged
+    stateful_statuses: Counter[str] = field(default_factory=Counter)  # "DELETE 200" seen in the stateful phase
+    failures: dict[str, list[FailureDetail]] = field(default_factory=dict)
+    unmapped: list[FailureDetail] = field(default_factory=list)  # failures of checks with no requirement
+    errors: list[str] = field(default_factory=list)
+    requests: int = 0
+    duration_s: float = 0.0
+
+    def phase_ran(self, phase: str) -> bool:
+        return self.phases.get(phase) == "ran"
+
+
+# --- traffic ------------------------------------------------------------------------------------
+class _Relay:
+    """Turns each request Schemathesis sends into an Exchange the whole suite sees."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        import threading
+
+        self.ctx = ctx
+        self.count = 0
+        self._lock = threading.Lock()
+        self._base_path = urlsplit(ctx.client.base_url).path.rstrip("/")
+
+    def pace(self) -> None:
+        # --rate-limit holds for Schemathesis' requests too (TargetClient keeps the one clock).
+        self.ctx.client._pace()
+
+    def deliver(self, request: requests.PreparedRequest, status: int, headers: list[tuple[str, str]],
+                body: bytes, elapsed_s: float) -> None:
+        import httpx
+
+        ctx = self.ctx
+        method = str(request.method or "GET").upper()
+        url = str(request.url or "")
+        path = urlsplit(url).path
+        path = path[len(self._base_path):] if path.startswith(self._base_path) else path
+        sent = {str(name): str(value) for name, value in request.headers.items()}
+        content = _body_bytes(request.body)
+        op = ctx.operations.resolve(method, path)
+        exchange = Exchange(
+            operation_id=op.operation_id if op else None, method=method, url=url, path=path,
+            request_headers=sent, request_body=content, status=status, headers=httpx.Headers(headers),
+            body=body[:_MAX_KEPT_BODY], elapsed_s=elapsed_s,
+            curl=ctx.redactor.curl(method, url, sent, content),
+        )
+        # Worker threads deliver concurrently; observers (cleanup tracking, counters) are not all thread-safe.
+        with self._lock:
+            self.count += 1
+            _account(ctx, exchange)
+            for observe in list(ctx.client.observers):
+                observe(exchange)
+
+
+def _body_bytes(body: object) -> bytes | None:
+    """A prepared body as bytes (form bodies are str; a streamed body is not kept)."""
+    if isinstance(body, str):
+        return body.encode()
+    return bytes(body) if isinstance(body, bytes | bytearray) else None
+
+
+def _account(ctx: CheckContext, exchange: Exchange) -> None:
+    """Count the exchange in the client's totals exactly as TargetClient._send does for its own."""
+    from conformance.results import OperationStats
+
+    with ctx.client._lock:
+        ctx.client.sent += 1
+        if exchange.operation_id is not None:
+            stats = ctx.client.stats.setdefault(exchange.operation_id, OperationStats())
+            stats.requests += 1
+            stats.statuses[exchange.status] += 1
+
+
+def _observed_schema(schema: Any, relay: _Relay) -> Any:
+    """The schema with a transport that relays every request; checks and probes of cases all use it."""
+    from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
+
+    class RelayingTransport(RequestsTransport):
+        def send(self, case: Any, *, session: Any = None, **kwargs: Any) -> Any:
+            relay.pace()
+            response = super().send(case, session=session, **kwargs)
+            pairs = [(name, value) for name, values in response.headers.items() for value in values]
+            relay.deliver(response.request, response.status_code, pairs, response.content, response.elapsed)
+            return response
+
+    transport = RelayingTransport()
+    transport._copy_serializers_from(REQUESTS_TRANSPORT)
+    # `transport` is a read-only property of the schema class; a subclass per run keeps the change local.
+    schema.__class__ = type("Relaying" + type(schema).__name__, (type(schema),),
+                            {"transport": property(lambda _self: transport)})
+    return schema
+
+
+def _relay_probes(relay: _Relay, payload: Any) -> None:
+    """Capability probes bypass the transport (raw session.send); relay what they sent."""
+    from schemathesis.core.result import Ok
+
+    if not isinstance(payload, Ok):
+        return
+    for probe in getattr(payload.ok(), "probes", []):
+        response = probe.response
+        if probe.request is None or response is None:
+            continue
+        relay.deliver(probe.request, response.status_code, list(response.headers.items()), response.content,
+                      response.elapsed.total_seconds())
+
+
+# --- the run ------------------------------------------------------------------------------------
+def _load_schema(ctx: CheckContext, relay: _Relay) -> Any:
+    import schemathesis
+    from schemathesis.config import SchemathesisConfig
+
+    from conformance._spec import spec_path
+
+    config = SchemathesisConfig.from_path(CONFIG_PATH)
+    config.update(seed=ctx.seed, max_failures=None)
+    schema = schemathesis.openapi.from_path(spec_path(), config=config)
+    schema.config.update(
+        base_url=ctx.client.base_url, headers={"Authorization": f"Bearer {ctx.user_a.token}"},
+        workers=max(1, ctx.workers),
+    )
+    schema.config.phases.update(phases=list(PHASES))
+    schema.config.checks.update(included_check_names=["all"])
+    schema.config.generation.update(max_examples=ctx.max_examples)
+    return _observed_schema(schema, relay)
+
+
+def run_schemathesis(ctx: CheckContext) -> None:
+    """Run Schemathesis once per suite run; later calls reuse ctx.memo["schemathesis"]."""
+    if isinstance(ctx.memo.get("schemathesis"), SchemathesisRun):
+        return
+    ctx.redactor.add(ctx.user_a.token)
+    started = time.perf_counter()
+    run = SchemathesisRun()
+    relay = _Relay(ctx)
+    try:
+        _execute(ctx, _load_schema(ctx, relay), relay, run)
+    except Exception as exc:  # a broken spec or config must decide nothing, not crash every requirement
+        run.fatal = f"Schemathesis could not run: {type(exc).__name__}: {ctx.redactor.text(str(exc))}"
+    run.requests = relay.count
+    run.duration_s = time.perf_counter() - started
+    ctx.memo["schemathesis"] = run
+    merged: dict[str, list[FailureDetail]] = ctx.memo.setdefault("schemathesis-failures", {})
+    for requirement_id, failures in run.failures.items():
+        merged.setdefault(requirement_id, []).extend(failures)
+
+
+def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun) -> None:
+    from schemathesis.engine import events, from_schema
+
+    seen: set[tuple[str, str, str, str]] = set()
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.PhaseFinished):
+            _phase_finished(run, relay, event)
+        elif isinstance(event, events.ScenarioFinished):
+            _collect(ctx, run, event, seen)
+        elif isinstance(event, events.NonFatalError):
+            run.errors.append(ctx.redactor.text(f"{event.label}: {event.info.title}: {event.info.message}"))
+        elif isinstance(event, events.FatalError):
+            run.fatal = ctx.redactor.text(f"Schemathesis stopped: {type(event.exception).__name__}: "
+                                          f"{event.exception}")
+        elif isinstance(event, events.EngineFinished):
+            for failure in event.failures:  # class-based checks' after_run verdicts: no case, no request
+                name = failure.checks[0] if failure.checks else type(failure).__name__
+                _add(ctx, run, seen, name=name, label=failure.operation or "", failure=failure, curl="",
+                     response=None, steps=())
+
+
+def _phase_finished(run: SchemathesisRun, relay: _Relay, event: Any) -> None:
+    from schemathesis.engine import Status
+
+    phase = event.phase
+    if phase.name.value == "probing":
+        _relay_probes(relay, event.payload)
+    if phase.name.value not in PHASES:
+        return
+    if event.status == Status.SKIP:
+        reason = phase.skip_reason.value.replace("_", " ") if phase.skip_reason else "skipped"
+        run.phases.setdefault(phase.name.value, f"the {phase.name.value} phase did not run: {reason}")
+    else:
+        run.phases[phase.name.value] = "ran"
+
+
+def _collect(ctx: CheckContext, run: SchemathesisRun, event: Any, seen: set[tuple[str, str, str, str]]) -> None:
+    recorder = event.recorder
+    stateful = event.phase.value == "stateful"
+    for case_id, node in recorder.cases.items():
+        interaction = recorder.interactions.get(case_id)
+        if stateful and interaction is not None and interaction.response is not None:
+            run.stateful_statuses[f"{node.value.method.upper()} {interaction.response.status_code}"] += 1
+    for case_id, checks in recorder.checks.items():
+        for check in checks:
+            run.checks_run[check.name] += 1
+            info = check.failure_info
+            if info is None:
+                continue
+            node = recorder.cases.get(info.failure.case_id or case_id) or recorder.cases.get(case_id)
+            label = node.value.operation.label if node is not None else (info.failure.operation or "")
+            response = recorder.find_response(case_id=info.failure.case_id or case_id)
+            steps = tuple(f"{step.method} {step.path}" for step in info.steps) if len(info.steps) > 1 else ()
+            _add(ctx, run, seen, name=check.name, label=label, failure=info.failure, curl=info.code_sample,
+                 response=response, steps=steps)
+
+
+def _add(ctx: CheckContext, run: SchemathesisRun, seen: set[tuple[str, str, str, str]], *, name: str,
+         label: str, failure: Any, curl: str, response: Any, steps: tuple[str, ...]) -> None:
+    operation = _operation_id(ctx, label)
+    title = str(failure.title or type(failure).__name__)
+    message = str(failure.message or "")
+    key = (name, operation, title, message)
+    if key in seen:  # the same violation, found again by a later phase or a reproduction
+        return
+    seen.add(key)
+    detail = _detail(ctx, name=name, operation=operation, title=title, message=message, curl=curl,
+                     response=response, steps=steps)
+    requirement_id = CHECK_REQUIREMENTS.get(name)
+    if requirement_id is None:
+        run.unmapped.append(detail)
+        return
+    kept = run.failures.setdefault(requirement_id, [])
+    if sum(1 for item in kept if item.operation == operation) < _PER_OPERATION:
+        kept.append(detail)
+
+
+def _operation_id(ctx: CheckContext, label: str) -> str:
+    """'GET /user/emails/{email_id}' -> 'getUserEmail' (the label itself when it names no operation)."""
+    method, _, path = label.partition(" ")
+    op = ctx.operations.resolve(method, path) if path else None
+    return op.operation_id if op else label
+
+
+def _detail(ctx: CheckContext, *, name: str, operation: str, title: str, message: str, curl: str,
+            response: Any, steps: tuple[str, ...]) -> FailureDetail:
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    wanted = [line for line in lines if line.startswith("Expected")]
+    other = [line for line in lines if not line.startswith("Expected")]
+    expected = f"{name}: {'; '.join(wanted) if wanted else 'no ' + title.lower()}"
+    actual = title + (f" ({'; '.join(other)})" if other else "")
+    if response is not None:
+        body = ctx.redactor.body(response.content)
+        actual += f" -> {response.status_code} {body[:300] + '...' if len(body) > 300 else body}".rstrip()
+    return FailureDetail(
+        operation=operation,
+        expected=ctx.redactor.text(expected),
+        actual=ctx.redactor.text(actual),
+        hint=_HINTS.get(name, ""),
+        curl=_one_curl(ctx, curl),
+        steps=tuple(ctx.redactor.text(step) for step in steps),
+    )
+
+
+def _one_curl(ctx: CheckContext, sample: str) -> str:
+    """Schemathesis' reproduction (already [Filtered]) with every known secret blanked as well."""
+    lines = [line.strip() for line in sample.splitlines() if line.strip() and not line.strip().startswith("#")]
+    # Our redactor expects 'Authorization: <scheme> <value>'; give the mask that shape so it stays one word.
+    text = " && ".join(lines).replace("Authorization: [Filtered]", "Authorization: Bearer [REDACTED]")
+    return ctx.redactor.text(text)
+
+
+# --- requirements -------------------------------------------------------------------------------
+def _report(ctx: CheckContext, requirement_id: str, *, phase: str | None = None,
+            checks: tuple[str, ...] = ()) -> None:
+    """Shared body of the requirements below: run once, skip with a reason when nothing was judged."""
+    run_schemathesis(ctx)
+    run: SchemathesisRun = ctx.memo["schemathesis"]
+    if run.fatal:
+        raise UndecidedRequirement(run.fatal)
+    failures = run.failures.get(requirement_id, [])
+    ctx.failures.extend(failures)
+    if failures:
+        return
+    if phase is not None and not run.phase_ran(phase):
+        raise SkipRequirement(run.phases.get(phase, f"the {phase} phase did not run"))
+    if checks and not any(run.checks_run[name] for name in checks):
+        raise SkipRequirement(f"Schemathesis never applied {' or '.join(checks)} in this run")
+
+
+@requirement(
+    "INPUT-NEGATIVE-REJECTED", level=Level.MUST, area="schemathesis",
+    title="A request that breaks the schema is rejected",
+    quote="A request whose parameters or body violate the schema is refused with a 4xx (spec: 400/422; "
+          "Schemathesis negative_data_rejection)",
+    operations=ALL_OPERATIONS,
+)
+def negative_input_rejected(ctx: CheckContext) -> None:
+    """Schemathesis' coverage and fuzzing phases send schema-violating input to every operation."""
+    _report(ctx, "INPUT-NEGATIVE-REJECTED", checks=("negative_data_rejection",))
+
+
+@requirement(
+    "INPUT-POSITIVE-ACCEPTED", level=Level.MUST, area="schemathesis",
+    title="A schema-valid request is accepted unless the spec documents the refusal",
+    quote="Schema-valid input is accepted; only refusals the spec documents (wrong code 400, impossible "
+          "phone 422, NFC 422, state conflicts 409) may answer 4xx (Schemathesis positive_data_acceptance)",
+    operations=ALL_OPERATIONS,
+)
+def positive_input_accepted(ctx: CheckContext) -> None:
+    """Schema-valid cases of every phase; documented refusals come from conformance/schemathesis.toml."""
+    _report(ctx, "INPUT-POSITIVE-ACCEPTED", checks=("positive_data_acceptance",))
+
+
+@requirement(
+    "AUTH-HEADER-REQUIRED", level=Level.MUST, area="schemathesis",
+    title="A request without its required Authorization header is refused with 401",
+    quote="security: bearerAuth on every operation; a request without credentials answers 401 "
+          "(Schemathesis missing_required_header)",
+    operations=ALL_OPERATIONS,
+)
+def header_required(ctx: CheckContext) -> None:
+    """The coverage phase drops the Authorization header from every operation."""
+    _report(ctx, "AUTH-HEADER-REQUIRED", phase="coverage", checks=("missing_required_header",))
+
+
+@requirement(
+    "AUTH-IGNORED", level=Level.MUST, area="schemathesis",
+    title="Declared authentication is enforced",
+    quote="An operation that declares bearerAuth refuses missing and invalid credentials "
+          "(Schemathesis ignored_auth)",
+    operations=ALL_OPERATIONS,
+)
+def auth_not_ignored(ctx: CheckContext) -> None:
+    """Schemathesis replays successful calls without and with invalid credentials."""
+    _report(ctx, "AUTH-IGNORED", checks=("ignored_auth",))
+
+
+@requirement(
+    "HTTP-METHOD-NOT-ALLOWED", level=Level.SHOULD, area="schemathesis",
+    title="An undocumented method answers 405 with an Allow header",
+    quote="An origin server MUST generate an Allow header field in a 405 response listing the target "
+          "resource's supported methods (RFC 9110 15.5.6; Schemathesis unsupported_method)",
+    operations=ALL_OPERATIONS,
+)
+def method_not_allowed(ctx: CheckContext) -> None:
+    """The coverage phase sends methods the spec does not document for each path."""
+    _report(ctx, "HTTP-METHOD-NOT-ALLOWED", phase="coverage", checks=("unsupported_method",))
+
+
+@requirement(
+    "STATEFUL-USE-AFTER-FREE", level=Level.MUST, area="schemathesis",
+    title="A deleted resource is gone",
+    quote="After a successful DELETE the resource answers 404 (Schemathesis use_after_free)",
+    operations=ALL_OPERATIONS,
+)
+def use_after_free(ctx: CheckContext) -> None:
+    """Stateful phase: link chains that delete a resource and then use it again."""
+    _report(ctx, "STATEFUL-USE-AFTER-FREE", phase="stateful", checks=("use_after_free",))
+    _require_stateful(ctx, "DELETE", "no DELETE succeeded in the stateful phase, so no use after free was tried")
+
+
+@requirement(
+    "STATEFUL-RESOURCE-AVAILABLE", level=Level.MUST, area="schemathesis",
+    title="A created resource is available",
+    quote="A resource the API reports as created is reachable through the spec's links "
+          "(Schemathesis ensure_resource_availability)",
+    operations=ALL_OPERATIONS,
+)
+def resource_available(ctx: CheckContext) -> None:
+    """Stateful phase: link chains from a 201 to the operations that read or change the new resource."""
+    _report(ctx, "STATEFUL-RESOURCE-AVAILABLE", phase="stateful", checks=("ensure_resource_availability",))
+    _require_stateful(ctx, "POST", "nothing was created in the stateful phase, so availability was not tried")
+
+
+def _require_stateful(ctx: CheckContext, method: str, reason: str) -> None:
+    """These checks only judge something after a successful call of `method` inside a link chain."""
+    if ctx.failures:
+        return
+    run: SchemathesisRun = ctx.memo["schemathesis"]
+    if not any(key.startswith(f"{method} 2") for key in _nonzero(run.stateful_statuses)):
+        raise SkipRequirement(reason)
+
+
+def _nonzero(counter: Counter[str]) -> Iterator[str]:
+    return (key for key, count in counter.items() if count)
