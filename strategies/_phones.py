@@ -141,7 +141,8 @@ def phone_numbers(*, regions: Collection[str] | None = None) -> SearchStrategy[P
     all of them, about 240). Every number is valid for its region according to
     ``phonenumbers.is_valid_number_for_region``, its ``e164`` matches the contract's
     ``^\\+[1-9][0-9]{6,14}$``, and its ``national`` form matches the request pattern and parses
-    back to the same number for the region.
+    back to the same number for the region. The few numbers phonenumbers accepts that are
+    shorter than that pattern allows (e.g. Iranian 4-digit UAN numbers, ``+989601``) are left out.
     """
     return _phone_numbers(_check_regions(regions))
 
