@@ -55,6 +55,9 @@ def _parse_email(fields: Fields) -> NewContact | None:
     return NewContact(value=normalised, country_code=None)
 
 
+_E164_STORED = re.compile(r"^\+[1-9][0-9]{6,14}$")  # UserPhoneNumberResponse.phone_number's pattern
+
+
 def _parse_phone(fields: Fields) -> NewContact | None:
     raw = fields.string("phone_number", min_length=2, max_length=32, pattern=_PHONE_INPUT)
     country = fields.string("country_code", pattern=_COUNTRY)
@@ -68,6 +71,10 @@ def _parse_phone(fields: Fields) -> NewContact | None:
         fields.problem("phone_number", f"is not a valid number for country {country}")
         return None
     e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    if not _E164_STORED.match(e164):
+        # phonenumbers knows some 4-6 digit numbers; the contract's E.164 form needs 7 to 15 digits
+        fields.problem("phone_number", "is too short for an E.164 number (7 to 15 digits)")
+        return None
     return NewContact(value=e164, country_code=country)
 
 
