@@ -25,8 +25,10 @@ def test_secret_json_fields_are_masked_by_name() -> None:
 def test_curl_masks_the_authorization_header_and_body_secrets() -> None:
     redactor = Redactor()
     curl = redactor.curl(
-        "POST", "http://127.0.0.1:1/v1/account/delete",
-        {"Authorization": "Bearer abc.def.ghi", "Content-Type": "application/json"}, b'{"password": "pw-secret"}',
+        "POST",
+        "http://127.0.0.1:1/v1/account/delete",
+        {"Authorization": "Bearer abc.def.ghi", "Content-Type": "application/json"},
+        b'{"password": "pw-secret"}',
     )
     assert "abc.def.ghi" not in curl and "pw-secret" not in curl
     assert "Authorization: Bearer [REDACTED]" in curl
