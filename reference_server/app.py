@@ -105,11 +105,22 @@ def create_app(
     return app
 
 
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method of every route on this path: Starlette's own 405 names only the first route's."""
+    path = request.url.path.removeprefix(BASE_PATH)
+    methods: set[str] = set()
+    for mount in request.app.routes:
+        for route in getattr(mount, "routes", []):
+            if isinstance(route, Route) and route.path_regex.match(path):
+                methods |= (route.methods or set()) - {"HEAD"}
+    return sorted(methods)
+
+
 async def _http_exception(request: Request, exc: Exception) -> Response:
     """Routing refusals (unknown path, wrong method) in the ErrorResponse shape."""
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        allow = dict(exc.headers or {})
+        allow = {"Allow": ", ".join(_allowed_methods(request))}
         error = ApiError(405, "malformed_request", "Method not allowed for this path.", headers=allow)
     elif exc.status_code == 404:
         error = ApiError.not_found()

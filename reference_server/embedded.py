@@ -31,7 +31,7 @@ def bind_loopback(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
 
 def uvicorn_config(app: object) -> uvicorn.Config:
     # No access log: request lines could carry secrets (export filenames, FCM tokens).
-    return uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on")  # type: ignore[arg-type]
+    return uvicorn.Config(app, log_level="error", access_log=False, lifespan="on")  # type: ignore[arg-type]
 
 
 def base_url(sock: socket.socket) -> str:
