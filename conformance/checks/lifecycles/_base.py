@@ -1,0 +1,301 @@
+"""The shared engine of the lifecycle checks: a Hypothesis state machine run inside a requirement.
+
+Each lifecycle is one ``RuleBasedStateMachine`` (a :class:`Lifecycle`) that keeps a model of
+what the server must hold, chooses its steps from that model, and compares every answer with
+it. A machine runs once per suite run (memoised in ``ctx.memo``); every requirement id it owns
+then reports the machine's violations for that id. The first violation stops the machine: it
+is raised as a :class:`LifecycleViolation`, Hypothesis shrinks the step sequence (bounded), and
+the shrunk failure is recorded with the step transcript and the curl of the failing request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis.errors import Flaky
+from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
+
+from conformance.context import CheckContext
+from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
+from conformance.requirements import Level, Need, requirement
+from conformance.target import Exchange
+from conformance.users import User
+
+__all__ = [
+    "Lifecycle",
+    "LifecycleViolation",
+    "MachineSpec",
+    "MachineOutcome",
+    "declare",
+    "run_once",
+]
+
+_MAX_EXAMPLES_CAP = 25  # a machine example sends dozens of requests; more explores little more
+_SHRINK_BUDGET_S = 20.0  # shrinking replays whole sequences against a live server: keep it bounded
+_TRANSCRIPT_TAIL = 40  # requests of the failing example shown in a report
+
+
+class LifecycleViolation(AssertionError):
+    """An answer that disagrees with the model, attributed to the requirement it breaks."""
+
+    def __init__(
+        self,
+        requirement_id: str,
+        *,
+        operation: str,
+        expected: str,
+        actual: str,
+        exchange: Exchange | None = None,
+        hint: str = "",
+        transcript: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(f"{requirement_id} ({operation}): expected {expected}; actual {actual}")
+        self.requirement_id = requirement_id
+        self.operation = operation
+        self.expected = expected
+        self.actual = actual
+        self.exchange = exchange
+        self.hint = hint
+        self.transcript = transcript
+        self.shrink_stopped = False
+
+    def budget_copy(self) -> LifecycleViolation:
+        """This violation again, marked as cut short by the shrink budget (its Hypothesis steps are moot)."""
+        copy = LifecycleViolation(
+            self.requirement_id,
+            operation=self.operation,
+            expected=self.expected,
+            actual=self.actual,
+            exchange=self.exchange,
+            hint=self.hint,
+            transcript=self.transcript,
+        )
+        copy.shrink_stopped = True
+        return copy
+
+
+class Lifecycle(RuleBasedStateMachine):
+    """A state machine bound to one check context, with a transcript of the requests it sent."""
+
+    def __init__(self, ctx: CheckContext) -> None:
+        super().__init__()
+        self.ctx = ctx
+        self.transcript: list[str] = []
+
+    # --- sending ---------------------------------------------------------------------------------
+    def send(self, operation_id: str, *, user: User | None, **kwargs: Any) -> Exchange:
+        """Send one operation as ``user`` and note it in the transcript (no bodies: they may hold secrets)."""
+        exchange = self.ctx.call(operation_id, user=user, **kwargs)
+        self.note(f"{operation_id}: {exchange.method} {exchange.path} -> {exchange.status}")
+        return exchange
+
+    def note(self, line: str) -> None:
+        self.transcript.append(self.ctx.redactor.text(line))
+
+    # --- judging ---------------------------------------------------------------------------------
+    def violation(
+        self,
+        requirement_id: str,
+        *,
+        expected: str,
+        exchange: Exchange | None = None,
+        actual: str | None = None,
+        operation: str | None = None,
+        hint: str = "",
+    ) -> NoReturn:
+        raise LifecycleViolation(
+            requirement_id,
+            operation=operation or (exchange.operation_id or exchange.path if exchange else "(model)"),
+            expected=expected,
+            actual=actual if actual is not None else (self.ctx.actual(exchange) if exchange else ""),
+            exchange=exchange,
+            hint=hint,
+            transcript=tuple(self.transcript),
+        )
+
+    def expect(
+        self,
+        requirement_id: str,
+        exchange: Exchange,
+        status: int | Iterable[int],
+        *,
+        what: str,
+        code: str | None = None,
+        hint: str = "",
+    ) -> Any:
+        """The answer's JSON body when its status (and ErrorResponse code) is the one the model predicts."""
+        allowed = {status} if isinstance(status, int) else set(status)
+        body = exchange.json()
+        got_code = body.get("code") if isinstance(body, dict) else None
+        if exchange.status not in allowed or (code is not None and got_code != code):
+            shown = " or ".join(str(s) for s in sorted(allowed)) + (f" {code}" if code else "")
+            self.violation(requirement_id, expected=f"{what}: {shown}", exchange=exchange, hint=hint)
+        return body
+
+    def check(self, requirement_id: str, condition: bool, *, expected: str, actual: str, exchange: Exchange) -> None:
+        if not condition:
+            self.violation(requirement_id, expected=expected, actual=actual, exchange=exchange)
+
+
+@dataclass(slots=True, frozen=True)
+class MachineSpec:
+    """One lifecycle: how to build its machine and which requirement ids it reports."""
+
+    name: str
+    factory: Callable[[CheckContext], Lifecycle]
+    owns: tuple[str, ...]
+    steps: int = 12
+    max_examples: int | None = None  # None: the run's --max-examples (capped)
+
+
+@dataclass(slots=True)
+class MachineOutcome:
+    """What one machine run found: violations per requirement id, or why it could not decide."""
+
+    violations: dict[str, list[FailureDetail]] = field(default_factory=dict)
+    skip: str = ""
+    error: str = ""
+    duration_s: float = 0.0
+
+
+def _settings(ctx: CheckContext, spec: MachineSpec) -> settings:
+    examples = spec.max_examples or max(1, min(ctx.max_examples, _MAX_EXAMPLES_CAP))
+    return settings(
+        max_examples=examples,
+        stateful_step_count=spec.steps,
+        deadline=None,
+        database=None,
+        derandomize=True,  # the same run replays the same steps; --seed still varies the data
+        suppress_health_check=list(HealthCheck),
+        phases=[Phase.generate, Phase.shrink],
+        report_multiple_bugs=False,
+        print_blob=False,
+    )
+
+
+def _first_violation(exc: BaseException) -> LifecycleViolation | None:
+    if isinstance(exc, LifecycleViolation):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _first_violation(inner)
+            if found is not None:
+                return found
+    return None
+
+
+def _record(ctx: CheckContext, outcome: MachineOutcome, exc: LifecycleViolation) -> None:
+    if exc.shrink_stopped:
+        hypothesis_steps = [f"(shrinking stopped after {_SHRINK_BUDGET_S:.0f} s: the smallest failing example so far)"]
+    else:
+        hypothesis_steps = [line for note in getattr(exc, "__notes__", []) for line in str(note).splitlines()]
+    requests = list(exc.transcript[-_TRANSCRIPT_TAIL:])
+    steps = [*hypothesis_steps, *(["requests of the failing example:"] if requests else []), *requests]
+    outcome.violations.setdefault(exc.requirement_id, []).append(
+        FailureDetail(
+            operation=exc.operation,
+            expected=ctx.redactor.text(exc.expected),
+            actual=ctx.redactor.text(exc.actual),
+            hint=exc.hint,
+            curl=exc.exchange.curl if exc.exchange else "",
+            steps=tuple(ctx.redactor.text(step) for step in steps),
+        )
+    )
+
+
+def run_once(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
+    """Run ``spec``'s machine (the first time it is asked for in this run) and return what it found."""
+    key = f"lifecycle:{spec.name}"
+    known = ctx.memo.get(key)
+    if isinstance(known, MachineOutcome):
+        return known
+    outcome = MachineOutcome()
+    started = time.perf_counter()
+    found: list[LifecycleViolation] = []  # violations raised so far; the last is the smallest yet
+    first_found: list[float] = []
+
+    def build() -> Lifecycle:
+        # Hypothesis shrinks a failure by replaying shorter step sequences. Past the budget the
+        # machine hands back the smallest violation found so far at once, without a replay.
+        if first_found and time.perf_counter() - first_found[0] > _SHRINK_BUDGET_S:
+            raise found[-1].budget_copy()
+        machine = spec.factory(ctx)
+        original = machine.violation
+
+        def remember(*args: Any, **kwargs: Any) -> NoReturn:
+            try:
+                original(*args, **kwargs)
+            except LifecycleViolation as exc:
+                if not first_found:
+                    first_found.append(time.perf_counter())
+                found.append(exc)
+                raise
+
+        machine.violation = remember  # type: ignore[method-assign]
+        return machine
+
+    try:
+        run_state_machine_as_test(build, settings=_settings(ctx, spec))  # type: ignore[arg-type]
+    except SkipRequirement as exc:
+        outcome.skip = str(exc)
+    except UndecidedRequirement as exc:
+        outcome.error = f"{spec.name}: {exc}"
+    except (AssertionError, Flaky, BaseExceptionGroup) as exc:
+        violation = _first_violation(exc)
+        if violation is None:
+            outcome.error = f"{spec.name} stopped: {type(exc).__name__}: {ctx.redactor.text(str(exc))[:300]}"
+        else:
+            _record(ctx, outcome, violation)
+    except Exception as exc:  # a machine's own bug (say, InvalidDefinition): an error, not a crash of the run
+        outcome.error = f"{spec.name} could not run: {type(exc).__name__}: {ctx.redactor.text(str(exc))[:300]}"
+    outcome.duration_s = time.perf_counter() - started
+    ctx.memo[key] = outcome
+    return outcome
+
+
+def declare(
+    requirement_id: str,
+    *,
+    machines: Iterable[MachineSpec],
+    title: str,
+    quote: str,
+    operations: Iterable[str],
+    needs: Iterable[Need] = (),
+    level: Level = Level.MUST,
+    source: str = "spec",
+    area: str = "lifecycle",
+    doc: str = "",
+) -> None:
+    """Register a requirement whose verdict is what the given machines found for its id."""
+    chosen = tuple(machines)
+
+    def check(ctx: CheckContext) -> None:
+        outcomes = [run_once(ctx, spec) for spec in chosen]
+        for outcome in outcomes:
+            for failure in outcome.violations.get(requirement_id, []):
+                ctx.failures.append(failure)
+        if ctx.failures:
+            return
+        skips = [outcome.skip for outcome in outcomes if outcome.skip]
+        errors = [outcome.error for outcome in outcomes if outcome.error]
+        if errors:
+            raise UndecidedRequirement("; ".join(errors))
+        if skips and len(skips) == len(outcomes):
+            raise SkipRequirement(skips[0])
+
+    check.__doc__ = doc or f"Runs the {', '.join(spec.name for spec in chosen)} lifecycle machine(s)."
+    check.__name__ = check.__qualname__ = requirement_id.lower().replace("-", "_")
+    requirement(
+        requirement_id,
+        level=level,
+        area=area,
+        title=title,
+        quote=quote,
+        source=source,
+        operations=operations,
+        needs=needs,
+    )(check)

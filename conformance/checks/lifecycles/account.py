@@ -1,0 +1,97 @@
+"""Permanent account deletion with the password, then the token is dead on every operation.
+
+Every example acts as a fresh disposable user: the right password really deletes it.
+"""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+from hypothesis.stateful import invariant, precondition, rule
+
+from conformance.checks._samples import sample_path_parameters
+from conformance.checks.auth import ALL_OPERATIONS
+from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, declare
+from conformance.context import CheckContext
+from conformance.failures import SkipRequirement
+from conformance.requirements import Need
+
+__all__ = ["ACCOUNT", "AccountDeletionLifecycle"]
+
+
+class AccountDeletionLifecycle(Lifecycle):
+    def __init__(self, ctx: CheckContext) -> None:
+        super().__init__(ctx)
+        self.user = ctx.disposable_user()
+        if not self.user.password:
+            raise SkipRequirement("needs the disposable users' passwords: the user factory gave none")
+        self.password: str = self.user.password
+        self.deleted = False
+
+    @precondition(lambda self: not self.deleted)
+    @rule(suffix=st.sampled_from(["x", "0", " ", "!"]))
+    def delete_with_wrong_password(self, suffix: str) -> None:
+        """POST /account/delete with the password plus a character: 403 invalid_password, the account still works."""
+        exchange = self.send("deleteAccount", user=self.user, json_body={"password": self.password + suffix})
+        self.expect(
+            "ACCOUNT-DELETE-PASSWORD", exchange, 403, code="invalid_password", what="a wrong password is refused"
+        )
+        profile = self.send("getMyProfile", user=self.user)
+        self.expect("ACCOUNT-DELETE-PASSWORD", profile, 200, what="the account still works after a wrong password")
+
+    @precondition(lambda self: not self.deleted)
+    @rule()
+    def delete(self) -> None:
+        """POST /account/delete with the right password: 200 deleted; then every operation answers 401."""
+        exchange = self.send("deleteAccount", user=self.user, json_body={"password": self.password})
+        body = self.expect("ACCOUNT-DELETE-PASSWORD", exchange, 200, what="the right password deletes the account")
+        self.check(
+            "ACCOUNT-DELETE-PASSWORD", isinstance(body, dict) and body.get("deleted") is True, exchange=exchange,
+            expected="deleted: true", actual=self.ctx.actual(exchange),
+        )
+        self.deleted = True
+        for operation_id in ALL_OPERATIONS:
+            op = self.ctx.operations[operation_id]
+            answer = self.send(
+                operation_id, user=self.user, path_params=sample_path_parameters(op.path_parameters),
+                json_body=self.ctx.operations.sample_body(operation_id),
+            )
+            self.expect(
+                "ACCOUNT-DELETE-TOKEN-REVOKED", answer, 401, what="the deleted account's token is refused everywhere"
+            )
+
+    @rule()
+    def use_token(self) -> None:
+        """GET /users/me once more (the step that is always possible, before and after the deletion)."""
+        self.token_state()
+
+    @invariant()
+    def token_state(self) -> None:
+        """GET /users/me: 200 while the account exists, 401 once it is deleted."""
+        exchange = self.send("getMyProfile", user=self.user)
+        if self.deleted:
+            self.expect("ACCOUNT-DELETE-TOKEN-REVOKED", exchange, 401, what="the deleted account's token")
+        else:
+            self.expect("ACCOUNT-DELETE-PASSWORD", exchange, 200, what="the account before its deletion")
+
+
+ACCOUNT = MachineSpec(
+    "account-deletion-permanent", AccountDeletionLifecycle,
+    owns=("ACCOUNT-DELETE-PASSWORD", "ACCOUNT-DELETE-TOKEN-REVOKED"), steps=4, max_examples=3,
+)
+_NEEDS = (Need.DESTRUCTIVE, Need.PASSWORD)
+
+declare(
+    "ACCOUNT-DELETE-PASSWORD", machines=[ACCOUNT], needs=_NEEDS, source="seed",
+    title="Permanent deletion needs the account password",
+    quote="Permanently deletes the authenticated user's account after password verification (seed)",
+    operations=("deleteAccount", "getMyProfile"),
+    doc="Deletes a disposable user with wrong passwords (403 invalid_password; the account still works), "
+    "then with the right one (200).",
+)
+declare(
+    "ACCOUNT-DELETE-TOKEN-REVOKED", machines=[ACCOUNT], needs=_NEEDS,
+    title="After permanent deletion the token answers 401 everywhere",
+    quote="afterwards the bearer token answers 401 on every operation (spec, DELETE-ACCOUNT-PASSWORD)",
+    operations=ALL_OPERATIONS,
+    doc="After deleting a disposable user, sends every one of the 30 operations with its token: 401 each.",
+)

@@ -1,0 +1,309 @@
+"""GDPR account deletion: request, OTP from the inbox, confirm, grace period, cancel.
+
+Every example acts as a fresh disposable user (a confirmed deletion would end user A). The
+model holds the request awaiting confirmation (its OTP, wrong attempts, whether the clock made
+it expire), the scheduled deletion, and the OTPs that must be dead: superseded and used ones.
+Refused OTPs: wrong, reused, another user's, a superseded request's, an expired one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import initialize, invariant, precondition, rule
+
+from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, declare
+from conformance.checks.lifecycles._support import body_of, profile_email
+from conformance.context import CheckContext
+from conformance.failures import UndecidedRequirement
+from conformance.requirements import Need
+from conformance.target import Exchange
+from conformance.users import User
+
+__all__ = ["DELETION", "DeletionLifecycle", "parse_time"]
+
+GRACE = timedelta(days=30)  # x-kesk-limits.deletion_grace_period_days
+OTP_TTL_S = 600  # x-kesk-limits.otp_ttl_s
+_TOLERANCE_S = 5.0
+
+
+def parse_time(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+@dataclass(slots=True)
+class Pending:
+    request_id: str
+    otp: str  # a secret: never printed
+    requested_wall: float
+    attempts: int = 0
+    expired: bool = False
+
+
+def _open(self: DeletionLifecycle) -> bool:
+    p = self.pending
+    return p is not None and not p.expired and p.attempts < 4
+
+
+class DeletionLifecycle(Lifecycle):
+    def __init__(self, ctx: CheckContext) -> None:
+        super().__init__(ctx)
+        self.user = ctx.disposable_user()
+        self.email = self.user.email or profile_email(ctx, self.user)
+        self.other: User | None = None
+        self.pending: Pending | None = None
+        self.scheduled: tuple[str, datetime] | None = None  # request id, scheduled_for
+        self.superseded: list[str] = []
+        self.used: list[str] = []
+
+    def teardown(self) -> None:
+        """Cancels whatever is still pending or scheduled (best effort; the user is disposable)."""
+        if self.pending or self.scheduled:
+            with contextlib.suppress(UndecidedRequirement):
+                self.send("cancelAccountDeletion", user=self.user)
+
+    def confirm_with(self, otp: str, user: User | None = None) -> Exchange:
+        return self.send("confirmAccountDeletion", user=user or self.user, json_body={"otp": otp}, retry_429=False)
+
+    def expect_refused(self, rid: str, exchange: Exchange, what: str) -> None:
+        """A refused OTP for the pending request: the model says which refusal, and counts the attempt."""
+        pending = self.pending
+        if pending is None:
+            self.expect(rid, exchange, 409, code="no_pending_request", what=f"{what} with nothing awaiting it")
+        elif pending.attempts >= 5:
+            self.expect(rid, exchange, 429, what=f"{what} after 5 wrong attempts")
+        elif pending.expired:
+            self.expect(rid, exchange, 400, code="code_expired", what=f"{what} after the OTP expired")
+        else:
+            self.expect(rid, exchange, 400, code="invalid_code", what=f"{what} is refused")
+            pending.attempts += 1
+
+    # --- rules -------------------------------------------------------------------------------------
+    @initialize()
+    def request_first(self) -> None:
+        """Requests a deletion before any other step, so every example has an OTP to work with."""
+        self.request()
+
+    @rule()
+    def request(self) -> None:
+        """POST request-account-deletion: 202 pending_confirmation and an OTP by email (409 if scheduled)."""
+        exchange = self.send("requestAccountDeletion", user=self.user, json_body={"reason": "conformance run"})
+        if self.scheduled is not None:
+            self.expect("GDPR-DELETION-FLOW", exchange, 409, code="conflict", what="a deletion is already scheduled")
+            return
+        body = self.expect("GDPR-DELETION-FLOW", exchange, 202, what="a deletion request awaits confirmation")
+        self.check(
+            "GDPR-DELETION-FLOW", body.get("status") == "pending_confirmation" and bool(body.get("request_id")),
+            expected="status pending_confirmation with a request_id", actual=self.ctx.actual(exchange),
+            exchange=exchange,
+        )
+        if self.pending is not None:
+            self.superseded.append(self.pending.otp)
+        otp = self.ctx.code(channel="email", address=self.email, purpose="account_deletion")
+        self.note("(inbox: an account_deletion OTP reached the primary email)")
+        self.pending = Pending(str(body["request_id"]), otp, time.monotonic())
+
+    @precondition(_open)
+    @rule(offset=st.integers(1, 999_999))
+    def confirm_wrong_otp(self, offset: int) -> None:
+        """POST confirm with a wrong OTP (the right one shifted): 400 invalid_code."""
+        assert self.pending is not None
+        wrong = f"{(int(self.pending.otp) + offset) % 1_000_000:06d}"
+        if wrong in self.superseded:
+            return
+        self.expect_refused("GDPR-DELETION-FLOW", self.confirm_with(wrong), "a wrong OTP")
+
+    @precondition(lambda self: _open(self) and any(otp != self.pending.otp for otp in self.superseded))
+    @rule()
+    def confirm_superseded_otp(self) -> None:
+        """POST confirm with the OTP of an earlier, superseded request: refused."""
+        assert self.pending is not None
+        stale = next(otp for otp in reversed(self.superseded) if otp != self.pending.otp)
+        self.expect_refused("GDPR-OTP-BOUND", self.confirm_with(stale), "the OTP of a superseded request")
+
+    @precondition(_open)
+    @rule()
+    def confirm_foreign_otp(self) -> None:
+        """Another user requests a deletion; POST confirm with that user's OTP as this user: refused."""
+        assert self.pending is not None
+        if self.other is None:
+            self.other = self.ctx.disposable_user()
+        other = self.other
+        asked = self.send("requestAccountDeletion", user=other, json_body={})
+        self.expect("GDPR-DELETION-FLOW", asked, 202, what="another user's deletion request")
+        foreign = self.ctx.code(
+            channel="email", address=other.email or profile_email(self.ctx, other), purpose="account_deletion"
+        )
+        if foreign != self.pending.otp and foreign not in self.superseded:
+            self.expect_refused("GDPR-OTP-BOUND", self.confirm_with(foreign), "another user's OTP")
+        self.send("cancelAccountDeletion", user=other)
+
+    @precondition(lambda self: self.ctx.clock is not None and _open(self))
+    @rule()
+    def let_otp_expire(self) -> None:
+        """Advances the test clock past the OTP's 10 minutes; POST confirm with it: 400 code_expired."""
+        assert self.pending is not None and self.ctx.clock is not None
+        self.ctx.clock.advance(OTP_TTL_S + 1)
+        self.note(f"(test clock advanced {OTP_TTL_S + 1} s)")
+        self.pending.expired = True
+        self.expect_refused("GDPR-OTP-EXPIRY", self.confirm_with(self.pending.otp), "an expired OTP")
+
+    @precondition(lambda self: self.pending is not None)
+    @rule()
+    def confirm(self) -> None:
+        """POST confirm with the OTP from the inbox: scheduled 30 days ahead; the same OTP again is refused."""
+        pending = self.pending
+        assert pending is not None
+        exchange = self.confirm_with(pending.otp)
+        if pending.attempts >= 5 or pending.expired:
+            rid = "GDPR-OTP-EXPIRY" if pending.expired else "GDPR-DELETION-FLOW"
+            self.expect_refused(rid, exchange, "the pending request's OTP")
+            return
+        body = self.expect("GDPR-DELETION-FLOW", exchange, 200, what="the right OTP confirms the deletion")
+        scheduled_for = self.judge_scheduled(exchange, body, pending)
+        self.used.append(pending.otp)
+        self.pending, self.scheduled = None, (pending.request_id, scheduled_for)
+        self.expect_refused("GDPR-OTP-SINGLE-USE", self.confirm_with(pending.otp), "a used OTP again")
+
+    def judge_scheduled(self, exchange: Exchange, body: dict[str, Any], pending: Pending) -> datetime:
+        requested, scheduled_for = parse_time(body.get("requested_at")), parse_time(body.get("scheduled_for"))
+        slack = time.monotonic() - pending.requested_wall + _TOLERANCE_S
+        ok = (
+            body.get("status") == "scheduled" and body.get("request_id") == pending.request_id
+            and body.get("grace_period_days") == GRACE.days and requested is not None and scheduled_for is not None
+            and timedelta(seconds=-_TOLERANCE_S) <= scheduled_for - requested - GRACE <= timedelta(seconds=slack)
+        )
+        self.check(
+            "GDPR-DELETION-FLOW", ok, exchange=exchange,
+            expected=f"status scheduled for request {pending.request_id}, scheduled_for = confirmation + 30 days",
+            actual=self.ctx.actual(exchange),
+        )
+        assert scheduled_for is not None
+        return scheduled_for
+
+    @precondition(lambda self: bool(self.used))
+    @rule()
+    def reuse_otp(self) -> None:
+        """POST confirm with an OTP that already confirmed a request: refused."""
+        self.expect_refused("GDPR-OTP-SINGLE-USE", self.confirm_with(self.used[-1]), "a used OTP")
+
+    @precondition(lambda self: self.pending is None)
+    @rule()
+    def confirm_without_request(self) -> None:
+        """POST confirm while no request awaits confirmation: 409 no_pending_request."""
+        otp = next(f"{n:06d}" for n in range(1_000_000) if f"{n:06d}" not in self.used)
+        exchange = self.confirm_with(otp)
+        self.expect("GDPR-DELETION-FLOW", exchange, 409, code="no_pending_request", what="nothing awaits confirmation")
+
+    @rule()
+    def cancel(self) -> None:
+        """POST cancel-account-deletion: 200 cancelled and the status clears; 409 when nothing is pending."""
+        exchange = self.send("cancelAccountDeletion", user=self.user)
+        if self.pending is None and self.scheduled is None:
+            self.expect(
+                "GDPR-DELETION-CANCEL", exchange, 409, code="no_pending_request", what="nothing pending to cancel"
+            )
+            return
+        body = self.expect("GDPR-DELETION-CANCEL", exchange, 200, what="the pending deletion is cancelled")
+        self.check(
+            "GDPR-DELETION-CANCEL", body.get("status") == "cancelled", exchange=exchange,
+            expected="status cancelled", actual=self.ctx.actual(exchange),
+        )
+        self.pending, self.scheduled = None, None
+        status = self.send("getGdprStatus", user=self.user)
+        after = self.expect("GDPR-DELETION-CANCEL", status, 200, what="the GDPR status")
+        self.check(
+            "GDPR-DELETION-CANCEL", isinstance(after, dict) and after.get("pending_deletion") is None,
+            expected="no pending deletion after the cancel", actual=self.ctx.actual(status), exchange=status,
+        )
+
+    # --- invariants --------------------------------------------------------------------------------
+    @invariant()
+    def status_matches_model(self) -> None:
+        """GET gdpr-status: pending_deletion is the model's request (awaiting or scheduled), or null."""
+        exchange = self.send("getGdprStatus", user=self.user)
+        body = self.expect("GDPR-STATUS-MODEL", exchange, 200, what="the GDPR status")
+        shown = body_of(exchange).get("pending_deletion") if isinstance(body, dict) else None
+        if self.pending is None and self.scheduled is None:
+            want = "pending_deletion null"
+            ok = shown is None
+        elif self.pending is not None:
+            want = f"pending_deletion {self.pending.request_id} pending_confirmation"
+            ok = isinstance(shown, dict) and (shown.get("request_id"), shown.get("status")) == (
+                self.pending.request_id, "pending_confirmation")
+        else:
+            assert self.scheduled is not None
+            request_id, scheduled_for = self.scheduled
+            want = f"pending_deletion {request_id} scheduled for {scheduled_for.isoformat()}, 30 days grace"
+            ok = (
+                isinstance(shown, dict)
+                and (shown.get("request_id"), shown.get("status"), shown.get("grace_period_days"))
+                == (request_id, "scheduled", GRACE.days)
+                and parse_time(shown.get("scheduled_for")) == scheduled_for
+            )
+        self.check("GDPR-STATUS-MODEL", ok, expected=want, actual=self.ctx.actual(exchange), exchange=exchange)
+
+
+DELETION = MachineSpec(
+    "account-deletion", DeletionLifecycle,
+    owns=("GDPR-DELETION-FLOW", "GDPR-DELETION-CANCEL", "GDPR-OTP-SINGLE-USE", "GDPR-OTP-BOUND",
+          "GDPR-OTP-EXPIRY", "GDPR-STATUS-MODEL"),
+    steps=12,
+)
+_OPS = ("requestAccountDeletion", "confirmAccountDeletion", "cancelAccountDeletion", "getGdprStatus")
+_NEEDS = (Need.INBOX, Need.DESTRUCTIVE)
+
+declare(
+    "GDPR-DELETION-FLOW", machines=[DELETION], needs=_NEEDS, source="seed",
+    title="A deletion is confirmed by the emailed OTP and scheduled after the grace period",
+    quote="Upon successful verification, schedules account deletion after the grace period expires (seed)",
+    operations=_OPS[:2],
+    doc="Requests, refuses wrong OTPs (400), confirms with the inbox OTP (scheduled_for = now + 30 days), "
+    "confirms with nothing pending (409).",
+)
+declare(
+    "GDPR-DELETION-CANCEL", machines=[DELETION], needs=_NEEDS,
+    title="Cancelling a pending or scheduled deletion clears it",
+    quote="A confirmed deletion is scheduled 30 days ahead; cancelling before then restores the account "
+    "(spec, DELETION-GRACE)",
+    operations=("cancelAccountDeletion", "getGdprStatus"),
+    doc="Cancels a pending and a scheduled deletion (200, status clear) and cancels with nothing pending (409).",
+)
+declare(
+    "GDPR-OTP-SINGLE-USE", machines=[DELETION], needs=_NEEDS,
+    title="A deletion OTP confirms once",
+    quote="A deletion/export OTP ... is single use (spec, OTP)",
+    operations=("confirmAccountDeletion",),
+    doc="Confirms with an OTP that already confirmed: refused.",
+)
+declare(
+    "GDPR-OTP-BOUND", machines=[DELETION], needs=_NEEDS,
+    title="A deletion OTP is bound to its user and request",
+    quote="The OTP is bound to its user and request; a new request supersedes the pending one and kills its OTP "
+    "(spec, OTP)",
+    operations=("requestAccountDeletion", "confirmAccountDeletion"),
+    doc="Confirms with another user's pending OTP and with a superseded request's OTP: both refused.",
+)
+declare(
+    "GDPR-OTP-EXPIRY", machines=[DELETION], needs=(*_NEEDS, Need.CLOCK),
+    title="A deletion OTP expires after 10 minutes",
+    quote="A deletion/export OTP is 6 digits, lives 10 minutes (spec, OTP; x-kesk-limits.otp_ttl_s 600)",
+    operations=("confirmAccountDeletion",),
+    doc="Advances the test clock 601 s and confirms with the OTP: 400 code_expired.",
+)
+declare(
+    "GDPR-STATUS-MODEL", machines=[DELETION], needs=_NEEDS,
+    title="The GDPR status shows the deletion the user has pending",
+    quote="Retrieves the user's GDPR request status (seed); pending_deletion null when none (spec)", source="seed",
+    operations=("getGdprStatus",),
+    doc="After every step, the GDPR status' pending_deletion equals the model (awaiting, scheduled with its date, "
+    "or null).",
+)

@@ -1,0 +1,248 @@
+"""GDPR data export: request, OTP from the inbox, confirm, wait until ready, download, expiry.
+
+The model holds the user's emails, phones and favourites (what the export must contain) and
+the export files with whether the test clock has moved past their 7 days. With a user factory
+every example acts as a fresh disposable user (its data is exactly what the machine made).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from typing import Any
+
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, consumes, initialize, precondition, rule
+
+from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, declare
+from conformance.checks.lifecycles._support import body_of, profile_email, read_all, unique_product
+from conformance.context import CheckContext
+from conformance.failures import UndecidedRequirement
+from conformance.requirements import Need
+from conformance.target import Exchange
+
+__all__ = ["EXPORT", "ExportLifecycle"]
+
+FILE_TTL_S = 604_800  # x-kesk-limits.export_file_ttl_s
+_POLLS, _POLL_INTERVAL_S = 100, 0.05
+TRAVERSAL_NAMES = ("../etc/passwd", "..%2F..%2Fsecret", "kesk-export-x.json/../../")
+
+
+class ExportLifecycle(Lifecycle):
+    favourites = Bundle("favourites")
+    export_files = Bundle("export_files")
+
+    def __init__(self, ctx: CheckContext) -> None:
+        super().__init__(ctx)
+        self.user = ctx.disposable_user() if ctx.factory is not None else ctx.user_a
+        self.email = profile_email(ctx, self.user)
+        self.emails = {int(e["id"]): _contact(e, "email") for e in read_all(ctx, "listUserEmails", self.user)}
+        self.phones = {int(p["id"]): _contact(p, "phone_number") for p in read_all(ctx, "listUserPhones", self.user)}
+        self.products = {int(f["product_id"]) for f in read_all(ctx, "listFavouriteProducts", self.user)}
+        self.added_emails: set[int] = set()
+        self.added_products: set[int] = set()
+        self.files: dict[str, bool] = {}  # filename -> expired
+        self.snapshots: dict[str, dict[str, Any]] = {}  # filename -> what the file must hold (taken when ready)
+
+    def teardown(self) -> None:
+        """Removes the emails and favourites this machine added (best effort)."""
+        with contextlib.suppress(UndecidedRequirement):
+            for product in sorted(self.added_products & self.products):
+                self.send("removeFavouriteProduct", user=self.user, path_params={"id": product})
+            for email_id in sorted(self.added_emails):
+                self.send("removeUserEmail", user=self.user, path_params={"email_id": email_id})
+
+    # --- what the export must contain ------------------------------------------------------------
+    @rule(target=favourites)
+    def add_favourite(self) -> int:
+        """POST /favourites with a new product: the next export must list it."""
+        product = unique_product(self.ctx)
+        exchange = self.send("addFavouriteProduct", user=self.user, json_body={"product_id": product})
+        self.expect("GDPR-EXPORT-CONTENT", exchange, 201, what="a favourite to export")
+        self.products.add(product)
+        self.added_products.add(product)
+        return product
+
+    @rule(product=consumes(favourites))
+    def remove_favourite(self, product: int) -> None:
+        """DELETE /favourites/{product}: the next export must not list it."""
+        exchange = self.send("removeFavouriteProduct", user=self.user, path_params={"id": product})
+        self.expect("GDPR-EXPORT-CONTENT", exchange, 200, what="a favourite removed before exporting")
+        self.products.discard(product)
+
+    @precondition(lambda self: len(self.added_emails) < 3)
+    @rule()
+    def add_email(self) -> None:
+        """POST /user/emails with a new (unverified) address: the next export must list it."""
+        exchange = self.send("addUserEmail", user=self.user, json_body={"email": self.ctx.unique_email()})
+        body = self.expect("GDPR-EXPORT-CONTENT", exchange, 201, what="an email address to export")
+        self.emails[int(body["id"])] = _contact(body, "email")
+        self.added_emails.add(int(body["id"]))
+
+    # --- the export flow ---------------------------------------------------------------------------
+    @initialize(target=export_files)
+    def export_first(self) -> str:
+        """Exports once before any other step, so every example has a file to download and expire."""
+        return self.export()
+
+    @rule(target=export_files)
+    def export(self) -> str:
+        """Request, confirm with the inbox OTP, poll the GDPR status until ready, download and compare."""
+        asked = self.send("requestDataExport", user=self.user, json_body={"format": "json"})
+        body = self.expect("GDPR-EXPORT-FLOW", asked, 202, what="an export request awaits confirmation")
+        self.check(
+            "GDPR-EXPORT-FLOW", body.get("status") == "pending_confirmation", exchange=asked,
+            expected="status pending_confirmation", actual=self.ctx.actual(asked),
+        )
+        otp = self.ctx.code(channel="email", address=self.email, purpose="data_export")
+        self.note("(inbox: a data_export OTP reached the primary email)")
+        confirmed = self.send("confirmDataExport", user=self.user, json_body={"otp": otp}, retry_429=False)
+        body = self.expect("GDPR-EXPORT-FLOW", confirmed, 202, what="the right OTP confirms the export")
+        request_id = body.get("request_id")
+        self.check(
+            "GDPR-EXPORT-FLOW", body.get("status") in ("queued", "processing", "ready"), exchange=confirmed,
+            expected="status queued, processing or ready", actual=self.ctx.actual(confirmed),
+        )
+        filename = self.wait_until_ready(request_id)
+        self.files[filename] = False
+        self.snapshots[filename] = {
+            "format_version": 1,
+            "user.email": self.email,
+            "emails": sorted(self.emails.values()),
+            "phones": sorted(self.phones.values()),
+            "favourites": sorted(self.products),
+        }
+        self.download_and_compare(filename)
+        return filename
+
+    def wait_until_ready(self, request_id: object) -> str:
+        status: Exchange | None = None
+        for _ in range(_POLLS):
+            status = self.ctx.call("getGdprStatus", user=self.user)
+            for item in body_of(status).get("recent_exports", []) if status.status == 200 else []:
+                if isinstance(item, dict) and item.get("request_id") == request_id and item.get("status") == "ready":
+                    if isinstance(item.get("filename"), str) and item["filename"]:
+                        self.note(f"getGdprStatus: export {request_id} ready")
+                        return str(item["filename"])
+            time.sleep(_POLL_INTERVAL_S)
+        self.violation(
+            "GDPR-EXPORT-FLOW", exchange=status,
+            expected=f"the confirmed export {request_id} listed as ready within {_POLLS * _POLL_INTERVAL_S:.0f} s",
+        )
+
+    def download_and_compare(self, filename: str) -> None:
+        """Downloads a ready file: the JSON string holds an ExportDocument with the data of its export time."""
+        exchange = self.send("downloadExport", user=self.user, path_params={"filename": filename})
+        self.expect("GDPR-EXPORT-FLOW", exchange, 200, what="a ready export downloads")
+        disposition = exchange.headers.get("content-disposition", "")
+        self.check(
+            "GDPR-EXPORT-FLOW", filename in disposition and "attachment" in disposition, exchange=exchange,
+            expected=f'Content-Disposition: attachment; filename="{filename}"', actual=repr(disposition),
+        )
+        text = exchange.json()
+        try:
+            document = json.loads(text) if isinstance(text, str) else None
+        except ValueError:
+            document = None
+        if not isinstance(document, dict):
+            self.violation(
+                "GDPR-EXPORT-CONTENT", exchange=exchange,
+                expected="a JSON string holding the ExportDocument (a JSON object)",
+            )
+        seen = {
+            "format_version": document.get("format_version"),
+            "user.email": (document.get("user") or {}).get("email"),
+            "emails": sorted(_contact(e, "email") for e in document.get("emails") or [] if isinstance(e, dict)),
+            "phones": sorted(
+                _contact(p, "phone_number") for p in document.get("phones") or [] if isinstance(p, dict)
+            ),
+            "favourites": sorted(
+                int(f["product_id"]) for f in document.get("favourites") or [] if isinstance(f, dict)
+                and isinstance(f.get("product_id"), int)
+            ),
+        }
+        want = self.snapshots[filename]
+        wrong = [key for key in want if seen[key] != want[key]]
+        if wrong:
+            self.violation(
+                "GDPR-EXPORT-CONTENT", exchange=exchange,
+                expected="; ".join(f"{key} = {want[key]}" for key in wrong),
+                actual="; ".join(f"{key} = {seen[key]}" for key in wrong),
+            )
+
+    @rule(filename=export_files)
+    def download(self, filename: str) -> None:
+        """GET download-export/{filename}: 200 while its 7 days last, 410 gone afterwards."""
+        if self.files[filename]:
+            exchange = self.send("downloadExport", user=self.user, path_params={"filename": filename})
+            self.expect("GDPR-EXPORT-EXPIRY", exchange, 410, code="gone", what="an export file after its 7 days")
+        else:
+            self.download_and_compare(filename)
+
+    @precondition(lambda self: self.ctx.clock is not None and not all(self.files.values()))
+    @rule()
+    def let_files_expire(self) -> None:
+        """Advances the test clock 7 days + 1 s; every export file then answers 410 gone."""
+        assert self.ctx.clock is not None
+        self.ctx.clock.advance(FILE_TTL_S + 1)
+        self.note(f"(test clock advanced {FILE_TTL_S + 1} s)")
+        for filename in self.files:
+            self.files[filename] = True
+            exchange = self.send("downloadExport", user=self.user, path_params={"filename": filename})
+            self.expect("GDPR-EXPORT-EXPIRY", exchange, 410, code="gone", what="an export file after its 7 days")
+
+    @rule(name=st.sampled_from(TRAVERSAL_NAMES), raw=st.booleans())
+    def traversal(self, name: str, raw: bool) -> None:
+        """GET download-export with a traversal name, percent-encoded or raw: refused with 404 (or 400)."""
+        if raw:
+            exchange = self.ctx.client.request("GET", f"/user/download-export/{name}", token=self.user.token)
+            self.note(f"GET /user/download-export/{name} (raw) -> {exchange.status}")
+        else:
+            exchange = self.send("downloadExport", user=self.user, path_params={"filename": name})
+        self.expect("GDPR-EXPORT-TRAVERSAL", exchange, (400, 404), what=f"the file name {name!r} is refused")
+
+
+def _contact(item: dict[str, Any], field: str) -> tuple[Any, ...]:
+    return (item.get("id"), item.get(field), item.get("is_verified"), item.get("is_primary"))
+
+
+EXPORT = MachineSpec(
+    "data-export", ExportLifecycle,
+    owns=("GDPR-EXPORT-FLOW", "GDPR-EXPORT-CONTENT", "GDPR-EXPORT-EXPIRY", "GDPR-EXPORT-TRAVERSAL"),
+    steps=8,
+)
+_OPS = ("requestDataExport", "confirmDataExport", "getGdprStatus", "downloadExport")
+
+declare(
+    "GDPR-EXPORT-FLOW", machines=[EXPORT], needs=[Need.INBOX], source="seed",
+    title="A confirmed data export becomes ready and downloads",
+    quote="Confirms the data export request using the OTP and queues the export job (seed)",
+    operations=_OPS,
+    doc="Requests an export, confirms it with the inbox OTP, polls the GDPR status until ready, downloads it.",
+)
+declare(
+    "GDPR-EXPORT-CONTENT", machines=[EXPORT], needs=[Need.INBOX],
+    title="The export file holds the user's own data",
+    quote="The downloaded file is the ExportDocument: the user's profile, emails, phones, favourites (spec)",
+    operations=("downloadExport", "addFavouriteProduct", "addUserEmail"),
+    doc="Adds emails and favourites, exports, and compares the document's emails, phones and favourites "
+    "with the model.",
+)
+declare(
+    "GDPR-EXPORT-EXPIRY", machines=[EXPORT], needs=[Need.INBOX, Need.CLOCK], source="seed",
+    title="An export file expires after 7 days",
+    quote="Verifies user ownership and file expiration before serving the export file (seed); 410 after 7 days "
+    "(spec, EXPORT-FILE-LIFETIME)",
+    operations=("downloadExport",),
+    doc="Advances the test clock 7 days + 1 s and downloads every export file: 410 gone.",
+)
+declare(
+    "GDPR-EXPORT-TRAVERSAL", machines=[EXPORT], needs=[Need.INBOX],
+    title="Export file names outside the pattern are refused",
+    quote="any other filename (another user's, unknown, or not matching the filename pattern) answers 404 "
+    "(spec, EXPORT-OWNER-ONLY)",
+    operations=("downloadExport",),
+    doc="Downloads ../etc/passwd, ..%2F..%2Fsecret and kesk-export-x.json/../../, raw and percent-encoded: "
+    "404 or 400.",
+)

@@ -1,0 +1,181 @@
+"""Favourite products and FCM device tokens: add/register, list, remove/unregister, duplicates, missing ones.
+
+The machine acts as user A; the list of favourites must equal its model after every step.
+FCM tokens have no list operation, so the model is judged through unregistering (200 for a
+registered token, 404 for an unknown or already unregistered one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from hypothesis import strategies as st
+from hypothesis.stateful import Bundle, consumes, invariant, rule
+
+from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, declare
+from conformance.checks.lifecycles._support import PER_PAGE_MAX, read_all, unique_fcm_token, unique_product
+from conformance.context import CheckContext
+from conformance.failures import UndecidedRequirement
+from conformance.target import Exchange
+
+__all__ = ["FAVOURITES_AND_DEVICES", "FavouritesAndDevicesLifecycle"]
+
+_PLATFORMS = st.sampled_from(["ios", "android", "web"])
+
+
+class FavouritesAndDevicesLifecycle(Lifecycle):
+    favourites = Bundle("favourites")
+    fcm_tokens = Bundle("fcm_tokens")
+
+    def __init__(self, ctx: CheckContext) -> None:
+        super().__init__(ctx)
+        self.user = ctx.user_a
+        self.products = {int(item["product_id"]) for item in read_all(ctx, "listFavouriteProducts", self.user)}
+        self.mine: set[int] = set()
+        self.devices: dict[str, str] = {}  # token -> platform
+
+    def teardown(self) -> None:
+        """Removes the favourites and tokens this machine added (best effort)."""
+        with contextlib.suppress(UndecidedRequirement):
+            for product in sorted(self.mine & self.products):
+                self.send("removeFavouriteProduct", user=self.user, path_params={"id": product})
+            for token in self.devices:
+                self.send("unregisterFcmToken", user=self.user, path_params={"fcm_token": token})
+
+    # --- favourites --------------------------------------------------------------------------------
+    @rule(target=favourites)
+    def add_favourite(self) -> int:
+        """POST /favourites with a never-used product id: 201."""
+        product = unique_product(self.ctx)
+        exchange = self.send("addFavouriteProduct", user=self.user, json_body={"product_id": product})
+        self.expect("FAVOURITE-LIST-MODEL", exchange, 201, what="a new favourite is added")
+        self.products.add(product)
+        self.mine.add(product)
+        return product
+
+    @rule(product=favourites)
+    def add_duplicate(self, product: int) -> None:
+        """POST /favourites again with a product already favourited: 409 already_exists."""
+        exchange = self.send("addFavouriteProduct", user=self.user, json_body={"product_id": product})
+        self.expect(
+            "FAVOURITE-DUPLICATE", exchange, 409, code="already_exists",
+            what="a product already in the favourites is refused",
+        )
+
+    @rule(product=consumes(favourites))
+    def remove_favourite(self, product: int) -> None:
+        """DELETE /favourites/{product}: 200; a second DELETE of the same product: 404."""
+        exchange = self.send("removeFavouriteProduct", user=self.user, path_params={"id": product})
+        self.expect("FAVOURITE-LIST-MODEL", exchange, 200, what="a favourite is removed")
+        self.products.discard(product)
+        self.mine.discard(product)
+        again = self.send("removeFavouriteProduct", user=self.user, path_params={"id": product})
+        self.expect("FAVOURITE-REMOVE-MISSING", again, 404, code="not_found", what="a removed favourite is missing")
+
+    @rule()
+    def remove_missing_favourite(self) -> None:
+        """DELETE /favourites/{product} for a product never favourited: 404 not_found."""
+        product = unique_product(self.ctx)
+        exchange = self.send("removeFavouriteProduct", user=self.user, path_params={"id": product})
+        self.expect("FAVOURITE-REMOVE-MISSING", exchange, 404, code="not_found", what="a missing favourite")
+
+    @invariant()
+    def favourites_equal_model(self) -> None:
+        """GET /favourites (per_page 100): exactly the model's products, each once."""
+        if len(self.products) > PER_PAGE_MAX:
+            return
+        exchange = self.send("listFavouriteProducts", user=self.user, params={"per_page": PER_PAGE_MAX})
+        body = self.expect("FAVOURITE-LIST-MODEL", exchange, 200, what="the favourites list")
+        listed = [item.get("product_id") for item in body.get("items", []) if isinstance(item, dict)]
+        rid = "FAVOURITE-DUPLICATE" if len(listed) != len(set(listed)) else "FAVOURITE-LIST-MODEL"
+        self.check(
+            rid, sorted(map(str, listed)) == sorted(map(str, self.products)) and body.get("total") == len(self.products),
+            expected=f"each favourited product exactly once: {sorted(self.products)}",
+            actual=f"{sorted(map(str, listed))} (total {body.get('total')})", exchange=exchange,
+        )
+
+    # --- FCM tokens --------------------------------------------------------------------------------
+    @rule(target=fcm_tokens, platform=_PLATFORMS)
+    def register(self, platform: str) -> str:
+        """POST /account/fcm-tokens with a new token: 200 success."""
+        token = unique_fcm_token(self.ctx)
+        exchange = self.send("registerFcmToken", user=self.user, json_body={"fcm_token": token, "platform": platform})
+        self.expect_success(exchange, "a new token is registered")
+        self.devices[token] = platform
+        return token
+
+    @rule(token=fcm_tokens, platform=_PLATFORMS)
+    def register_again(self, token: str, platform: str) -> None:
+        """POST the same token again (maybe another platform): 200, idempotent."""
+        exchange = self.send("registerFcmToken", user=self.user, json_body={"fcm_token": token, "platform": platform})
+        self.expect_success(exchange, "registering a known token again is idempotent")
+        self.devices[token] = platform
+
+    @rule(token=consumes(fcm_tokens))
+    def unregister(self, token: str) -> None:
+        """DELETE /account/fcm-tokens/{token}: 200; a second DELETE: 404."""
+        exchange = self.send("unregisterFcmToken", user=self.user, path_params={"fcm_token": token})
+        self.expect_success(exchange, "a registered token is unregistered")
+        del self.devices[token]
+        again = self.send("unregisterFcmToken", user=self.user, path_params={"fcm_token": token})
+        self.expect("FCM-UNREGISTER-UNKNOWN", again, 404, what="an unregistered token is unknown")
+
+    @rule()
+    def unregister_unknown(self) -> None:
+        """DELETE /account/fcm-tokens/{token} for a token never registered: 404."""
+        token = unique_fcm_token(self.ctx)
+        exchange = self.send("unregisterFcmToken", user=self.user, path_params={"fcm_token": token})
+        self.expect("FCM-UNREGISTER-UNKNOWN", exchange, 404, what="an unknown token")
+
+    def expect_success(self, exchange: Exchange, what: str) -> None:
+        body = self.expect("FCM-REGISTER", exchange, 200, what=what)
+        self.check(
+            "FCM-REGISTER", isinstance(body, dict) and body.get("success") is True,
+            expected=f"{what}: GenericSuccess with success true", actual=self.ctx.actual(exchange), exchange=exchange,
+        )
+
+
+FAVOURITES_AND_DEVICES = MachineSpec(
+    "favourites-and-devices", FavouritesAndDevicesLifecycle,
+    owns=("FAVOURITE-LIST-MODEL", "FAVOURITE-DUPLICATE", "FAVOURITE-REMOVE-MISSING", "FCM-REGISTER",
+          "FCM-UNREGISTER-UNKNOWN"),
+    steps=14,
+)
+
+_MACHINES = [FAVOURITES_AND_DEVICES]
+declare(
+    "FAVOURITE-LIST-MODEL", machines=_MACHINES,
+    title="The favourites list equals what the user favourited",
+    quote="Retrieves the user's favourite products (seed); items ordered by id (spec, PAGINATION)", source="seed",
+    operations=("addFavouriteProduct", "listFavouriteProducts", "removeFavouriteProduct"),
+    doc="Adds and removes favourites; after every step the list equals the model.",
+)
+declare(
+    "FAVOURITE-DUPLICATE", machines=_MACHINES,
+    title="A product is a favourite at most once",
+    quote="A product is a favourite at most once; adding it again answers 409 already_exists and the list keeps "
+    "one entry (spec, FAVOURITE-DUPLICATE)",
+    operations=("addFavouriteProduct", "listFavouriteProducts"),
+    doc="Adds a product already favourited: 409 already_exists, and the list shows it once.",
+)
+declare(
+    "FAVOURITE-REMOVE-MISSING", machines=_MACHINES,
+    title="Removing a product that is not a favourite answers 404",
+    quote="removeFavouriteProduct: not a favourite -> 404 (spec)",
+    operations=("removeFavouriteProduct",),
+    doc="Removes a product never favourited, and one a second time: 404 not_found.",
+)
+declare(
+    "FCM-REGISTER", machines=_MACHINES,
+    title="Registering an FCM token succeeds and is idempotent",
+    quote="Registering a token again updates its platform (spec, FCM-IDEMPOTENT)",
+    operations=("registerFcmToken", "unregisterFcmToken"),
+    doc="Registers new tokens and registers them again (other platforms): 200 success each time.",
+)
+declare(
+    "FCM-UNREGISTER-UNKNOWN", machines=_MACHINES,
+    title="Unregistering an unknown FCM token answers 404",
+    quote="unregistering an unknown or foreign token answers 404 (spec, FCM-IDEMPOTENT)",
+    operations=("unregisterFcmToken",),
+    doc="Unregisters a token never registered, and one a second time: 404.",
+)
