@@ -88,7 +88,7 @@ def _payload(attempt: str, code: str, params: dict[str, object]) -> dict[str, ob
     return {"json_body": {"otp": code}}
 
 
-GUESSING = MachineSpec("code-guessing", GuessingLifecycle, owns=(_RID,), steps=1, max_examples=1)
+GUESSING = MachineSpec("code-guessing", GuessingLifecycle, owns=(_RID,), steps=4, max_examples=1)
 
 declare(
     _RID, machines=[GUESSING], needs=[Need.INBOX, Need.DESTRUCTIVE], level=Level.SHOULD,

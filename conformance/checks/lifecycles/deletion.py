@@ -89,12 +89,16 @@ class DeletionLifecycle(Lifecycle):
     # --- rules -------------------------------------------------------------------------------------
     @initialize()
     def request_first(self) -> None:
-        """Requests a deletion before any other step, so every example has an OTP to work with."""
+        """Requests a deletion twice before any other step: the second supersedes the first.
+
+        Every example then has an OTP to work with and a superseded one that must be dead.
+        """
+        self.request()
         self.request()
 
     @rule()
     def request(self) -> None:
-        """POST request-account-deletion: 202 pending_confirmation and an OTP by email (409 if scheduled)."""
+        """POST request-account-deletion: 202 and an OTP by email; an earlier OTP is dead (409 if scheduled)."""
         exchange = self.send("requestAccountDeletion", user=self.user, json_body={"reason": "conformance run"})
         if self.scheduled is not None:
             self.expect("GDPR-DELETION-FLOW", exchange, 409, code="conflict", what="a deletion is already scheduled")
@@ -110,6 +114,9 @@ class DeletionLifecycle(Lifecycle):
         otp = self.ctx.code(channel="email", address=self.email, purpose="account_deletion")
         self.note("(inbox: an account_deletion OTP reached the primary email)")
         self.pending = Pending(str(body["request_id"]), otp, time.monotonic())
+        if self.superseded and self.superseded[-1] != otp:
+            # The request just made supersedes the earlier one: its OTP must be dead at once.
+            self.expect_refused("GDPR-OTP-BOUND", self.confirm_with(self.superseded[-1]), "a superseded request's OTP")
 
     @precondition(_open)
     @rule(offset=st.integers(1, 999_999))

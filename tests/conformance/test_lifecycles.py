@@ -1,0 +1,119 @@
+"""The lifecycle machines against the reference server: green when clean, each seeded fault caught by its id."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import conformance.checks.lifecycles  # noqa: F401  (registers the lifecycle requirements)
+from conformance.checks.lifecycles import MACHINES, REQUIREMENT_IDS, _base
+from conformance.config import Settings
+from conformance.results import Outcome, RunResult
+from conformance.runner import execute
+from reference_server.embedded import running_server
+from reference_server.faults import CATALOGUE, Fault
+
+# Operations whose rules need an out-of-band value or a refusal: a run must see both outcomes.
+BOTH_OUTCOMES = (
+    "verifyUserEmail",
+    "setPrimaryUserEmail",
+    "removeUserEmail",
+    "confirmAccountDeletion",
+    "cancelAccountDeletion",
+    "confirmDataExport",
+    "downloadExport",
+    "deleteAccount",
+    "appSubmitNfcVerification",
+)
+LIFECYCLE_FAULTS = [fault for fault in CATALOGUE if set(fault.requirements) & set(REQUIREMENT_IDS)]
+_UNREDACTED_BEARER = re.compile(r"Bearer (?!\[REDACTED\])\S")
+
+
+@pytest.fixture(autouse=True)
+def short_shrinking(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Keep shrinking against the live server short, so the fault runs stay quick."""
+    monkeypatch.setattr(_base, "_SHRINK_BUDGET_S", 2.0)
+    yield
+
+
+def _outcomes(result: RunResult) -> dict[str, Outcome]:
+    return {item.requirement.id: item.outcome for item in result.results}
+
+
+def _not_passed(result: RunResult) -> dict[str, str]:
+    return {item.requirement.id: item.reason for item in result.results if item.outcome is not Outcome.PASSED}
+
+
+def test_every_lifecycle_requirement_passes_against_the_clean_server() -> None:
+    # When
+    result = execute(Settings(select=list(REQUIREMENT_IDS), seed=7, max_examples=5))
+
+    # Then every lifecycle requirement ran and passed
+    assert set(_outcomes(result)) == set(REQUIREMENT_IDS)
+    assert _not_passed(result) == {}
+    # and the out-of-band steps really completed: each rule saw a success and a refusal
+    for operation_id in BOTH_OUTCOMES:
+        statuses = result.operations[operation_id].statuses
+        assert any(200 <= code < 300 for code in statuses), (operation_id, dict(statuses))
+        assert any(400 <= code < 500 and code != 401 for code in statuses), (operation_id, dict(statuses))
+
+
+@pytest.mark.parametrize("fault", LIFECYCLE_FAULTS, ids=lambda fault: fault.name)
+def test_each_lifecycle_fault_is_caught_by_its_requirement(fault: Fault) -> None:
+    # Given the requirements of every machine that owns the fault's requirement id
+    owners = [spec for spec in MACHINES if set(spec.owns) & set(fault.requirements)]
+    selected = sorted({rid for spec in owners for rid in spec.owns})
+
+    # When
+    result = execute(Settings(select=selected, seed=1, fault=[fault.name], max_examples=5))
+
+    # Then exactly the fault's requirement fails
+    failed = {item.requirement.id for item in result.results if item.outcome is Outcome.FAILED}
+    assert failed == set(fault.requirements), _not_passed(result)
+    assert not [item for item in result.results if item.outcome is Outcome.ERROR], _not_passed(result)
+    # and its failure carries a curl reproduction without any token, and the steps that led there
+    for item in result.results:
+        for failure in item.failures:
+            assert failure.curl.startswith("curl -X "), failure
+            assert not _UNREDACTED_BEARER.search(failure.curl), failure.curl
+            assert failure.steps, failure
+
+
+def test_two_runs_in_a_row_against_one_stateful_server_both_pass(tmp_path: Path) -> None:
+    # Given one reference server that keeps its state in a file
+    with running_server(db=str(tmp_path / "kesk.sqlite3")) as base_url:
+        settings = Settings(
+            base_url=base_url, test_support=base_url, select=list(REQUIREMENT_IDS), seed=3, max_examples=3
+        )
+
+        # When the same run is made twice
+        first, second = execute(settings), execute(settings)
+
+    # Then both pass: every run uses data no earlier run used
+    assert _not_passed(first) == {}
+    assert _not_passed(second) == {}
+
+
+def test_a_run_without_an_inbox_or_clock_skips_with_reasons() -> None:
+    # Given a target with a user but no test support (so no inbox, clock or disposable users)
+    with running_server() as base_url:
+        import httpx
+
+        token = httpx.post(base_url + "/_test/users", json={}).json()["token"]
+        settings = Settings(base_url=base_url, token=token, select=list(REQUIREMENT_IDS), seed=5, max_examples=2)
+
+        # When
+        result = execute(settings)
+
+    # Then the flows that need out-of-band values or disposable users are skipped with a reason
+    outcomes = _outcomes(result)
+    assert outcomes["EMAIL-VERIFY-TOKEN"] is Outcome.SKIPPED
+    assert outcomes["GDPR-OTP-EXPIRY"] is Outcome.SKIPPED
+    assert outcomes["ACCOUNT-DELETE-PASSWORD"] is Outcome.SKIPPED
+    assert all(item.reason for item in result.results if item.outcome is Outcome.SKIPPED)
+    # and the machines that need neither still pass as user A
+    assert outcomes["FAVOURITE-LIST-MODEL"] is Outcome.PASSED
+    assert outcomes["IDV-NFC-VALID"] is Outcome.PASSED
