@@ -62,6 +62,7 @@ _HINTS = {
     "use_after_free": "A deleted resource must answer 404 afterwards",
     "ensure_resource_availability": "A resource the API just created must be readable through its links",
 }
+_STATEFUL_FACTOR = 3  # stateful scenarios per --max-examples
 _PER_OPERATION = 3  # failures kept per (requirement, operation); Schemathesis repeats them across phases
 _MAX_KEPT_BODY = 256 * 1024
 
@@ -74,6 +75,8 @@ class SchemathesisRun:
     phases: dict[str, str] = field(default_factory=dict)  # phase -> "ran" or why it did not run
     checks_run: Counter[str] = field(default_factory=Counter)  # check name -> cases it judged
     stateful_statuses: Counter[str] = field(default_factory=Counter)  # "DELETE 200" seen in the stateful phase
+    phase_interactions: Counter[str] = field(default_factory=Counter)  # recorded calls per phase (checks' own extra
+    # requests, e.g. ignored_auth's probes, are relayed and counted in `requests` but not recorded here)
     failures: dict[str, list[FailureDetail]] = field(default_factory=dict)
     unmapped: list[FailureDetail] = field(default_factory=list)  # failures of checks with no requirement
     errors: list[str] = field(default_factory=list)
@@ -196,6 +199,9 @@ def _load_schema(ctx: CheckContext, relay: _Relay) -> Any:
     schema.config.phases.update(phases=list(PHASES))
     schema.config.checks.update(included_check_names=["all"])
     schema.config.generation.update(max_examples=ctx.max_examples)
+    # One stateful scenario is one random walk over links across the whole API, not an example of one
+    # operation; a few walks rarely reach a successful DELETE, and use_after_free judges nothing without one.
+    schema.config.phases.stateful.generation.update(max_examples=ctx.max_examples * _STATEFUL_FACTOR)
     return _observed_schema(schema, relay)
 
 
@@ -258,6 +264,7 @@ def _phase_finished(run: SchemathesisRun, relay: _Relay, event: Any) -> None:
 def _collect(ctx: CheckContext, run: SchemathesisRun, event: Any, seen: set[tuple[str, str, str, str]]) -> None:
     recorder = event.recorder
     stateful = event.phase.value == "stateful"
+    run.phase_interactions[event.phase.value] += len(recorder.interactions)
     for case_id, node in recorder.cases.items():
         interaction = recorder.interactions.get(case_id)
         if stateful and interaction is not None and interaction.response is not None:

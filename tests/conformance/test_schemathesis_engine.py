@@ -1,0 +1,152 @@
+"""The Schemathesis-backed requirements against the embedded reference server.
+
+Clean server: every Schemathesis requirement passes, and every request Schemathesis sent
+reached the suite (observers, per-operation counts) for all 30 operations. Faulty server:
+the requirement the fault names fails, and its reproduction carries no secret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+
+from conformance._spec import load_spec
+from conformance.checks.auth import ALL_OPERATIONS
+from conformance.checks.schemathesis_engine import CHECK_REQUIREMENTS, SchemathesisRun, run_schemathesis
+from conformance.config import Settings
+from conformance.context import CheckContext
+from conformance.failures import SkipRequirement
+from conformance.operations import OperationIndex
+from conformance.redact import Redactor
+from conformance.requirements import CATALOGUE
+from conformance.results import Outcome
+from conformance.runner import execute
+from conformance.target import Exchange, TargetClient
+from conformance.users import User
+from reference_server.embedded import running_server
+
+pytestmark = pytest.mark.slow
+
+SCHEMATHESIS_REQUIREMENTS = (
+    "INPUT-NEGATIVE-REJECTED", "INPUT-POSITIVE-ACCEPTED", "AUTH-HEADER-REQUIRED", "AUTH-IGNORED",
+    "HTTP-METHOD-NOT-ALLOWED", "STATEFUL-USE-AFTER-FREE", "STATEFUL-RESOURCE-AVAILABLE",
+)
+MAX_EXAMPLES = 5
+SEED = 1  # with a fresh server the run is deterministic; this seed reaches successful DELETEs in the stateful phase
+
+
+def _new_user(base_url: str) -> dict[str, str]:
+    answer = httpx.post(f"{base_url}/_test/users", timeout=10)
+    answer.raise_for_status()
+    data: dict[str, str] = answer.json()
+    return data
+
+
+@dataclass
+class CleanRun:
+    ctx: CheckContext
+    token: str
+    seen: list[Exchange] = field(default_factory=list)
+    outcomes: dict[str, str] = field(default_factory=dict)
+
+
+@pytest.fixture(scope="module")
+def clean() -> Iterator[CleanRun]:
+    """The seven requirements run the way runner.py runs them, with an observer counting exchanges."""
+    with running_server() as base_url:
+        user = _new_user(base_url)
+        operations = OperationIndex(load_spec())
+        redactor = Redactor()
+        client = TargetClient(base_url, operations, redactor)
+        ctx = CheckContext(
+            client=client, operations=operations, redactor=redactor, user_a=User("A", user["token"], user["password"]),
+            user_b=None, inbox=None, clock=None, factory=None, allow_destructive=False,
+            max_examples=MAX_EXAMPLES, seed=SEED,
+        )
+        run = CleanRun(ctx, user["token"])
+        client.observers.append(run.seen.append)
+        try:
+            for requirement_id in SCHEMATHESIS_REQUIREMENTS:
+                ctx.failures = []
+                try:
+                    CATALOGUE.get(requirement_id).check(ctx)
+                except SkipRequirement as exc:
+                    run.outcomes[requirement_id] = f"skipped: {exc}"
+                    continue
+                run.outcomes[requirement_id] = "failed: " + "; ".join(
+                    f"{f.operation}: {f.actual}" for f in ctx.failures) if ctx.failures else "passed"
+            yield run
+        finally:
+            client.close()
+
+
+def test_every_schemathesis_check_has_a_registered_requirement() -> None:
+    assert set(CHECK_REQUIREMENTS.values()) <= {item.id for item in CATALOGUE}
+    for requirement_id in SCHEMATHESIS_REQUIREMENTS:
+        item = CATALOGUE.get(requirement_id)
+        assert item.area == "schemathesis" and set(item.operations) == set(ALL_OPERATIONS)
+
+
+def test_clean_reference_server_passes_every_schemathesis_requirement(clean: CleanRun) -> None:
+    # Then nothing failed and nothing was skipped: every phase ran and every check judged something
+    assert clean.outcomes == dict.fromkeys(SCHEMATHESIS_REQUIREMENTS, "passed")
+    run = clean.ctx.memo["schemathesis"]
+    assert isinstance(run, SchemathesisRun)
+    assert run.phases == dict.fromkeys(("examples", "coverage", "fuzzing", "stateful"), "ran")
+    assert run.fatal is None
+
+
+def test_schemathesis_ran_once_for_all_requirements(clean: CleanRun) -> None:
+    # When a requirement asks again, the memoized run is reused: no new request
+    sent = clean.ctx.client.sent
+    run_schemathesis(clean.ctx)
+    assert clean.ctx.client.sent == sent
+
+
+def test_observers_saw_every_schemathesis_request_for_all_30_operations(clean: CleanRun) -> None:
+    run: SchemathesisRun = clean.ctx.memo["schemathesis"]
+    # Every relayed request reached the observers and the client's totals
+    assert run.requests > 30 * MAX_EXAMPLES
+    assert len(clean.seen) == run.requests == clean.ctx.client.sent
+    stats = clean.ctx.client.stats
+    assert set(stats) == set(ALL_OPERATIONS)
+    assert all(stats[op].requests > 0 for op in ALL_OPERATIONS)
+    assert sum(item.requests for item in stats.values()) == sum(1 for ex in clean.seen if ex.operation_id)
+    # And what they saw includes Schemathesis' negative and unauthenticated traffic, not only happy paths
+    statuses = {ex.status for ex in clean.seen}
+    assert {200, 201, 401, 404, 422} <= statuses
+
+
+def test_exchanges_show_no_secret(clean: CleanRun) -> None:
+    for exchange in clean.seen:
+        assert clean.token not in exchange.curl
+
+
+@pytest.mark.parametrize(
+    ("fault", "requirement_id", "operation"),
+    [
+        ("wrong_content_type", "SCHEMA-CONTENT-TYPE", "getGdprStatus"),
+        ("undocumented_status", "SCHEMA-STATUS-DOCUMENTED", "addFavouriteProduct"),
+    ],
+)
+def test_a_seeded_fault_fails_the_mapped_requirement(fault: str, requirement_id: str, operation: str) -> None:
+    with running_server(faults=(fault,)) as base_url:
+        user = _new_user(base_url)
+        settings = Settings(
+            base_url=base_url, token=user["token"], password=user["password"], test_support=base_url,
+            select=["INPUT-POSITIVE-ACCEPTED", requirement_id], max_examples=MAX_EXAMPLES, seed=SEED,
+        )
+        result = execute(settings)
+    outcome = {item.requirement.id: item for item in result.results}[requirement_id]
+    assert outcome.outcome is Outcome.FAILED
+    failures = [failure for failure in outcome.failures if failure.operation == operation]
+    assert failures, outcome.failures
+    for failure in outcome.failures:
+        text = " ".join((failure.expected, failure.actual, failure.curl, *failure.steps))
+        assert user["token"] not in text and user["password"] not in text
+        assert failure.curl.startswith("curl ")
+    assert any("Authorization: Bearer [REDACTED]" in failure.curl for failure in failures)
+    assert result.exit_code == 1
