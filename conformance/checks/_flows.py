@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import phonenumbers
+
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
 from conformance.users import User
@@ -13,8 +15,11 @@ MISSING_ID = 8_999_999_999_999_999  # a valid int64 id no server has handed out
 
 
 def unique_phone(ctx: CheckContext) -> tuple[str, str]:
-    """A valid, unused-looking Finnish mobile number (national form) and its region."""
-    return f"04{ctx.rng.randrange(10_000_000, 99_999_999)}", "FI"
+    """A valid Finnish mobile number (national form) that no earlier run is likely to have used."""
+    while True:
+        national = f"040{ctx.rng.randrange(1_000_000, 9_999_999)}"
+        if phonenumbers.is_valid_number_for_region(phonenumbers.parse(national, "FI"), "FI"):
+            return national, "FI"
 
 
 def add_email(ctx: CheckContext, user: User) -> dict[str, Any]:
