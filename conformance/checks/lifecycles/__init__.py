@@ -12,7 +12,17 @@ from __future__ import annotations
 from conformance.checks.lifecycles import abuse, account, contacts, deletion, export, favourites, identity
 from conformance.checks.lifecycles._base import MachineSpec
 
-__all__ = ["MACHINES", "REQUIREMENT_IDS", "abuse", "account", "contacts", "deletion", "export", "favourites", "identity"]
+__all__ = [
+    "MACHINES",
+    "REQUIREMENT_IDS",
+    "abuse",
+    "account",
+    "contacts",
+    "deletion",
+    "export",
+    "favourites",
+    "identity",
+]
 
 MACHINES: tuple[MachineSpec, ...] = (
     contacts.EMAILS,

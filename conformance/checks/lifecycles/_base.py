@@ -28,8 +28,8 @@ from conformance.users import User
 __all__ = [
     "Lifecycle",
     "LifecycleViolation",
-    "MachineSpec",
     "MachineOutcome",
+    "MachineSpec",
     "declare",
     "run_once",
 ]

@@ -38,11 +38,12 @@ class GuessingLifecycle(Lifecycle):
         final = self.send(attempt, user=user, retry_429=False, **_payload(attempt, right, kwargs))
         if final.status == success:
             self.violation(
-                _RID, exchange=final if throttled else last,
+                _RID,
+                exchange=final if throttled else last,
                 expected=f"{what}: a 429 (or a lockout) within {MAX_ATTEMPTS} wrong attempts, and the right code "
                 "refused after them",
-                actual=f"{'429 seen, but ' if throttled else 'no 429 in ' + str(MAX_ATTEMPTS + 1) + ' wrong attempts; '}"
-                f"then the right code answered {final.status}",
+                actual=("429 seen, but" if throttled else f"no 429 in {MAX_ATTEMPTS + 1} wrong attempts;")
+                + f" then the right code answered {final.status}",
             )
         self.locked.append((user, attempt, right, kwargs))
 
@@ -51,8 +52,9 @@ class GuessingLifecycle(Lifecycle):
         """A fresh user requests deletion; guesses its OTP 6 times, then sends the right one."""
         user = self.ctx.disposable_user()
         self.expect(_RID, self.send("requestAccountDeletion", user=user, json_body={}), 202, what="a deletion request")
-        otp = self.ctx.code(channel="email", address=user.email or profile_email(self.ctx, user),
-                            purpose="account_deletion")
+        otp = self.ctx.code(
+            channel="email", address=user.email or profile_email(self.ctx, user), purpose="account_deletion"
+        )
         self.guess("deletion OTP", user, otp, "confirmAccountDeletion", 200)
 
     @initialize()
@@ -60,8 +62,7 @@ class GuessingLifecycle(Lifecycle):
         """A fresh user requests an export; guesses its OTP 6 times, then sends the right one."""
         user = self.ctx.disposable_user()
         self.expect(_RID, self.send("requestDataExport", user=user, json_body={}), 202, what="an export request")
-        otp = self.ctx.code(channel="email", address=user.email or profile_email(self.ctx, user),
-                            purpose="data_export")
+        otp = self.ctx.code(channel="email", address=user.email or profile_email(self.ctx, user), purpose="data_export")
         self.guess("export OTP", user, otp, "confirmDataExport", 202)
 
     @initialize()
@@ -78,8 +79,13 @@ class GuessingLifecycle(Lifecycle):
         """Sends the right code of a locked flow once more: still not accepted."""
         for user, attempt, right, params in self.locked:
             exchange = self.send(attempt, user=user, retry_429=False, **_payload(attempt, right, params))
-            self.check(_RID, not 200 <= exchange.status < 300, expected=f"{attempt} stays locked",
-                       actual=self.ctx.actual(exchange), exchange=exchange)
+            self.check(
+                _RID,
+                not 200 <= exchange.status < 300,
+                expected=f"{attempt} stays locked",
+                actual=self.ctx.actual(exchange),
+                exchange=exchange,
+            )
 
 
 def _payload(attempt: str, code: str, params: dict[str, object]) -> dict[str, object]:
@@ -91,7 +97,10 @@ def _payload(attempt: str, code: str, params: dict[str, object]) -> dict[str, ob
 GUESSING = MachineSpec("code-guessing", GuessingLifecycle, owns=(_RID,), steps=4, max_examples=1)
 
 declare(
-    _RID, machines=[GUESSING], needs=[Need.INBOX, Need.DESTRUCTIVE], level=Level.SHOULD,
+    _RID,
+    machines=[GUESSING],
+    needs=[Need.INBOX, Need.DESTRUCTIVE],
+    level=Level.SHOULD,
     title="Guessing OTPs and verification tokens is bounded",
     quote="allows 5 attempts (then 429 too_many_attempts and the request is void) (spec, OTP; x-kesk-limits "
     "otp_max_attempts 5); OWASP API2/API4",

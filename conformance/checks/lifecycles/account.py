@@ -45,14 +45,19 @@ class AccountDeletionLifecycle(Lifecycle):
         exchange = self.send("deleteAccount", user=self.user, json_body={"password": self.password})
         body = self.expect("ACCOUNT-DELETE-PASSWORD", exchange, 200, what="the right password deletes the account")
         self.check(
-            "ACCOUNT-DELETE-PASSWORD", isinstance(body, dict) and body.get("deleted") is True, exchange=exchange,
-            expected="deleted: true", actual=self.ctx.actual(exchange),
+            "ACCOUNT-DELETE-PASSWORD",
+            isinstance(body, dict) and body.get("deleted") is True,
+            exchange=exchange,
+            expected="deleted: true",
+            actual=self.ctx.actual(exchange),
         )
         self.deleted = True
         for operation_id in ALL_OPERATIONS:
             op = self.ctx.operations[operation_id]
             answer = self.send(
-                operation_id, user=self.user, path_params=sample_path_parameters(op.path_parameters),
+                operation_id,
+                user=self.user,
+                path_params=sample_path_parameters(op.path_parameters),
                 json_body=self.ctx.operations.sample_body(operation_id),
             )
             self.expect(
@@ -75,13 +80,19 @@ class AccountDeletionLifecycle(Lifecycle):
 
 
 ACCOUNT = MachineSpec(
-    "account-deletion-permanent", AccountDeletionLifecycle,
-    owns=("ACCOUNT-DELETE-PASSWORD", "ACCOUNT-DELETE-TOKEN-REVOKED"), steps=4, max_examples=3,
+    "account-deletion-permanent",
+    AccountDeletionLifecycle,
+    owns=("ACCOUNT-DELETE-PASSWORD", "ACCOUNT-DELETE-TOKEN-REVOKED"),
+    steps=4,
+    max_examples=3,
 )
 _NEEDS = (Need.DESTRUCTIVE, Need.PASSWORD)
 
 declare(
-    "ACCOUNT-DELETE-PASSWORD", machines=[ACCOUNT], needs=_NEEDS, source="seed",
+    "ACCOUNT-DELETE-PASSWORD",
+    machines=[ACCOUNT],
+    needs=_NEEDS,
+    source="seed",
     title="Permanent deletion needs the account password",
     quote="Permanently deletes the authenticated user's account after password verification (seed)",
     operations=("deleteAccount", "getMyProfile"),
@@ -89,7 +100,9 @@ declare(
     "then with the right one (200).",
 )
 declare(
-    "ACCOUNT-DELETE-TOKEN-REVOKED", machines=[ACCOUNT], needs=_NEEDS,
+    "ACCOUNT-DELETE-TOKEN-REVOKED",
+    machines=[ACCOUNT],
+    needs=_NEEDS,
     title="After permanent deletion the token answers 401 everywhere",
     quote="afterwards the bearer token answers 401 on every operation (spec, DELETE-ACCOUNT-PASSWORD)",
     operations=ALL_OPERATIONS,

@@ -106,7 +106,9 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
                 self.user = self.ctx.disposable_user()
             for item in read_all(self.ctx, kind.op("list"), self.user):
                 self.model[int(item["id"])] = Contact(
-                    int(item["id"]), str(item.get(kind.value_field)), bool(item.get("is_verified")),
+                    int(item["id"]),
+                    str(item.get(kind.value_field)),
+                    bool(item.get("is_verified")),
                     bool(item.get("is_primary")),
                 )
             self.original_primary = self.primary_id()
@@ -133,7 +135,9 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
             seen = (item.get(kind.value_field), item.get("is_verified"), item.get("is_primary"))
             want = (contact.value, contact.verified, contact.primary)
             self.check(
-                rid, seen == want, exchange=exchange,
+                rid,
+                seen == want,
+                exchange=exchange,
                 expected=f"{what}: {kind.value_field}, is_verified, is_primary = {want}",
                 actual=f"{seen}",
             )
@@ -145,7 +149,7 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
 
             Every example then has an unverified and a verified address to work on, and pages to walk.
             """
-            first, second = self.add(), self.add()
+            first, second = self.new_contact(), self.new_contact()
             contact = self.model[first]
             exchange = self.send_token(contact, contact.token or "")
             body = self.expect(kind.rid("VERIFY-TOKEN"), exchange, 200, what="the token from the inbox verifies")
@@ -156,6 +160,9 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
         @rule(target=contacts)
         def add(self) -> int:
             """POST a new, never-used address; 201, unverified, and a verification token reaches the inbox."""
+            return self.new_contact()
+
+        def new_contact(self) -> int:
             if kind is EMAIL:
                 value = self.ctx.unique_email()
                 payload: dict[str, Any] = {"email": value}
@@ -172,7 +179,8 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
             self.mine.add(contact_id)
             if body.get("is_primary") != becomes_primary:
                 self.violation(
-                    kind.rid("PRIMARY-UNIQUE"), exchange=exchange,
+                    kind.rid("PRIMARY-UNIQUE"),
+                    exchange=exchange,
                     expected=f"is_primary {becomes_primary} for a new {kind.noun}"
                     + (" (the first phone number becomes primary)" if becomes_primary else ""),
                 )
@@ -190,8 +198,11 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
 
         def send_token(self, contact: Contact, token: str) -> Exchange:
             return self.send(
-                kind.op("verify"), user=self.user, path_params={kind.id_param: contact.id},
-                json_body={"token": token}, retry_429=False,
+                kind.op("verify"),
+                user=self.user,
+                path_params={kind.id_param: contact.id},
+                json_body={"token": token},
+                retry_429=False,
             )
 
         @precondition(lambda self: self.mine_where(_verifiable))
@@ -226,7 +237,10 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
             contact = self.pick(data, lambda c: c.verified)
             exchange = self.send_token(contact, "000000")
             self.expect(
-                kind.rid("VERIFY-TOKEN"), exchange, 409, code="already_verified",
+                kind.rid("VERIFY-TOKEN"),
+                exchange,
+                409,
+                code="already_verified",
                 what=f"verifying a verified {kind.noun} again",
             )
 
@@ -237,7 +251,10 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
             contact = self.pick(data, lambda c: not c.verified)
             exchange = self.send(kind.op("setPrimary"), user=self.user, path_params={kind.id_param: contact.id})
             self.expect(
-                kind.rid("PRIMARY-VERIFIED"), exchange, 409, code="not_verified",
+                kind.rid("PRIMARY-VERIFIED"),
+                exchange,
+                409,
+                code="not_verified",
                 what=f"an unverified {kind.noun} cannot become primary",
             )
 
@@ -247,7 +264,9 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
             """PUT make-default on a verified address: 200, and it becomes the only primary."""
             contact = self.pick(data, lambda c: c.verified)
             exchange = self.send(kind.op("setPrimary"), user=self.user, path_params={kind.id_param: contact.id})
-            body = self.expect(kind.rid("PRIMARY-UNIQUE"), exchange, 200, what=f"a verified {kind.noun} becomes primary")
+            body = self.expect(
+                kind.rid("PRIMARY-UNIQUE"), exchange, 200, what=f"a verified {kind.noun} becomes primary"
+            )
             for other in self.model.values():
                 other.primary = other.id == contact.id
             self.judge_item(kind.rid("PRIMARY-UNIQUE"), body, exchange, "the new primary")
@@ -260,7 +279,10 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
             protected = model.primary and not (kind.only_primary_removable and len(self.model) == 1)
             if protected:
                 self.expect(
-                    kind.rid("PRIMARY-REMOVAL"), exchange, 409, code="primary_removal",
+                    kind.rid("PRIMARY-REMOVAL"),
+                    exchange,
+                    409,
+                    code="primary_removal",
                     what=f"the primary {kind.noun} cannot be removed",
                 )
                 return contact  # still there: back into the bundle
@@ -278,7 +300,10 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
             primary = self.primary_id()
             exchange = self.send(kind.op("remove"), user=self.user, path_params={kind.id_param: primary})
             self.expect(
-                kind.rid("PRIMARY-REMOVAL"), exchange, 409, code="primary_removal",
+                kind.rid("PRIMARY-REMOVAL"),
+                exchange,
+                409,
+                code="primary_removal",
                 what=f"the primary {kind.noun} cannot be removed"
                 + (" while other phone numbers exist" if kind is PHONE else ""),
             )
@@ -296,7 +321,9 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
             exchange = self.send(kind.op("list"), user=self.user, params={"page": page, "per_page": per_page})
             if page < 1 or not 1 <= per_page <= PER_PAGE_MAX:
                 self.expect(
-                    "PAGINATION-BOUNDS", exchange, 422,
+                    "PAGINATION-BOUNDS",
+                    exchange,
+                    422,
                     what=f"page={page}, per_page={per_page} is out of range (page >= 1, per_page 1..100)",
                 )
                 return
@@ -306,7 +333,8 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
                 "PAGINATION-BOUNDS",
                 isinstance(items, list) and body.get("per_page") == per_page and len(items) <= per_page,
                 expected=f"a page of at most {per_page} items that echoes per_page={per_page}",
-                actual=self.ctx.actual(exchange), exchange=exchange,
+                actual=self.ctx.actual(exchange),
+                exchange=exchange,
             )
 
         # --- invariants ------------------------------------------------------------------------
@@ -321,16 +349,19 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
             primaries = [item.get("id") for item in items if item.get("is_primary") is True]
             wanted_primaries = 1 if (kind is EMAIL or items) else 0
             self.check(
-                kind.rid("PRIMARY-UNIQUE"), len(primaries) == wanted_primaries, exchange=exchange,
+                kind.rid("PRIMARY-UNIQUE"),
+                len(primaries) == wanted_primaries,
+                exchange=exchange,
                 expected=f"exactly {wanted_primaries} primary {kind.noun} in the list",
                 actual=f"{len(primaries)} flagged primary (ids {primaries})",
             )
             listed = [item.get("id") for item in items]
             self.check(
-                kind.rid("LIST-MODEL"), sorted(map(str, listed)) == sorted(map(str, self.model))
-                and body.get("total") == len(self.model),
+                kind.rid("LIST-MODEL"),
+                sorted(map(str, listed)) == sorted(map(str, self.model)) and body.get("total") == len(self.model),
                 expected=f"the ids {sorted(self.model)} (total {len(self.model)})",
-                actual=f"the ids {listed} (total {body.get('total')})", exchange=exchange,
+                actual=f"the ids {listed} (total {body.get('total')})",
+                exchange=exchange,
             )
             for item in items:
                 self.judge_item(kind.rid("LIST-MODEL"), item, exchange, f"listed {kind.noun} {item.get('id')}")
@@ -350,7 +381,8 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
                 ids = [item.get("id") for item in body.get("items", []) if isinstance(item, dict)]
                 self.check(
                     "PAGINATION-WALK",
-                    body.get("total") == count and body.get("total_pages") == pages
+                    body.get("total") == count
+                    and body.get("total_pages") == pages
                     and len(ids) == max(0, min(per_page, count - (page - 1) * per_page)),
                     expected=f"page {page}/{pages} with per_page={per_page} of {count} items",
                     actual=f"{len(ids)} items, total {body.get('total')}, total_pages {body.get('total_pages')}",
@@ -358,7 +390,9 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
                 )
                 seen.extend(int(i) for i in ids if isinstance(i, int))
             self.check(
-                "PAGINATION-WALK", seen == sorted(self.model), exchange=exchange,
+                "PAGINATION-WALK",
+                seen == sorted(self.model),
+                exchange=exchange,
                 expected=f"every {kind.noun} exactly once, ordered by id: {sorted(self.model)}",
                 actual=f"the walk gave {seen}",
             )
@@ -373,8 +407,11 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
             want = (primary.value if primary else ("" if kind is EMAIL else None), bool(primary and primary.verified))
             seen = (body.get(field), body.get(f"{field}_verified"))
             self.check(
-                f"PROFILE-PRIMARY-{kind.ids}", seen == want, exchange=exchange,
-                expected=f"profile {field}, {field}_verified = {want}", actual=f"{seen}",
+                f"PROFILE-PRIMARY-{kind.ids}",
+                seen == want,
+                exchange=exchange,
+                expected=f"profile {field}, {field}_verified = {want}",
+                actual=f"{seen}",
             )
 
         @invariant()
@@ -403,7 +440,8 @@ def contact_machine(kind: ContactKind) -> type[Lifecycle]:
             if seen != want:
                 wrong = sorted(key for key in want if seen[key] != want[key])
                 self.violation(
-                    "PROFILE-VALIDATION-STATE", exchange=exchange,
+                    "PROFILE-VALIDATION-STATE",
+                    exchange=exchange,
                     expected="; ".join(f"{key}={want[key]}" for key in wrong),
                     actual="; ".join(f"{key}={seen[key]}" for key in wrong),
                 )
@@ -435,44 +473,61 @@ def _ops(kind: ContactKind, *verbs: str) -> tuple[str, ...]:
 def _declare_kind(kind: ContactKind, spec: MachineSpec) -> None:
     noun, quotes = kind.noun, _QUOTES[kind.name]
     declare(
-        kind.rid("PRIMARY-UNIQUE"), machines=[spec], needs=[Need.INBOX],
+        kind.rid("PRIMARY-UNIQUE"),
+        machines=[spec],
+        needs=[Need.INBOX],
         title=f"Exactly one primary {noun} at every step",
-        quote=quotes["unique"], source="seed" if kind is EMAIL else "spec",
+        quote=quotes["unique"],
+        source="seed" if kind is EMAIL else "spec",
         operations=_ops(kind, "add", "list", "get", "setPrimary"),
         doc=f"Adds, verifies and makes {kind.plural} primary; after every step the list flags exactly one primary.",
     )
     declare(
-        kind.rid("PRIMARY-VERIFIED"), machines=[spec], needs=[Need.INBOX],
+        kind.rid("PRIMARY-VERIFIED"),
+        machines=[spec],
+        needs=[Need.INBOX],
         title=f"Only a verified {noun} becomes primary",
-        quote=quotes["verified"], source="seed",
+        quote=quotes["verified"],
+        source="seed",
         operations=_ops(kind, "setPrimary", "verify"),
         doc=f"Sends make-default on unverified {kind.plural} (409 not_verified) and on verified ones (200).",
     )
     declare(
-        kind.rid("VERIFY-TOKEN"), machines=[spec], needs=[Need.INBOX],
+        kind.rid("VERIFY-TOKEN"),
+        machines=[spec],
+        needs=[Need.INBOX],
         title=f"A {noun} is verified by the token from the inbox only",
-        quote=quotes["token"], source="seed",
+        quote=quotes["token"],
+        source="seed",
         operations=_ops(kind, "add", "verify", "get"),
         doc="Verifies with wrong tokens (400 invalid_code, nothing changes), the inbox token (200), and again (409).",
     )
     declare(
-        kind.rid("PRIMARY-REMOVAL"), machines=[spec], needs=[Need.INBOX],
+        kind.rid("PRIMARY-REMOVAL"),
+        machines=[spec],
+        needs=[Need.INBOX],
         title=f"The primary {noun} is protected from removal",
-        quote=quotes["removal"], source="seed",
+        quote=quotes["removal"],
+        source="seed",
         operations=_ops(kind, "remove"),
         doc=f"Removes the primary {noun} while it is protected: 409 primary_removal.",
     )
     declare(
-        kind.rid("REMOVE-GONE"), machines=[spec], needs=[Need.INBOX],
+        kind.rid("REMOVE-GONE"),
+        machines=[spec],
+        needs=[Need.INBOX],
         title=f"A removed {noun} is gone",
         quote=f"Removes a {noun} from the user's account (seed); a removed one answers 404 (spec)",
         operations=_ops(kind, "remove", "get"),
         doc=f"Removes non-primary {kind.plural} (200), then reads each one: 404.",
     )
     declare(
-        kind.rid("LIST-MODEL"), machines=[spec], needs=[Need.INBOX],
+        kind.rid("LIST-MODEL"),
+        machines=[spec],
+        needs=[Need.INBOX],
         title=f"The {kind.plural} list equals what the user added",
-        quote=quotes["list"], source="seed",
+        quote=quotes["list"],
+        source="seed",
         operations=_ops(kind, "add", "list", "get"),
         doc=f"After every step, the {kind.plural} list and each read equal the model of what was added and changed.",
     )
@@ -503,28 +558,36 @@ _declare_kind(EMAIL, EMAILS)
 _declare_kind(PHONE, PHONES)
 
 declare(
-    "PAGINATION-WALK", machines=[EMAILS, PHONES], needs=[Need.INBOX],
+    "PAGINATION-WALK",
+    machines=[EMAILS, PHONES],
+    needs=[Need.INBOX],
     title="Walking every page gives each item exactly once",
     quote="Items are ordered by id ascending; total_pages = ceil(total / per_page) (spec, PAGINATION)",
     operations=("listUserEmails", "listUserPhones"),
     doc="After every step with two or more items, walks the emails and phones lists with per_page 1 or 2.",
 )
 declare(
-    "PAGINATION-BOUNDS", machines=[EMAILS, PHONES], needs=[Need.INBOX],
+    "PAGINATION-BOUNDS",
+    machines=[EMAILS, PHONES],
+    needs=[Need.INBOX],
     title="page and per_page out of range are refused with 422",
     quote="page >= 1 and 1 <= per_page <= 100; out of range answers 422 (spec, PAGINATION)",
     operations=("listUserEmails", "listUserPhones"),
     doc="Lists with page 0/1 and per_page 0, 1, 100, 101.",
 )
 declare(
-    "PROFILE-PRIMARY-EMAIL", machines=[EMAILS], needs=[Need.INBOX],
+    "PROFILE-PRIMARY-EMAIL",
+    machines=[EMAILS],
+    needs=[Need.INBOX],
     title="The profile shows the current primary email",
     quote="MyProfileResponse.email is the primary email (spec)",
     operations=("getMyProfile", "setPrimaryUserEmail"),
     doc="After every step of the emails machine, reads /users/me: email and email_verified match the model.",
 )
 declare(
-    "PROFILE-PRIMARY-PHONE", machines=[PHONES], needs=[Need.INBOX],
+    "PROFILE-PRIMARY-PHONE",
+    machines=[PHONES],
+    needs=[Need.INBOX],
     title="The profile shows the current primary phone number",
     quote="MyProfileResponse.phone is the primary phone (E.164) or null (spec)",
     operations=("getMyProfile", "setPrimaryUserPhone"),

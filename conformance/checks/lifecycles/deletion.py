@@ -105,8 +105,10 @@ class DeletionLifecycle(Lifecycle):
             return
         body = self.expect("GDPR-DELETION-FLOW", exchange, 202, what="a deletion request awaits confirmation")
         self.check(
-            "GDPR-DELETION-FLOW", body.get("status") == "pending_confirmation" and bool(body.get("request_id")),
-            expected="status pending_confirmation with a request_id", actual=self.ctx.actual(exchange),
+            "GDPR-DELETION-FLOW",
+            body.get("status") == "pending_confirmation" and bool(body.get("request_id")),
+            expected="status pending_confirmation with a request_id",
+            actual=self.ctx.actual(exchange),
             exchange=exchange,
         )
         if self.pending is not None:
@@ -184,12 +186,17 @@ class DeletionLifecycle(Lifecycle):
         requested, scheduled_for = parse_time(body.get("requested_at")), parse_time(body.get("scheduled_for"))
         slack = time.monotonic() - pending.requested_wall + _TOLERANCE_S
         ok = (
-            body.get("status") == "scheduled" and body.get("request_id") == pending.request_id
-            and body.get("grace_period_days") == GRACE.days and requested is not None and scheduled_for is not None
+            body.get("status") == "scheduled"
+            and body.get("request_id") == pending.request_id
+            and body.get("grace_period_days") == GRACE.days
+            and requested is not None
+            and scheduled_for is not None
             and timedelta(seconds=-_TOLERANCE_S) <= scheduled_for - requested - GRACE <= timedelta(seconds=slack)
         )
         self.check(
-            "GDPR-DELETION-FLOW", ok, exchange=exchange,
+            "GDPR-DELETION-FLOW",
+            ok,
+            exchange=exchange,
             expected=f"status scheduled for request {pending.request_id}, scheduled_for = confirmation + 30 days",
             actual=self.ctx.actual(exchange),
         )
@@ -221,15 +228,21 @@ class DeletionLifecycle(Lifecycle):
             return
         body = self.expect("GDPR-DELETION-CANCEL", exchange, 200, what="the pending deletion is cancelled")
         self.check(
-            "GDPR-DELETION-CANCEL", body.get("status") == "cancelled", exchange=exchange,
-            expected="status cancelled", actual=self.ctx.actual(exchange),
+            "GDPR-DELETION-CANCEL",
+            body.get("status") == "cancelled",
+            exchange=exchange,
+            expected="status cancelled",
+            actual=self.ctx.actual(exchange),
         )
         self.pending, self.scheduled = None, None
         status = self.send("getGdprStatus", user=self.user)
         after = self.expect("GDPR-DELETION-CANCEL", status, 200, what="the GDPR status")
         self.check(
-            "GDPR-DELETION-CANCEL", isinstance(after, dict) and after.get("pending_deletion") is None,
-            expected="no pending deletion after the cancel", actual=self.ctx.actual(status), exchange=status,
+            "GDPR-DELETION-CANCEL",
+            isinstance(after, dict) and after.get("pending_deletion") is None,
+            expected="no pending deletion after the cancel",
+            actual=self.ctx.actual(status),
+            exchange=status,
         )
 
     # --- invariants --------------------------------------------------------------------------------
@@ -245,7 +258,9 @@ class DeletionLifecycle(Lifecycle):
         elif self.pending is not None:
             want = f"pending_deletion {self.pending.request_id} pending_confirmation"
             ok = isinstance(shown, dict) and (shown.get("request_id"), shown.get("status")) == (
-                self.pending.request_id, "pending_confirmation")
+                self.pending.request_id,
+                "pending_confirmation",
+            )
         else:
             assert self.scheduled is not None
             request_id, scheduled_for = self.scheduled
@@ -260,16 +275,26 @@ class DeletionLifecycle(Lifecycle):
 
 
 DELETION = MachineSpec(
-    "account-deletion", DeletionLifecycle,
-    owns=("GDPR-DELETION-FLOW", "GDPR-DELETION-CANCEL", "GDPR-OTP-SINGLE-USE", "GDPR-OTP-BOUND",
-          "GDPR-OTP-EXPIRY", "GDPR-STATUS-MODEL"),
+    "account-deletion",
+    DeletionLifecycle,
+    owns=(
+        "GDPR-DELETION-FLOW",
+        "GDPR-DELETION-CANCEL",
+        "GDPR-OTP-SINGLE-USE",
+        "GDPR-OTP-BOUND",
+        "GDPR-OTP-EXPIRY",
+        "GDPR-STATUS-MODEL",
+    ),
     steps=12,
 )
 _OPS = ("requestAccountDeletion", "confirmAccountDeletion", "cancelAccountDeletion", "getGdprStatus")
 _NEEDS = (Need.INBOX, Need.DESTRUCTIVE)
 
 declare(
-    "GDPR-DELETION-FLOW", machines=[DELETION], needs=_NEEDS, source="seed",
+    "GDPR-DELETION-FLOW",
+    machines=[DELETION],
+    needs=_NEEDS,
+    source="seed",
     title="A deletion is confirmed by the emailed OTP and scheduled after the grace period",
     quote="Upon successful verification, schedules account deletion after the grace period expires (seed)",
     operations=_OPS[:2],
@@ -277,7 +302,9 @@ declare(
     "confirms with nothing pending (409).",
 )
 declare(
-    "GDPR-DELETION-CANCEL", machines=[DELETION], needs=_NEEDS,
+    "GDPR-DELETION-CANCEL",
+    machines=[DELETION],
+    needs=_NEEDS,
     title="Cancelling a pending or scheduled deletion clears it",
     quote="A confirmed deletion is scheduled 30 days ahead; cancelling before then restores the account "
     "(spec, DELETION-GRACE)",
@@ -285,14 +312,18 @@ declare(
     doc="Cancels a pending and a scheduled deletion (200, status clear) and cancels with nothing pending (409).",
 )
 declare(
-    "GDPR-OTP-SINGLE-USE", machines=[DELETION], needs=_NEEDS,
+    "GDPR-OTP-SINGLE-USE",
+    machines=[DELETION],
+    needs=_NEEDS,
     title="A deletion OTP confirms once",
     quote="A deletion/export OTP ... is single use (spec, OTP)",
     operations=("confirmAccountDeletion",),
     doc="Confirms with an OTP that already confirmed: refused.",
 )
 declare(
-    "GDPR-OTP-BOUND", machines=[DELETION], needs=_NEEDS,
+    "GDPR-OTP-BOUND",
+    machines=[DELETION],
+    needs=_NEEDS,
     title="A deletion OTP is bound to its user and request",
     quote="The OTP is bound to its user and request; a new request supersedes the pending one and kills its OTP "
     "(spec, OTP)",
@@ -300,16 +331,21 @@ declare(
     doc="Confirms with another user's pending OTP and with a superseded request's OTP: both refused.",
 )
 declare(
-    "GDPR-OTP-EXPIRY", machines=[DELETION], needs=(*_NEEDS, Need.CLOCK),
+    "GDPR-OTP-EXPIRY",
+    machines=[DELETION],
+    needs=(*_NEEDS, Need.CLOCK),
     title="A deletion OTP expires after 10 minutes",
     quote="A deletion/export OTP is 6 digits, lives 10 minutes (spec, OTP; x-kesk-limits.otp_ttl_s 600)",
     operations=("confirmAccountDeletion",),
     doc="Advances the test clock 601 s and confirms with the OTP: 400 code_expired.",
 )
 declare(
-    "GDPR-STATUS-MODEL", machines=[DELETION], needs=_NEEDS,
+    "GDPR-STATUS-MODEL",
+    machines=[DELETION],
+    needs=_NEEDS,
     title="The GDPR status shows the deletion the user has pending",
-    quote="Retrieves the user's GDPR request status (seed); pending_deletion null when none (spec)", source="seed",
+    quote="Retrieves the user's GDPR request status (seed); pending_deletion null when none (spec)",
+    source="seed",
     operations=("getGdprStatus",),
     doc="After every step, the GDPR status' pending_deletion equals the model (awaiting, scheduled with its date, "
     "or null).",

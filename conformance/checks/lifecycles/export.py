@@ -84,16 +84,22 @@ class ExportLifecycle(Lifecycle):
     @initialize(target=export_files)
     def export_first(self) -> str:
         """Exports once before any other step, so every example has a file to download and expire."""
-        return self.export()
+        return self.run_export()
 
     @rule(target=export_files)
     def export(self) -> str:
         """Request, confirm with the inbox OTP, poll the GDPR status until ready, download and compare."""
+        return self.run_export()
+
+    def run_export(self) -> str:
         asked = self.send("requestDataExport", user=self.user, json_body={"format": "json"})
         body = self.expect("GDPR-EXPORT-FLOW", asked, 202, what="an export request awaits confirmation")
         self.check(
-            "GDPR-EXPORT-FLOW", body.get("status") == "pending_confirmation", exchange=asked,
-            expected="status pending_confirmation", actual=self.ctx.actual(asked),
+            "GDPR-EXPORT-FLOW",
+            body.get("status") == "pending_confirmation",
+            exchange=asked,
+            expected="status pending_confirmation",
+            actual=self.ctx.actual(asked),
         )
         otp = self.ctx.code(channel="email", address=self.email, purpose="data_export")
         self.note("(inbox: a data_export OTP reached the primary email)")
@@ -101,8 +107,11 @@ class ExportLifecycle(Lifecycle):
         body = self.expect("GDPR-EXPORT-FLOW", confirmed, 202, what="the right OTP confirms the export")
         request_id = body.get("request_id")
         self.check(
-            "GDPR-EXPORT-FLOW", body.get("status") in ("queued", "processing", "ready"), exchange=confirmed,
-            expected="status queued, processing or ready", actual=self.ctx.actual(confirmed),
+            "GDPR-EXPORT-FLOW",
+            body.get("status") in ("queued", "processing", "ready"),
+            exchange=confirmed,
+            expected="status queued, processing or ready",
+            actual=self.ctx.actual(confirmed),
         )
         filename = self.wait_until_ready(request_id)
         self.files[filename] = False
@@ -121,13 +130,14 @@ class ExportLifecycle(Lifecycle):
         for _ in range(_POLLS):
             status = self.ctx.call("getGdprStatus", user=self.user)
             for item in body_of(status).get("recent_exports", []) if status.status == 200 else []:
-                if isinstance(item, dict) and item.get("request_id") == request_id and item.get("status") == "ready":
-                    if isinstance(item.get("filename"), str) and item["filename"]:
-                        self.note(f"getGdprStatus: export {request_id} ready")
-                        return str(item["filename"])
+                ready = isinstance(item, dict) and (item.get("request_id"), item.get("status")) == (request_id, "ready")
+                if ready and isinstance(item.get("filename"), str) and item["filename"]:
+                    self.note(f"getGdprStatus: export {request_id} ready")
+                    return str(item["filename"])
             time.sleep(_POLL_INTERVAL_S)
         self.violation(
-            "GDPR-EXPORT-FLOW", exchange=status,
+            "GDPR-EXPORT-FLOW",
+            exchange=status,
             expected=f"the confirmed export {request_id} listed as ready within {_POLLS * _POLL_INTERVAL_S:.0f} s",
         )
 
@@ -137,8 +147,11 @@ class ExportLifecycle(Lifecycle):
         self.expect("GDPR-EXPORT-FLOW", exchange, 200, what="a ready export downloads")
         disposition = exchange.headers.get("content-disposition", "")
         self.check(
-            "GDPR-EXPORT-FLOW", filename in disposition and "attachment" in disposition, exchange=exchange,
-            expected=f'Content-Disposition: attachment; filename="{filename}"', actual=repr(disposition),
+            "GDPR-EXPORT-FLOW",
+            filename in disposition and "attachment" in disposition,
+            exchange=exchange,
+            expected=f'Content-Disposition: attachment; filename="{filename}"',
+            actual=repr(disposition),
         )
         text = exchange.json()
         try:
@@ -147,26 +160,27 @@ class ExportLifecycle(Lifecycle):
             document = None
         if not isinstance(document, dict):
             self.violation(
-                "GDPR-EXPORT-CONTENT", exchange=exchange,
+                "GDPR-EXPORT-CONTENT",
+                exchange=exchange,
                 expected="a JSON string holding the ExportDocument (a JSON object)",
             )
         seen = {
             "format_version": document.get("format_version"),
             "user.email": (document.get("user") or {}).get("email"),
             "emails": sorted(_contact(e, "email") for e in document.get("emails") or [] if isinstance(e, dict)),
-            "phones": sorted(
-                _contact(p, "phone_number") for p in document.get("phones") or [] if isinstance(p, dict)
-            ),
+            "phones": sorted(_contact(p, "phone_number") for p in document.get("phones") or [] if isinstance(p, dict)),
             "favourites": sorted(
-                int(f["product_id"]) for f in document.get("favourites") or [] if isinstance(f, dict)
-                and isinstance(f.get("product_id"), int)
+                int(f["product_id"])
+                for f in document.get("favourites") or []
+                if isinstance(f, dict) and isinstance(f.get("product_id"), int)
             ),
         }
         want = self.snapshots[filename]
         wrong = [key for key in want if seen[key] != want[key]]
         if wrong:
             self.violation(
-                "GDPR-EXPORT-CONTENT", exchange=exchange,
+                "GDPR-EXPORT-CONTENT",
+                exchange=exchange,
                 expected="; ".join(f"{key} = {want[key]}" for key in wrong),
                 actual="; ".join(f"{key} = {seen[key]}" for key in wrong),
             )
@@ -208,21 +222,27 @@ def _contact(item: dict[str, Any], field: str) -> tuple[Any, ...]:
 
 
 EXPORT = MachineSpec(
-    "data-export", ExportLifecycle,
+    "data-export",
+    ExportLifecycle,
     owns=("GDPR-EXPORT-FLOW", "GDPR-EXPORT-CONTENT", "GDPR-EXPORT-EXPIRY", "GDPR-EXPORT-TRAVERSAL"),
     steps=8,
 )
 _OPS = ("requestDataExport", "confirmDataExport", "getGdprStatus", "downloadExport")
 
 declare(
-    "GDPR-EXPORT-FLOW", machines=[EXPORT], needs=[Need.INBOX], source="seed",
+    "GDPR-EXPORT-FLOW",
+    machines=[EXPORT],
+    needs=[Need.INBOX],
+    source="seed",
     title="A confirmed data export becomes ready and downloads",
     quote="Confirms the data export request using the OTP and queues the export job (seed)",
     operations=_OPS,
     doc="Requests an export, confirms it with the inbox OTP, polls the GDPR status until ready, downloads it.",
 )
 declare(
-    "GDPR-EXPORT-CONTENT", machines=[EXPORT], needs=[Need.INBOX],
+    "GDPR-EXPORT-CONTENT",
+    machines=[EXPORT],
+    needs=[Need.INBOX],
     title="The export file holds the user's own data",
     quote="The downloaded file is the ExportDocument: the user's profile, emails, phones, favourites (spec)",
     operations=("downloadExport", "addFavouriteProduct", "addUserEmail"),
@@ -230,7 +250,10 @@ declare(
     "with the model.",
 )
 declare(
-    "GDPR-EXPORT-EXPIRY", machines=[EXPORT], needs=[Need.INBOX, Need.CLOCK], source="seed",
+    "GDPR-EXPORT-EXPIRY",
+    machines=[EXPORT],
+    needs=[Need.INBOX, Need.CLOCK],
+    source="seed",
     title="An export file expires after 7 days",
     quote="Verifies user ownership and file expiration before serving the export file (seed); 410 after 7 days "
     "(spec, EXPORT-FILE-LIFETIME)",
@@ -238,11 +261,12 @@ declare(
     doc="Advances the test clock 7 days + 1 s and downloads every export file: 410 gone.",
 )
 declare(
-    "GDPR-EXPORT-TRAVERSAL", machines=[EXPORT], needs=[Need.INBOX],
+    "GDPR-EXPORT-TRAVERSAL",
+    machines=[EXPORT],
+    needs=[Need.INBOX],
     title="Export file names outside the pattern are refused",
     quote="any other filename (another user's, unknown, or not matching the filename pattern) answers 404 "
     "(spec, EXPORT-OWNER-ONLY)",
     operations=("downloadExport",),
-    doc="Downloads ../etc/passwd, ..%2F..%2Fsecret and kesk-export-x.json/../../, raw and percent-encoded: "
-    "404 or 400.",
+    doc="Downloads ../etc/passwd, ..%2F..%2Fsecret and kesk-export-x.json/../../, raw and percent-encoded: 404 or 400.",
 )

@@ -58,7 +58,10 @@ class FavouritesAndDevicesLifecycle(Lifecycle):
         """POST /favourites again with a product already favourited: 409 already_exists."""
         exchange = self.send("addFavouriteProduct", user=self.user, json_body={"product_id": product})
         self.expect(
-            "FAVOURITE-DUPLICATE", exchange, 409, code="already_exists",
+            "FAVOURITE-DUPLICATE",
+            exchange,
+            409,
+            code="already_exists",
             what="a product already in the favourites is refused",
         )
 
@@ -89,9 +92,11 @@ class FavouritesAndDevicesLifecycle(Lifecycle):
         listed = [item.get("product_id") for item in body.get("items", []) if isinstance(item, dict)]
         rid = "FAVOURITE-DUPLICATE" if len(listed) != len(set(listed)) else "FAVOURITE-LIST-MODEL"
         self.check(
-            rid, sorted(map(str, listed)) == sorted(map(str, self.products)) and body.get("total") == len(self.products),
+            rid,
+            sorted(map(str, listed)) == sorted(map(str, self.products)) and body.get("total") == len(self.products),
             expected=f"each favourited product exactly once: {sorted(self.products)}",
-            actual=f"{sorted(map(str, listed))} (total {body.get('total')})", exchange=exchange,
+            actual=f"{sorted(map(str, listed))} (total {body.get('total')})",
+            exchange=exchange,
         )
 
     # --- FCM tokens --------------------------------------------------------------------------------
@@ -130,28 +135,40 @@ class FavouritesAndDevicesLifecycle(Lifecycle):
     def expect_success(self, exchange: Exchange, what: str) -> None:
         body = self.expect("FCM-REGISTER", exchange, 200, what=what)
         self.check(
-            "FCM-REGISTER", isinstance(body, dict) and body.get("success") is True,
-            expected=f"{what}: GenericSuccess with success true", actual=self.ctx.actual(exchange), exchange=exchange,
+            "FCM-REGISTER",
+            isinstance(body, dict) and body.get("success") is True,
+            expected=f"{what}: GenericSuccess with success true",
+            actual=self.ctx.actual(exchange),
+            exchange=exchange,
         )
 
 
 FAVOURITES_AND_DEVICES = MachineSpec(
-    "favourites-and-devices", FavouritesAndDevicesLifecycle,
-    owns=("FAVOURITE-LIST-MODEL", "FAVOURITE-DUPLICATE", "FAVOURITE-REMOVE-MISSING", "FCM-REGISTER",
-          "FCM-UNREGISTER-UNKNOWN"),
+    "favourites-and-devices",
+    FavouritesAndDevicesLifecycle,
+    owns=(
+        "FAVOURITE-LIST-MODEL",
+        "FAVOURITE-DUPLICATE",
+        "FAVOURITE-REMOVE-MISSING",
+        "FCM-REGISTER",
+        "FCM-UNREGISTER-UNKNOWN",
+    ),
     steps=14,
 )
 
 _MACHINES = [FAVOURITES_AND_DEVICES]
 declare(
-    "FAVOURITE-LIST-MODEL", machines=_MACHINES,
+    "FAVOURITE-LIST-MODEL",
+    machines=_MACHINES,
     title="The favourites list equals what the user favourited",
-    quote="Retrieves the user's favourite products (seed); items ordered by id (spec, PAGINATION)", source="seed",
+    quote="Retrieves the user's favourite products (seed); items ordered by id (spec, PAGINATION)",
+    source="seed",
     operations=("addFavouriteProduct", "listFavouriteProducts", "removeFavouriteProduct"),
     doc="Adds and removes favourites; after every step the list equals the model.",
 )
 declare(
-    "FAVOURITE-DUPLICATE", machines=_MACHINES,
+    "FAVOURITE-DUPLICATE",
+    machines=_MACHINES,
     title="A product is a favourite at most once",
     quote="A product is a favourite at most once; adding it again answers 409 already_exists and the list keeps "
     "one entry (spec, FAVOURITE-DUPLICATE)",
@@ -159,21 +176,24 @@ declare(
     doc="Adds a product already favourited: 409 already_exists, and the list shows it once.",
 )
 declare(
-    "FAVOURITE-REMOVE-MISSING", machines=_MACHINES,
+    "FAVOURITE-REMOVE-MISSING",
+    machines=_MACHINES,
     title="Removing a product that is not a favourite answers 404",
     quote="removeFavouriteProduct: not a favourite -> 404 (spec)",
     operations=("removeFavouriteProduct",),
     doc="Removes a product never favourited, and one a second time: 404 not_found.",
 )
 declare(
-    "FCM-REGISTER", machines=_MACHINES,
+    "FCM-REGISTER",
+    machines=_MACHINES,
     title="Registering an FCM token succeeds and is idempotent",
     quote="Registering a token again updates its platform (spec, FCM-IDEMPOTENT)",
     operations=("registerFcmToken", "unregisterFcmToken"),
     doc="Registers new tokens and registers them again (other platforms): 200 success each time.",
 )
 declare(
-    "FCM-UNREGISTER-UNKNOWN", machines=_MACHINES,
+    "FCM-UNREGISTER-UNKNOWN",
+    machines=_MACHINES,
     title="Unregistering an unknown FCM token answers 404",
     quote="unregistering an unknown or foreign token answers 404 (spec, FCM-IDEMPOTENT)",
     operations=("unregisterFcmToken",),

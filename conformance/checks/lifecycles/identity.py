@@ -58,10 +58,13 @@ class IdentityLifecycle(Lifecycle):
         session_id = body.get("session_id")
         self.check(
             "IDV-SESSION",
-            isinstance(session_id, str) and session_id.startswith("vs_") and body.get("status") == "requires_input"
+            isinstance(session_id, str)
+            and session_id.startswith("vs_")
+            and body.get("status") == "requires_input"
             and all(isinstance(s, str) and s for s in secrets),
             expected="session_id vs_..., client_secret and ephemeral_key_secret present, status requires_input",
-            actual=self.ctx.actual(exchange), exchange=exchange,
+            actual=self.ctx.actual(exchange),
+            exchange=exchange,
         )
         if self.stripe != "verified":
             self.stripe, self.session_id = "requires_input", session_id
@@ -75,10 +78,13 @@ class IdentityLifecycle(Lifecycle):
             checks = body.get("checks") or {}
             self.check(
                 "IDV-NFC-VALID",
-                body.get("status") == "verified" and body.get("document_type") == "passport"
-                and body.get("issuing_country") == "UTO" and set(checks.values()) == {"passed"},
+                body.get("status") == "verified"
+                and body.get("document_type") == "passport"
+                and body.get("issuing_country") == "UTO"
+                and set(checks.values()) == {"passed"},
                 expected="status verified, document_type passport, issuing_country UTO, every check passed",
-                actual=self.ctx.actual(exchange), exchange=exchange,
+                actual=self.ctx.actual(exchange),
+                exchange=exchange,
             )
             self.nfc, self.failure = "verified", None
             return
@@ -113,11 +119,19 @@ class IdentityLifecycle(Lifecycle):
         exchange = self.send("appGetVerificationStatus", user=self.user)
         body = self.expect("IDV-STATUS-MODEL", exchange, 200, what="the verification status")
         stripe, nfc = body.get("stripe") or {}, body.get("nfc") or {}
-        seen = (body.get("overall_status"), body.get("is_verified"), stripe.get("status"), stripe.get("session_id"),
-                nfc.get("status"), nfc.get("failure_reason"))
+        seen = (
+            body.get("overall_status"),
+            body.get("is_verified"),
+            stripe.get("status"),
+            stripe.get("session_id"),
+            nfc.get("status"),
+            nfc.get("failure_reason"),
+        )
         want = (self.overall, self.overall == "verified", self.stripe, self.session_id, self.nfc, self.failure)
         self.check(
-            "IDV-STATUS-MODEL", seen == want, exchange=exchange,
+            "IDV-STATUS-MODEL",
+            seen == want,
+            exchange=exchange,
             expected=f"overall, is_verified, stripe status, session, nfc status, failure = {want}",
             actual=str(seen),
         )
@@ -132,29 +146,43 @@ class IdentityLifecycle(Lifecycle):
             missing = body.get("missing") if operation_id == "getProfileValidation" else None
             consistent = missing is None or (("identity_verification" in missing) != verified)
             self.check(
-                "PROFILE-VALIDATION-STATE", body.get("identity_verified") is verified and consistent,
+                "PROFILE-VALIDATION-STATE",
+                body.get("identity_verified") is verified and consistent,
                 expected=f"identity_verified {verified}" + ("" if missing is None else " and missing agreeing"),
-                actual=self.ctx.actual(exchange), exchange=exchange,
+                actual=self.ctx.actual(exchange),
+                exchange=exchange,
             )
 
 
 IDENTITY = MachineSpec(
-    "identity", IdentityLifecycle,
-    owns=("IDV-SESSION", "IDV-NFC-VALID", "IDV-NFC-MRZ", "IDV-NFC-EXPIRY", "IDV-NFC-INTEGRITY", "IDV-STATUS-MODEL",
-          "PROFILE-VALIDATION-STATE"),
+    "identity",
+    IdentityLifecycle,
+    owns=(
+        "IDV-SESSION",
+        "IDV-NFC-VALID",
+        "IDV-NFC-MRZ",
+        "IDV-NFC-EXPIRY",
+        "IDV-NFC-INTEGRITY",
+        "IDV-STATUS-MODEL",
+        "PROFILE-VALIDATION-STATE",
+    ),
     steps=8,
 )
 _NFC = ("appSubmitNfcVerification", "appGetVerificationStatus")
 
 declare(
-    "IDV-SESSION", machines=[IDENTITY], source="seed",
+    "IDV-SESSION",
+    machines=[IDENTITY],
+    source="seed",
     title="A verification session carries its client credentials",
     quote="Creates a Stripe Identity verification session and returns the credentials the app needs (seed)",
     operations=("appCreateVerificationSession", "appGetVerificationStatus"),
     doc="Creates verification sessions: session id, client secret, ephemeral key secret, status requires_input.",
 )
 declare(
-    "IDV-NFC-VALID", machines=[IDENTITY], source="seed",
+    "IDV-NFC-VALID",
+    machines=[IDENTITY],
+    source="seed",
     title="A valid passport read over NFC verifies the identity",
     quote="Performs comprehensive validation including chip authentication, document expiry, and data integrity "
     "checks (seed)",
@@ -162,36 +190,41 @@ declare(
     doc="Submits a valid TD3 passport (check digits, future expiry, matching data group hashes): 200 verified.",
 )
 declare(
-    "IDV-NFC-MRZ", machines=[IDENTITY],
+    "IDV-NFC-MRZ",
+    machines=[IDENTITY],
     title="A passport with a wrong MRZ check digit is refused",
     quote="MRZ check digits (mrz_invalid) are checked first (spec, NFC-VALIDATION)",
     operations=_NFC,
     doc="Submits a passport whose document-number check digit is wrong: 422 mrz_invalid.",
 )
 declare(
-    "IDV-NFC-EXPIRY", machines=[IDENTITY],
+    "IDV-NFC-EXPIRY",
+    machines=[IDENTITY],
     title="An expired passport is refused",
     quote="document expiry against the server date (document_expired) (spec, NFC-VALIDATION)",
     operations=_NFC,
     doc="Submits a passport that expired in 2015: 422 document_expired.",
 )
 declare(
-    "IDV-NFC-INTEGRITY", machines=[IDENTITY],
+    "IDV-NFC-INTEGRITY",
+    machines=[IDENTITY],
     title="A passport with a tampered data group is refused",
     quote="every data group hash equal to the security object's (data_group_mismatch) (spec, NFC-VALIDATION)",
     operations=_NFC,
     doc="Submits a passport whose DG2 does not match its hash: 422 data_group_mismatch.",
 )
 declare(
-    "IDV-STATUS-MODEL", machines=[IDENTITY],
+    "IDV-STATUS-MODEL",
+    machines=[IDENTITY],
     title="The verification status reflects every session and submission",
     quote="overall: verified if either verified; pending if stripe requires_input/processing; else unverified "
     "(spec, VerificationStatusResponse)",
-    operations=_NFC + ("appCreateVerificationSession",),
+    operations=(*_NFC, "appCreateVerificationSession"),
     doc="After every step, the verification status equals the model (Stripe, NFC, failure reason, overall).",
 )
 declare(
-    "PROFILE-VALIDATION-STATE", machines=[EMAILS, PHONES, IDENTITY],
+    "PROFILE-VALIDATION-STATE",
+    machines=[EMAILS, PHONES, IDENTITY],
     title="The profile validation agrees with the email, phone and identity state",
     quote="is_complete == (missing == []); missing lists email_verification, primary_phone, phone_verification, "
     "identity_verification still to do (spec, ProfileValidationResponse)",
