@@ -1,4 +1,4 @@
-"""`python -m reference_server [serve options]`."""
+"""`python -m reference_server [serve] [serve options]`."""
 
 from __future__ import annotations
 
@@ -7,4 +7,5 @@ import sys
 from .cli import serve_main
 
 if __name__ == "__main__":
-    sys.exit(serve_main(sys.argv[1:]))
+    args = sys.argv[1:]
+    sys.exit(serve_main(args[1:] if args[:1] == ["serve"] else args))

@@ -301,7 +301,7 @@ class ContactResource:
     def _primary_id(self, conn: sqlite3.Connection, user_id: int) -> int | None:
         row = conn.execute(
             "SELECT id FROM contacts WHERE user_id = ? AND kind = ? AND is_primary = 1"
-            " AND removed_at IS NULL",
+            " AND removed_at IS NULL LIMIT 1",
             (user_id, self._kind.name),
         ).fetchone()
         return None if row is None else int(row["id"])

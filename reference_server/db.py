@@ -36,6 +36,10 @@ CREATE TABLE IF NOT EXISTS contacts (     -- emails and phones share one table
     code_expires_at REAL,
     code_attempts INTEGER NOT NULL DEFAULT 0
 );
+-- Lookups every request makes: without these, adding an email slows down as the table grows.
+CREATE INDEX IF NOT EXISTS contacts_by_value ON contacts (kind, value_key);
+CREATE INDEX IF NOT EXISTS contacts_by_owner ON contacts (user_id, kind, is_primary);
+CREATE INDEX IF NOT EXISTS tokens_by_user ON tokens (user_id);
 CREATE TABLE IF NOT EXISTS favourites (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     user_id INTEGER NOT NULL,
@@ -95,6 +99,10 @@ class Database:
         self._lock = threading.RLock()
         self._conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self._conn.row_factory = sqlite3.Row
+        if path != ":memory:":
+            # A file database survives restarts; WAL without a sync per commit keeps writes fast.
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
         with self._lock:
             self._conn.executescript(_SCHEMA)
 
