@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from conformance.checks import auth, isolation, mass_assignment, responses, schemathesis_engine
+from conformance.checks import auth, isolation, lifecycles, mass_assignment, responses, schemathesis_engine
 
-__all__ = ["auth", "isolation", "mass_assignment", "responses", "schemathesis_engine"]
+__all__ = ["auth", "isolation", "lifecycles", "mass_assignment", "responses", "schemathesis_engine"]
