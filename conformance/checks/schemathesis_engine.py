@@ -75,8 +75,9 @@ class SchemathesisRun:
     phases: dict[str, str] = field(default_factory=dict)  # phase -> "ran" or why it did not run
     checks_run: Counter[str] = field(default_factory=Counter)  # check name -> cases it judged
     stateful_statuses: Counter[str] = field(default_factory=Counter)  # "DELETE 200" seen in the stateful phase
-    phase_interactions: Counter[str] = field(default_factory=Counter)  # recorded calls per phase (checks' own extra
-    # requests, e.g. ignored_auth's probes, are relayed and counted in `requests` but not recorded here)
+    # Recorded calls per phase, checks' follow-up calls (ignored_auth, unsupported_method) included;
+    # `requests` also counts the capability probes that precede every phase.
+    phase_interactions: Counter[str] = field(default_factory=Counter)
     failures: dict[str, list[FailureDetail]] = field(default_factory=dict)
     unmapped: list[FailureDetail] = field(default_factory=list)  # failures of checks with no requirement
     errors: list[str] = field(default_factory=list)
