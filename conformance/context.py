@@ -88,6 +88,7 @@ class CheckContext:
                 hint=hint,
                 curl=exchange.curl if exchange else "",
                 steps=tuple(self.redactor.text(step) for step in steps),
+                request_number=exchange.sequence if exchange else self.client.sent,
             )
         )
 

@@ -15,6 +15,8 @@ class FailureDetail:
     hint: str = ""
     curl: str = ""
     steps: tuple[str, ...] = field(default_factory=tuple)
+    # Position of the offending request in the run (1 = the first request sent); None when unknown.
+    request_number: int | None = None
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -24,6 +26,7 @@ class FailureDetail:
             "hint": self.hint,
             "curl": self.curl,
             "steps": list(self.steps),
+            "request_number": self.request_number,
         }
 
 

@@ -40,6 +40,7 @@ class Exchange:
     body: bytes
     elapsed_s: float
     curl: str
+    sequence: int = 0  # 1 for the run's first request: where in the run this exchange happened
     _parsed: Any = field(default=None, repr=False)
 
     def json(self) -> Any:
@@ -168,6 +169,7 @@ class TargetClient:
         )
         with self._lock:
             self.sent += 1
+            exchange.sequence = self.sent
             if op is not None:
                 stats = self.stats.setdefault(op.operation_id, OperationStats())
                 stats.requests += 1

@@ -143,6 +143,7 @@ def _account(ctx: CheckContext, exchange: Exchange) -> None:
 
     with ctx.client._lock:
         ctx.client.sent += 1
+        exchange.sequence = ctx.client.sent
         if exchange.operation_id is not None:
             stats = ctx.client.stats.setdefault(exchange.operation_id, OperationStats())
             stats.requests += 1
@@ -328,6 +329,7 @@ def _detail(ctx: CheckContext, *, name: str, operation: str, title: str, message
         hint=_HINTS.get(name, ""),
         curl=_one_curl(ctx, curl),
         steps=tuple(ctx.redactor.text(step) for step in steps),
+        request_number=ctx.client.sent,  # found while this many requests had been sent
     )
 
 

@@ -203,6 +203,7 @@ def _record(ctx: CheckContext, outcome: MachineOutcome, exc: LifecycleViolation)
             hint=exc.hint,
             curl=exc.exchange.curl if exc.exchange else "",
             steps=tuple(ctx.redactor.text(step) for step in steps),
+            request_number=exc.exchange.sequence if exc.exchange else ctx.client.sent,
         )
     )
 
