@@ -1,8 +1,10 @@
 # Two commands for a newcomer: `make run` (the suite against the bundled reference
 # server) and `make test` (the kit's own tests). Both create .venv on first use.
 
-# Schemathesis' threaded workers crash on Python 3.11.7; prefer 3.12 when present.
-PYTHON ?= $(shell command -v python3.12 || command -v python3.13 || command -v python3)
+# Schemathesis' threaded workers crash on Python 3.11.7; prefer 3.12 when it runs (a pyenv shim may
+# exist for a version that is not enabled, so each candidate is tried, not just looked up).
+PYTHON ?= $(shell for p in python3.12 python3.13 python3; do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -12,6 +14,7 @@ STAMP := $(VENV)/.installed
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "make: no Python 3.11+ found; install one or pass PYTHON=/path/to/python3" >&2; exit 2; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
