@@ -97,6 +97,7 @@ class _Relay:
 
         self.ctx = ctx
         self.count = 0
+        self.sequence_of: dict[str, int] = {}  # Schemathesis case id -> the run's request number
         self._lock = threading.Lock()
         self._base_path = urlsplit(ctx.client.base_url).path.rstrip("/")
 
@@ -126,6 +127,9 @@ class _Relay:
         with self._lock:
             self.count += 1
             _account(ctx, exchange)
+            case_id = sent.get("X-Schemathesis-TestCaseId")
+            if case_id:
+                self.sequence_of[case_id] = exchange.sequence
             for observe in list(ctx.client.observers):
                 observe(exchange)
 
@@ -235,7 +239,7 @@ def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun
         if isinstance(event, events.PhaseFinished):
             _phase_finished(run, relay, event)
         elif isinstance(event, events.ScenarioFinished):
-            _collect(ctx, run, event, seen)
+            _collect(ctx, run, relay, event, seen)
         elif isinstance(event, events.NonFatalError):
             run.errors.append(ctx.redactor.text(f"{event.label}: {event.info.title}: {event.info.message}"))
         elif isinstance(event, events.FatalError):
@@ -245,7 +249,7 @@ def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun
             for failure in event.failures:  # class-based checks' after_run verdicts: no case, no request
                 name = failure.checks[0] if failure.checks else type(failure).__name__
                 _add(ctx, run, seen, name=name, label=failure.operation or "", failure=failure, curl="",
-                     response=None, steps=())
+                     response=None, steps=(), request_number=None)
 
 
 def _phase_finished(run: SchemathesisRun, relay: _Relay, event: Any) -> None:
@@ -263,7 +267,9 @@ def _phase_finished(run: SchemathesisRun, relay: _Relay, event: Any) -> None:
         run.phases[phase.name.value] = "ran"
 
 
-def _collect(ctx: CheckContext, run: SchemathesisRun, event: Any, seen: set[tuple[str, str, str, str]]) -> None:
+def _collect(
+    ctx: CheckContext, run: SchemathesisRun, relay: _Relay, event: Any, seen: set[tuple[str, str, str, str]]
+) -> None:
     recorder = event.recorder
     stateful = event.phase.value == "stateful"
     run.phase_interactions[event.phase.value] += len(recorder.interactions)
@@ -277,16 +283,18 @@ def _collect(ctx: CheckContext, run: SchemathesisRun, event: Any, seen: set[tupl
             info = check.failure_info
             if info is None:
                 continue
-            node = recorder.cases.get(info.failure.case_id or case_id) or recorder.cases.get(case_id)
+            failing_id = info.failure.case_id or case_id
+            node = recorder.cases.get(failing_id) or recorder.cases.get(case_id)
             label = node.value.operation.label if node is not None else (info.failure.operation or "")
-            response = recorder.find_response(case_id=info.failure.case_id or case_id)
+            response = recorder.find_response(case_id=failing_id)
             steps = tuple(f"{step.method} {step.path}" for step in info.steps) if len(info.steps) > 1 else ()
             _add(ctx, run, seen, name=check.name, label=label, failure=info.failure, curl=info.code_sample,
-                 response=response, steps=steps)
+                 response=response, steps=steps, request_number=relay.sequence_of.get(failing_id))
 
 
 def _add(ctx: CheckContext, run: SchemathesisRun, seen: set[tuple[str, str, str, str]], *, name: str,
-         label: str, failure: Any, curl: str, response: Any, steps: tuple[str, ...]) -> None:
+         label: str, failure: Any, curl: str, response: Any, steps: tuple[str, ...],
+         request_number: int | None) -> None:
     operation = _operation_id(ctx, label)
     title = str(failure.title or type(failure).__name__)
     message = str(failure.message or "")
@@ -295,7 +303,7 @@ def _add(ctx: CheckContext, run: SchemathesisRun, seen: set[tuple[str, str, str,
         return
     seen.add(key)
     detail = _detail(ctx, name=name, operation=operation, title=title, message=message, curl=curl,
-                     response=response, steps=steps)
+                     response=response, steps=steps, request_number=request_number)
     requirement_id = CHECK_REQUIREMENTS.get(name)
     if requirement_id is None:
         run.unmapped.append(detail)
@@ -313,7 +321,7 @@ def _operation_id(ctx: CheckContext, label: str) -> str:
 
 
 def _detail(ctx: CheckContext, *, name: str, operation: str, title: str, message: str, curl: str,
-            response: Any, steps: tuple[str, ...]) -> FailureDetail:
+            response: Any, steps: tuple[str, ...], request_number: int | None) -> FailureDetail:
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     wanted = [line for line in lines if line.startswith("Expected")]
     other = [line for line in lines if not line.startswith("Expected")]
@@ -329,7 +337,8 @@ def _detail(ctx: CheckContext, *, name: str, operation: str, title: str, message
         hint=_HINTS.get(name, ""),
         curl=_one_curl(ctx, curl),
         steps=tuple(ctx.redactor.text(step) for step in steps),
-        request_number=ctx.client.sent,  # found while this many requests had been sent
+        # The failing request's own number (from its X-Schemathesis-TestCaseId); else the count so far.
+        request_number=request_number if request_number is not None else ctx.client.sent,
     )
 
 
