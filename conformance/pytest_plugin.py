@@ -40,10 +40,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         group.addoption(flag, default=None, help=text)
     group.addoption("--kesk-select", action="append", default=None, metavar="GLOB", help="requirement id glob")
     group.addoption("--kesk-exclude", action="append", default=None, metavar="GLOB", help="requirement id glob")
-    group.addoption("--conformance-strict", action="store_const", const=True, default=None,
-                    help="SHOULD violations fail too")
-    group.addoption("--kesk-allow-destructive", action="store_const", const=True, default=None,
-                    help="allow account deletion on users that are not disposable")
+    group.addoption(
+        "--conformance-strict", action="store_const", const=True, default=None, help="SHOULD violations fail too"
+    )
+    group.addoption(
+        "--kesk-allow-destructive",
+        action="store_const",
+        const=True,
+        default=None,
+        help="allow account deletion on users that are not disposable",
+    )
 
 
 def settings_from(config: pytest.Config) -> Settings:
@@ -61,6 +67,19 @@ def settings_from(config: pytest.Config) -> Settings:
         return resolve(namespace)
     except ConfigError as exc:
         raise pytest.UsageError(str(exc)) from None
+
+
+def _kesk_options_given(config: pytest.Config) -> bool:
+    names = ["base_url", "kesk_select", "kesk_exclude", "conformance_strict", "kesk_allow_destructive"]
+    names += [flag.lstrip("-").replace("-", "_") for flag, _, _ in _OPTIONS]
+    return any(config.getoption(name) is not None for name in names)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Check our options up front (a clean one-line usage error); a pytest run that does not use the
+    # suite is left alone even when KESK_* variables are set.
+    if _kesk_options_given(config):
+        settings_from(config)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -7,12 +7,15 @@ same properties are merged in by checks/schemathesis_engine.py.
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from collections.abc import Callable
 
 from conformance.checks._edge_inputs import send_edge_inputs
 from conformance.checks.auth import ALL_OPERATIONS
+from conformance.checks.schemathesis_engine import run_schemathesis
 from conformance.context import CheckContext
+from conformance.failures import SkipRequirement, UndecidedRequirement
 from conformance.requirements import Level, requirement
 from conformance.response_validation import ResponseValidator, Verdict
 from conformance.target import Exchange
@@ -30,6 +33,10 @@ def _validator(ctx: CheckContext) -> ResponseValidator:
 def _observe(
     ctx: CheckContext, requirement_id: str, problem: Callable[[Exchange, Verdict], str | None], expected: str, hint: str
 ) -> None:
+    # Schemathesis' traffic is judged too, even when only SCHEMA-* requirements were selected;
+    # if it could not run, its own requirements say why and the rest of the traffic is still judged.
+    with contextlib.suppress(UndecidedRequirement, SkipRequirement):
+        run_schemathesis(ctx)
     validator = _validator(ctx)
     shown: Counter[str] = Counter()
     for exchange in list(ctx.exchanges):

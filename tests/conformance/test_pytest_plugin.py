@@ -1,0 +1,53 @@
+"""`pytest --pyargs conformance --base-url URL`: the suite inside a team's own pytest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+
+from reference_server.embedded import running_server
+
+
+def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "conformance", "-p", "no:cacheprovider", "-rA", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=cwd,
+        check=False,
+    )
+
+
+def test_one_test_per_requirement_and_a_fault_fails_its_test(tmp_path: Path) -> None:
+    # Given a server that answers getProfileValidation without a token
+    with running_server(faults=("auth_ignored",)) as base_url:
+        token = httpx.post(f"{base_url}/_test/users", json={}, timeout=10).json()["token"]
+        # When a team runs the suite from its own pytest, in its own folder
+        done = run_pytest(
+            tmp_path,
+            "--base-url",
+            base_url,
+            "--kesk-token",
+            token,
+            "--kesk-select",
+            "AUTH-401-MISSING",
+            "--kesk-select",
+            "AUTH-401-INVALID",
+        )
+    # Then each requirement is a test: the broken one fails with its curl line, the other passes
+    assert done.returncode == 1, done.stdout[-2000:]
+    assert "FAILED" in done.stdout and "test_requirement[AUTH-401-MISSING]" in done.stdout
+    assert "PASSED" in done.stdout and "test_requirement[AUTH-401-INVALID]" in done.stdout
+    assert "curl -X GET" in done.stdout and token not in done.stdout
+    assert (tmp_path / "reports" / "results.json").is_file()
+
+
+def test_a_bad_option_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
+    done = run_pytest(tmp_path, "--base-url", "ftp://nowhere", "--kesk-token", "t")
+    assert done.returncode == 4  # pytest's usage-error status
+    assert "is not an http(s) URL" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
