@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -125,6 +126,9 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError("--max-examples must be at least 1")
     if settings.workers < 1:
         raise ConfigError("--workers must be at least 1")
+    if settings.workers > 1 and sys.version_info < (3, 12):
+        # Schemathesis' worker threads crash in Hypothesis' threaded ast.parse on Python 3.11.
+        raise ConfigError("--workers above 1 needs Python 3.12 or newer; use --workers 1 on this Python")
     if settings.rate_limit is not None and settings.rate_limit <= 0:
         raise ConfigError("--rate-limit must be a positive number of requests per second")
     if settings.timeout <= 0:
