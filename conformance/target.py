@@ -3,6 +3,11 @@
 Checks never open their own connections. The client resolves each request to its
 operationId (for per-operation counts), honours 429 + Retry-After within a bound,
 keeps to ``--rate-limit``, and turns network failures into UndecidedRequirement.
+
+A misbehaving target cannot hold the run: each request has a total deadline of ``--timeout``
+(a body that drips in slowly is cut off), a body is read streamed and abandoned past
+MAX_BODY_BYTES, a 429 storm stops being waited out, and after BREAKER_THRESHOLD network
+failures in a row the client stops sending: every later request fails at once.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +27,10 @@ from conformance.redact import Redactor
 from conformance.results import OperationStats
 
 _MAX_KEPT_BODY = 256 * 1024  # bodies kept for checks and reports; a larger one is cut
+MAX_BODY_BYTES = 1024 * 1024  # a body larger than this is not read to its end: the request is undecided
+BREAKER_THRESHOLD = 5  # network failures in a row after which the client stops sending
+MAX_429_RETRIES = 3  # per request; their waits together stay within max_retry_after_s
+STORM_AFTER = 5  # requests in a row still answered 429 after their retries: stop waiting for the storm to pass
 _NO_JSON = object()
 
 
@@ -73,6 +82,10 @@ class TargetClient:
         self.operations = operations
         self.redactor = redactor
         self.max_retry_after_s = max_retry_after_s
+        self.timeout_s = timeout_s
+        self.stopped: str | None = None  # why the client stopped sending (the circuit breaker), once it did
+        self._failures_in_row = 0
+        self._storm = 0  # requests in a row that ended on a 429 the client could not wait out
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
         self._last_sent = 0.0
         self._lock = threading.Lock()
@@ -118,22 +131,61 @@ class TargetClient:
             all_headers["Content-Type"] = "application/json; charset=utf-8"
         all_headers.update(headers or {})
         url = self.base_url + path
-        for _ in range(4):
+        waited = 0.0
+        for attempt in range(MAX_429_RETRIES + 1):
             exchange = self._send(method, url, path, all_headers, content, params)
-            delay = self._retry_delay(exchange) if retry_429 else None
-            if delay is None:
-                return exchange
+            if exchange.status != 429 or not retry_429:
+                break
+            delay = self._retry_delay(exchange)
+            if (
+                delay is None
+                or attempt == MAX_429_RETRIES
+                or waited + delay > self.max_retry_after_s
+                or self._storm >= STORM_AFTER
+            ):
+                break
             time.sleep(delay)
+            waited += delay
+        with self._lock:
+            if exchange.status != 429:
+                self._storm = 0
+            elif retry_429:
+                self._storm += 1
+        if exchange.status == 429 and retry_429:
+            # The check asked for an answer, not a 429: it cannot decide. The 429 itself was observed.
+            raise UndecidedRequirement(
+                f"{method} {self.redactor.text(url)}: the target kept answering 429 Too Many Requests "
+                f"(Retry-After: {exchange.headers.get('retry-after', 'none')}; waited {waited:g} s, at most "
+                f"{self.max_retry_after_s:g} s and {MAX_429_RETRIES} retries per request)"
+            )
         return exchange
 
     def _retry_delay(self, exchange: Exchange) -> float | None:
-        if exchange.status != 429:
-            return None
         try:
             delay = float(exchange.headers.get("retry-after", ""))
         except ValueError:
             return None
         return delay if 0 <= delay <= self.max_retry_after_s else None
+
+    # --- the circuit breaker ----------------------------------------------------------------------
+    def ensure_answering(self) -> None:
+        """Raise UndecidedRequirement at once when the breaker is open (the target stopped answering)."""
+        if self.stopped is not None:
+            raise UndecidedRequirement(f"the target stopped answering: {self.stopped}")
+
+    def record_failure(self, what: str) -> None:
+        """One request got no usable answer (none, too slow, too large); BREAKER_THRESHOLD in a row open the breaker."""
+        with self._lock:
+            self._failures_in_row += 1
+            if self._failures_in_row >= BREAKER_THRESHOLD and self.stopped is None:
+                self.stopped = (
+                    f"{self._failures_in_row} requests in a row got no usable answer, so the suite sent no more; "
+                    f"the last: {what}"
+                )
+
+    def record_answer(self) -> None:
+        with self._lock:
+            self._failures_in_row = 0
 
     def _send(
         self,
@@ -145,14 +197,27 @@ class TargetClient:
         params: Mapping[str, Any] | None,
     ) -> Exchange:
         op = self.operations.resolve(method, path.split("?", 1)[0])
+        self.ensure_answering()
         self._pace()
         started = time.perf_counter()
+        where = f"{method} {self.redactor.text(url)}"
         try:
-            response = self._http.request(method, url, headers=headers, content=content, params=params)
-            body = response.read()[:_MAX_KEPT_BODY]
+            request = self._http.build_request(method, url, headers=headers, content=content, params=params)
+            response = self._http.send(request, stream=True)
+            try:
+                body, complete = read_bounded(response.iter_bytes(), started + self.timeout_s)
+            finally:
+                response.close()
         except httpx.HTTPError as exc:
-            where = f"{method} {self.redactor.text(url)}"
-            raise UndecidedRequirement(f"{where}: {type(exc).__name__}: {self.redactor.text(str(exc))}") from None
+            failure = f"{where}: {type(exc).__name__}: {self.redactor.text(str(exc))}"
+            self.record_failure(failure)
+            raise UndecidedRequirement(failure) from None
+        if complete is None:
+            failure = f"{where}: no complete answer within --timeout {self.timeout_s:g} s (the body was still arriving)"
+            self.record_failure(failure)
+            raise UndecidedRequirement(failure)
+        if complete:
+            self.record_answer()
         full_url = str(response.request.url)
         exchange = Exchange(
             operation_id=op.operation_id if op else None,
@@ -163,7 +228,7 @@ class TargetClient:
             request_body=content,
             status=response.status_code,
             headers=response.headers,
-            body=body,
+            body=body[:_MAX_KEPT_BODY],
             elapsed_s=time.perf_counter() - started,
             curl=self.redactor.curl(method, full_url, headers, content),
         )
@@ -174,6 +239,13 @@ class TargetClient:
                 stats = self.stats.setdefault(op.operation_id, OperationStats())
                 stats.requests += 1
                 stats.statuses[exchange.status] += 1
+        if not complete:  # counted as sent, but a body the suite did not read cannot be judged
+            failure = (
+                f"{where}: the answer ({exchange.status}) has a body larger than {MAX_BODY_BYTES // 1024} KiB; "
+                "the suite stopped reading it"
+            )
+            self.record_failure(failure)
+            raise UndecidedRequirement(failure)
         for observe in self.observers:
             observe(exchange)
         return exchange
@@ -202,3 +274,21 @@ class TargetClient:
             headers=headers,
             content=content,
         )
+
+
+def read_bounded(chunks: Iterator[bytes], deadline: float) -> tuple[bytes, bool | None]:
+    """Read a streamed body until its end, MAX_BODY_BYTES or the deadline (time.perf_counter()).
+
+    Returns the bytes read and True (complete), False (larger than MAX_BODY_BYTES: the first
+    MAX_BODY_BYTES are returned) or None (the deadline passed before the end).
+    A chunk arrives at the latest one read timeout after the previous one, so a body that drips in
+    is abandoned within --timeout past the deadline.
+    """
+    kept = bytearray()
+    for chunk in chunks:
+        kept += chunk
+        if len(kept) > MAX_BODY_BYTES:
+            return bytes(kept[:MAX_BODY_BYTES]), False
+        if time.perf_counter() > deadline:
+            return bytes(kept), None
+    return bytes(kept), True
