@@ -10,6 +10,7 @@ the fuzzing traffic like any other check's.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from conformance.checks.auth import ALL_OPERATIONS
 from conformance.context import CheckContext
 from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
 from conformance.requirements import Level, requirement
-from conformance.target import Exchange
+from conformance.target import Exchange, TargetClient, read_bounded
 
 if TYPE_CHECKING:
     import requests
@@ -188,6 +189,74 @@ def _relay_probes(relay: _Relay, payload: Any) -> None:
                       response.elapsed.total_seconds())
 
 
+@contextlib.contextmanager
+def _bounded_sessions(client: TargetClient) -> Iterator[None]:
+    """Every session Schemathesis opens (its workers' and its capability probes') sends through a bounded adapter.
+
+    The adapter keeps TargetClient's promises for the fuzzing traffic: the circuit breaker (no request
+    once it is open, every network failure counted), the total deadline of --timeout and the body cap.
+    """
+    import requests
+    from requests.adapters import HTTPAdapter
+    from schemathesis.engine import context as engine_context
+    from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
+
+    def chunks(response: requests.Response) -> Iterator[bytes]:
+        try:
+            while chunk := response.raw.read1(64 * 1024, decode_content=True):
+                yield chunk
+        except ReadTimeoutError as exc:
+            raise requests.ReadTimeout(exc, request=response.request) from None
+        except ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc, request=response.request) from None
+        except DecodeError as exc:
+            raise requests.exceptions.ContentDecodingError(exc, request=response.request) from None
+
+    class BoundedAdapter(HTTPAdapter):
+        def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
+                 verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+            if client.stopped is not None:
+                raise requests.ConnectionError(f"the target stopped answering: {client.stopped}", request=request)
+            where = f"{request.method} {client.redactor.text(str(request.url))}"
+            started = time.perf_counter()
+            try:
+                response = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert,
+                                        proxies=proxies)
+                try:
+                    body, complete = read_bounded(chunks(response), started + client.timeout_s)
+                    response._content_consumed = complete is True  # a fully read connection is reused
+                finally:
+                    response.close()
+            except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
+                client.record_failure(f"{where}: {type(exc).__name__}")
+                raise
+            if complete is None:
+                client.record_failure(f"{where}: no complete answer within --timeout {client.timeout_s:g} s")
+                raise requests.ReadTimeout(f"no complete answer within {client.timeout_s:g} s", request=request)
+            if not complete:
+                client.record_failure(f"{where}: a body larger than {len(body) // 1024} KiB")
+                raise requests.exceptions.ContentDecodingError(
+                    f"the body is larger than {len(body) // 1024} KiB; not read to its end", request=request)
+            client.record_answer()
+            response._content = body
+            return response
+
+    original = engine_context.make_session
+
+    def make_session(*args: Any, **kwargs: Any) -> requests.Session:
+        session = original(*args, **kwargs)
+        adapter = BoundedAdapter()
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    engine_context.make_session = make_session  # workers and probes look it up at call time
+    try:
+        yield
+    finally:
+        engine_context.make_session = original
+
+
 # --- the run ------------------------------------------------------------------------------------
 def _load_schema(ctx: CheckContext, relay: _Relay) -> Any:
     import schemathesis
@@ -200,7 +269,7 @@ def _load_schema(ctx: CheckContext, relay: _Relay) -> Any:
     schema = schemathesis.openapi.from_path(spec_path(), config=config)
     schema.config.update(
         base_url=ctx.client.base_url, headers={"Authorization": f"Bearer {ctx.user_a.token}"},
-        workers=max(1, ctx.workers),
+        workers=max(1, ctx.workers), request_timeout=ctx.client.timeout_s,
     )
     schema.config.phases.update(phases=list(PHASES))
     schema.config.checks.update(included_check_names=["all"])
@@ -220,7 +289,8 @@ def run_schemathesis(ctx: CheckContext) -> None:
     run = SchemathesisRun()
     relay = _Relay(ctx)
     try:
-        _execute(ctx, _load_schema(ctx, relay), relay, run)
+        with _bounded_sessions(ctx.client):
+            _execute(ctx, _load_schema(ctx, relay), relay, run)
     except Exception as exc:  # a broken spec or config must decide nothing, not crash every requirement
         run.fatal = f"Schemathesis could not run: {type(exc).__name__}: {ctx.redactor.text(str(exc))}"
     run.requests = relay.count
@@ -235,7 +305,10 @@ def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun
     from schemathesis.engine import events, from_schema
 
     seen: set[tuple[str, str, str, str]] = set()
-    for event in from_schema(schema).execute():
+    stream = from_schema(schema).execute()
+    for event in stream:
+        if ctx.client.stopped is not None:  # the circuit breaker opened: no phase can decide anything more
+            stream.stop()
         if isinstance(event, events.PhaseFinished):
             _phase_finished(run, relay, event)
         elif isinstance(event, events.ScenarioFinished):
@@ -250,6 +323,8 @@ def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun
                 name = failure.checks[0] if failure.checks else type(failure).__name__
                 _add(ctx, run, seen, name=name, label=failure.operation or "", failure=failure, curl="",
                      response=None, steps=(), request_number=None)
+    if ctx.client.stopped is not None:
+        run.fatal = f"the target stopped answering: {ctx.client.stopped}"
 
 
 def _phase_finished(run: SchemathesisRun, relay: _Relay, event: Any) -> None:
@@ -356,16 +431,19 @@ def _report(ctx: CheckContext, requirement_id: str, *, phase: str | None = None,
     """Shared body of the requirements below: run once, skip with a reason when nothing was judged."""
     run_schemathesis(ctx)
     run: SchemathesisRun = ctx.memo["schemathesis"]
+    failures = run.failures.get(requirement_id, [])
+    ctx.failures.extend(failures)  # a violation found before a fatal stop still stands
     if run.fatal:
         raise UndecidedRequirement(run.fatal)
-    failures = run.failures.get(requirement_id, [])
-    ctx.failures.extend(failures)
     if failures:
         return
     if phase is not None and not run.phase_ran(phase):
         raise SkipRequirement(run.phases.get(phase, f"the {phase} phase did not run"))
     if checks and not any(run.checks_run[name] for name in checks):
-        raise SkipRequirement(f"Schemathesis never applied {' or '.join(checks)} in this run")
+        never = f"Schemathesis never applied {' or '.join(checks)} in this run"
+        if run.errors:  # the cases it would have judged ended in errors (network, unreadable answers)
+            raise UndecidedRequirement(f"{never}: {len(run.errors)} error(s), the first: {run.errors[0]}")
+        raise SkipRequirement(never)
 
 
 @requirement(
