@@ -1,0 +1,1 @@
+"""The kit's self-test: the suite and bare Schemathesis against the reference server, clean and with each fault."""

@@ -1,0 +1,41 @@
+"""One `kesk-conformance run` in-process, as a user would type it, with its results.json and terminal output."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.cli import main as kesk_conformance
+from selftest.detection import PROFILES
+
+CI = PROFILES["ci"]  # the budget the tests run at: the same as `python -m selftest.detection --profile ci`
+
+
+@dataclass(slots=True)
+class UserRun:
+    exit_code: int
+    results: dict[str, Any]
+    output: str
+
+    def outcomes(self) -> dict[str, str]:
+        return {item["id"]: item["outcome"] for item in self.results["requirements"]}
+
+    def requirement(self, requirement_id: str) -> dict[str, Any]:
+        return next(item for item in self.results["requirements"] if item["id"] == requirement_id)
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], report_dir: Path, *faults: str, seed: int = CI.seed) -> UserRun:
+    """`kesk-conformance run --seed S --max-examples N [--fault F] --report-dir DIR --quiet`: the full catalogue."""
+    argv = ["run", "--seed", str(seed), "--max-examples", str(CI.max_examples), "--report-dir", str(report_dir)]
+    for fault in faults:
+        argv += ["--fault", fault]
+    capsys.readouterr()
+    code = kesk_conformance([*argv, "--quiet"])
+    output = capsys.readouterr().out
+    results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
+    return UserRun(code, results, re.sub(r"\s+", " ", output))
