@@ -106,22 +106,35 @@ class _Relay:
         # --rate-limit holds for Schemathesis' requests too (TargetClient keeps the one clock).
         self.ctx.client._pace()
 
-    def deliver(self, request: requests.PreparedRequest, status: int, headers: list[tuple[str, str]],
-                body: bytes, elapsed_s: float) -> None:
+    def deliver(
+        self,
+        request: requests.PreparedRequest,
+        status: int,
+        headers: list[tuple[str, str]],
+        body: bytes,
+        elapsed_s: float,
+    ) -> None:
         import httpx
 
         ctx = self.ctx
         method = str(request.method or "GET").upper()
         url = str(request.url or "")
         path = urlsplit(url).path
-        path = path[len(self._base_path):] if path.startswith(self._base_path) else path
+        path = path[len(self._base_path) :] if path.startswith(self._base_path) else path
         sent = {str(name): str(value) for name, value in request.headers.items()}
         content = _body_bytes(request.body)
         op = ctx.operations.resolve(method, path)
         exchange = Exchange(
-            operation_id=op.operation_id if op else None, method=method, url=url, path=path,
-            request_headers=sent, request_body=content, status=status, headers=httpx.Headers(headers),
-            body=body[:_MAX_KEPT_BODY], elapsed_s=elapsed_s,
+            operation_id=op.operation_id if op else None,
+            method=method,
+            url=url,
+            path=path,
+            request_headers=sent,
+            request_body=content,
+            status=status,
+            headers=httpx.Headers(headers),
+            body=body[:_MAX_KEPT_BODY],
+            elapsed_s=elapsed_s,
             curl=ctx.redactor.curl(method, url, sent, content),
         )
         # Worker threads deliver concurrently; observers (cleanup tracking, counters) are not all thread-safe.
@@ -170,8 +183,9 @@ def _observed_schema(schema: Any, relay: _Relay) -> Any:
     transport = RelayingTransport()
     transport._copy_serializers_from(REQUESTS_TRANSPORT)
     # `transport` is a read-only property of the schema class; a subclass per run keeps the change local.
-    schema.__class__ = type("Relaying" + type(schema).__name__, (type(schema),),
-                            {"transport": property(lambda _self: transport)})
+    schema.__class__ = type(
+        "Relaying" + type(schema).__name__, (type(schema),), {"transport": property(lambda _self: transport)}
+    )
     return schema
 
 
@@ -185,8 +199,13 @@ def _relay_probes(relay: _Relay, payload: Any) -> None:
         response = probe.response
         if probe.request is None or response is None:
             continue
-        relay.deliver(probe.request, response.status_code, list(response.headers.items()), response.content,
-                      response.elapsed.total_seconds())
+        relay.deliver(
+            probe.request,
+            response.status_code,
+            list(response.headers.items()),
+            response.content,
+            response.elapsed.total_seconds(),
+        )
 
 
 @contextlib.contextmanager
@@ -213,15 +232,23 @@ def _bounded_sessions(client: TargetClient) -> Iterator[None]:
             raise requests.exceptions.ContentDecodingError(exc, request=response.request) from None
 
     class BoundedAdapter(HTTPAdapter):
-        def send(self, request: requests.PreparedRequest, stream: bool = False, timeout: Any = None,
-                 verify: Any = True, cert: Any = None, proxies: Any = None) -> requests.Response:
+        def send(
+            self,
+            request: requests.PreparedRequest,
+            stream: bool = False,
+            timeout: Any = None,
+            verify: Any = True,
+            cert: Any = None,
+            proxies: Any = None,
+        ) -> requests.Response:
             if client.stopped is not None:
                 raise requests.ConnectionError(f"the target stopped answering: {client.stopped}", request=request)
             where = f"{request.method} {client.redactor.text(str(request.url))}"
             started = time.perf_counter()
             try:
-                response = super().send(request, stream=True, timeout=timeout, verify=verify, cert=cert,
-                                        proxies=proxies)
+                response = super().send(
+                    request, stream=True, timeout=timeout, verify=verify, cert=cert, proxies=proxies
+                )
                 try:
                     body, complete = read_bounded(chunks(response), started + client.timeout_s)
                     response._content_consumed = complete is True  # a fully read connection is reused
@@ -236,7 +263,8 @@ def _bounded_sessions(client: TargetClient) -> Iterator[None]:
             if not complete:
                 client.record_failure(f"{where}: a body larger than {len(body) // 1024} KiB")
                 raise requests.exceptions.ContentDecodingError(
-                    f"the body is larger than {len(body) // 1024} KiB; not read to its end", request=request)
+                    f"the body is larger than {len(body) // 1024} KiB; not read to its end", request=request
+                )
             client.record_answer()
             response._content = body
             return response
@@ -268,8 +296,12 @@ def _load_schema(ctx: CheckContext, relay: _Relay) -> Any:
     config.update(seed=ctx.seed, max_failures=None)
     schema = schemathesis.openapi.from_path(spec_path(), config=config)
     schema.config.update(
-        base_url=ctx.client.base_url, headers={"Authorization": f"Bearer {ctx.user_a.token}"},
-        workers=max(1, ctx.workers), request_timeout=ctx.client.timeout_s,
+        base_url=ctx.client.base_url,
+        headers={"Authorization": f"Bearer {ctx.user_a.token}"},
+        workers=max(1, ctx.workers),
+        request_timeout=ctx.client.timeout_s,
+        # Like TargetClient: a redirect is the answer under test, never followed (a 302 loop is one request).
+        max_redirects=0,
     )
     schema.config.phases.update(phases=list(PHASES))
     schema.config.checks.update(included_check_names=["all"])
@@ -316,13 +348,22 @@ def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun
         elif isinstance(event, events.NonFatalError):
             run.errors.append(ctx.redactor.text(f"{event.label}: {event.info.title}: {event.info.message}"))
         elif isinstance(event, events.FatalError):
-            run.fatal = ctx.redactor.text(f"Schemathesis stopped: {type(event.exception).__name__}: "
-                                          f"{event.exception}")
+            run.fatal = ctx.redactor.text(f"Schemathesis stopped: {type(event.exception).__name__}: {event.exception}")
         elif isinstance(event, events.EngineFinished):
             for failure in event.failures:  # class-based checks' after_run verdicts: no case, no request
                 name = failure.checks[0] if failure.checks else type(failure).__name__
-                _add(ctx, run, seen, name=name, label=failure.operation or "", failure=failure, curl="",
-                     response=None, steps=(), request_number=None)
+                _add(
+                    ctx,
+                    run,
+                    seen,
+                    name=name,
+                    label=failure.operation or "",
+                    failure=failure,
+                    curl="",
+                    response=None,
+                    steps=(),
+                    request_number=None,
+                )
     if ctx.client.stopped is not None:
         run.fatal = f"the target stopped answering: {ctx.client.stopped}"
 
@@ -363,13 +404,33 @@ def _collect(
             label = node.value.operation.label if node is not None else (info.failure.operation or "")
             response = recorder.find_response(case_id=failing_id)
             steps = tuple(f"{step.method} {step.path}" for step in info.steps) if len(info.steps) > 1 else ()
-            _add(ctx, run, seen, name=check.name, label=label, failure=info.failure, curl=info.code_sample,
-                 response=response, steps=steps, request_number=relay.sequence_of.get(failing_id))
+            _add(
+                ctx,
+                run,
+                seen,
+                name=check.name,
+                label=label,
+                failure=info.failure,
+                curl=info.code_sample,
+                response=response,
+                steps=steps,
+                request_number=relay.sequence_of.get(failing_id),
+            )
 
 
-def _add(ctx: CheckContext, run: SchemathesisRun, seen: set[tuple[str, str, str, str]], *, name: str,
-         label: str, failure: Any, curl: str, response: Any, steps: tuple[str, ...],
-         request_number: int | None) -> None:
+def _add(
+    ctx: CheckContext,
+    run: SchemathesisRun,
+    seen: set[tuple[str, str, str, str]],
+    *,
+    name: str,
+    label: str,
+    failure: Any,
+    curl: str,
+    response: Any,
+    steps: tuple[str, ...],
+    request_number: int | None,
+) -> None:
     operation = _operation_id(ctx, label)
     title = str(failure.title or type(failure).__name__)
     message = str(failure.message or "")
@@ -377,8 +438,17 @@ def _add(ctx: CheckContext, run: SchemathesisRun, seen: set[tuple[str, str, str,
     if key in seen:  # the same violation, found again by a later phase or a reproduction
         return
     seen.add(key)
-    detail = _detail(ctx, name=name, operation=operation, title=title, message=message, curl=curl,
-                     response=response, steps=steps, request_number=request_number)
+    detail = _detail(
+        ctx,
+        name=name,
+        operation=operation,
+        title=title,
+        message=message,
+        curl=curl,
+        response=response,
+        steps=steps,
+        request_number=request_number,
+    )
     requirement_id = CHECK_REQUIREMENTS.get(name)
     if requirement_id is None:
         run.unmapped.append(detail)
@@ -395,8 +465,18 @@ def _operation_id(ctx: CheckContext, label: str) -> str:
     return op.operation_id if op else label
 
 
-def _detail(ctx: CheckContext, *, name: str, operation: str, title: str, message: str, curl: str,
-            response: Any, steps: tuple[str, ...], request_number: int | None) -> FailureDetail:
+def _detail(
+    ctx: CheckContext,
+    *,
+    name: str,
+    operation: str,
+    title: str,
+    message: str,
+    curl: str,
+    response: Any,
+    steps: tuple[str, ...],
+    request_number: int | None,
+) -> FailureDetail:
     lines = [line.strip() for line in message.splitlines() if line.strip()]
     wanted = [line for line in lines if line.startswith("Expected")]
     other = [line for line in lines if not line.startswith("Expected")]
@@ -426,8 +506,7 @@ def _one_curl(ctx: CheckContext, sample: str) -> str:
 
 
 # --- requirements -------------------------------------------------------------------------------
-def _report(ctx: CheckContext, requirement_id: str, *, phase: str | None = None,
-            checks: tuple[str, ...] = ()) -> None:
+def _report(ctx: CheckContext, requirement_id: str, *, phase: str | None = None, checks: tuple[str, ...] = ()) -> None:
     """Shared body of the requirements below: run once, skip with a reason when nothing was judged."""
     run_schemathesis(ctx)
     run: SchemathesisRun = ctx.memo["schemathesis"]
@@ -447,10 +526,12 @@ def _report(ctx: CheckContext, requirement_id: str, *, phase: str | None = None,
 
 
 @requirement(
-    "INPUT-NEGATIVE-REJECTED", level=Level.MUST, area="schemathesis",
+    "INPUT-NEGATIVE-REJECTED",
+    level=Level.MUST,
+    area="schemathesis",
     title="A request that breaks the schema is rejected",
     quote="A request whose parameters or body violate the schema is refused with a 4xx (spec: 400/422; "
-          "Schemathesis negative_data_rejection)",
+    "Schemathesis negative_data_rejection)",
     operations=ALL_OPERATIONS,
 )
 def negative_input_rejected(ctx: CheckContext) -> None:
@@ -459,10 +540,12 @@ def negative_input_rejected(ctx: CheckContext) -> None:
 
 
 @requirement(
-    "INPUT-POSITIVE-ACCEPTED", level=Level.MUST, area="schemathesis",
+    "INPUT-POSITIVE-ACCEPTED",
+    level=Level.MUST,
+    area="schemathesis",
     title="A schema-valid request is accepted unless the spec documents the refusal",
     quote="Schema-valid input is accepted; only refusals the spec documents (wrong code 400, impossible "
-          "phone 422, NFC 422, state conflicts 409) may answer 4xx (Schemathesis positive_data_acceptance)",
+    "phone 422, NFC 422, state conflicts 409) may answer 4xx (Schemathesis positive_data_acceptance)",
     operations=ALL_OPERATIONS,
 )
 def positive_input_accepted(ctx: CheckContext) -> None:
@@ -471,10 +554,12 @@ def positive_input_accepted(ctx: CheckContext) -> None:
 
 
 @requirement(
-    "AUTH-HEADER-REQUIRED", level=Level.MUST, area="schemathesis",
+    "AUTH-HEADER-REQUIRED",
+    level=Level.MUST,
+    area="schemathesis",
     title="A request without its required Authorization header is refused with 401",
     quote="security: bearerAuth on every operation; a request without credentials answers 401 "
-          "(Schemathesis missing_required_header)",
+    "(Schemathesis missing_required_header)",
     operations=ALL_OPERATIONS,
 )
 def header_required(ctx: CheckContext) -> None:
@@ -483,10 +568,11 @@ def header_required(ctx: CheckContext) -> None:
 
 
 @requirement(
-    "AUTH-IGNORED", level=Level.MUST, area="schemathesis",
+    "AUTH-IGNORED",
+    level=Level.MUST,
+    area="schemathesis",
     title="Declared authentication is enforced",
-    quote="An operation that declares bearerAuth refuses missing and invalid credentials "
-          "(Schemathesis ignored_auth)",
+    quote="An operation that declares bearerAuth refuses missing and invalid credentials (Schemathesis ignored_auth)",
     operations=ALL_OPERATIONS,
 )
 def auth_not_ignored(ctx: CheckContext) -> None:
@@ -495,10 +581,12 @@ def auth_not_ignored(ctx: CheckContext) -> None:
 
 
 @requirement(
-    "HTTP-METHOD-NOT-ALLOWED", level=Level.SHOULD, area="schemathesis",
+    "HTTP-METHOD-NOT-ALLOWED",
+    level=Level.SHOULD,
+    area="schemathesis",
     title="An undocumented method answers 405 with an Allow header",
     quote="An origin server MUST generate an Allow header field in a 405 response listing the target "
-          "resource's supported methods (RFC 9110 15.5.6; Schemathesis unsupported_method)",
+    "resource's supported methods (RFC 9110 15.5.6; Schemathesis unsupported_method)",
     operations=ALL_OPERATIONS,
 )
 def method_not_allowed(ctx: CheckContext) -> None:
@@ -507,7 +595,9 @@ def method_not_allowed(ctx: CheckContext) -> None:
 
 
 @requirement(
-    "STATEFUL-USE-AFTER-FREE", level=Level.MUST, area="schemathesis",
+    "STATEFUL-USE-AFTER-FREE",
+    level=Level.MUST,
+    area="schemathesis",
     title="A deleted resource is gone",
     quote="After a successful DELETE the resource answers 404 (Schemathesis use_after_free)",
     operations=ALL_OPERATIONS,
@@ -519,10 +609,12 @@ def use_after_free(ctx: CheckContext) -> None:
 
 
 @requirement(
-    "STATEFUL-RESOURCE-AVAILABLE", level=Level.MUST, area="schemathesis",
+    "STATEFUL-RESOURCE-AVAILABLE",
+    level=Level.MUST,
+    area="schemathesis",
     title="A created resource is available",
     quote="A resource the API reports as created is reachable through the spec's links "
-          "(Schemathesis ensure_resource_availability)",
+    "(Schemathesis ensure_resource_availability)",
     operations=ALL_OPERATIONS,
 )
 def resource_available(ctx: CheckContext) -> None:
