@@ -44,11 +44,13 @@ class Account:
         revoke = not self._state.faults.active("token_survives_deletion")
         with self._state.db.transaction() as conn:
             purge_user(conn, user_id, now=now, revoke_tokens=revoke, export_dir=self._state.export_dir)
-        return json_response({
-            "deleted": True,
-            "deleted_at": format_timestamp(now),
-            "message": "The account and all its data were deleted.",
-        })
+        return json_response(
+            {
+                "deleted": True,
+                "deleted_at": format_timestamp(now),
+                "message": "The account and all its data were deleted.",
+            }
+        )
 
     def _password_matches(self, password_hash: str, password: str) -> bool:
         if self._state.faults.active("wrong_password_deletes"):

@@ -29,9 +29,7 @@ class Authenticator:
         if scheme.lower() != "bearer" or not token or " " in token:
             raise _unauthorized(presented=True)
         with self._state.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT user_id FROM tokens WHERE token_hash = ?", (hash_token(token),)
-            ).fetchone()
+            row = conn.execute("SELECT user_id FROM tokens WHERE token_hash = ?", (hash_token(token),)).fetchone()
             if row is None:
                 if self._state.faults.active("invalid_token_accepted"):
                     return self._first_user_or_refuse(presented=True)
@@ -52,15 +50,11 @@ class Authenticator:
                 (user_id, now),
             ).fetchone()
             if due:
-                purge_user(
-                    conn, user_id, now=now, revoke_tokens=True, export_dir=self._state.export_dir
-                )
+                purge_user(conn, user_id, now=now, revoke_tokens=True, export_dir=self._state.export_dir)
 
     def _first_user_or_refuse(self, *, presented: bool) -> int:
         with self._state.db.transaction() as conn:
-            row = conn.execute(
-                "SELECT id FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT 1"
-            ).fetchone()
+            row = conn.execute("SELECT id FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT 1").fetchone()
         if row is None:
             raise _unauthorized(presented=presented)
         return int(row["id"])
@@ -68,6 +62,4 @@ class Authenticator:
 
 def _unauthorized(*, presented: bool) -> ApiError:
     challenge = f'{_REALM}, error="invalid_token"' if presented else _REALM
-    return ApiError(
-        401, "unauthorized", "A valid bearer token is required.", headers={"WWW-Authenticate": challenge}
-    )
+    return ApiError(401, "unauthorized", "A valid bearer token is required.", headers={"WWW-Authenticate": challenge})

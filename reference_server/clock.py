@@ -28,8 +28,7 @@ class Clock:
         with self._db.transaction() as conn:
             self._offset_s += seconds
             conn.execute(
-                "INSERT INTO settings (key, value) VALUES (?, ?)"
-                " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 (_OFFSET_KEY, repr(self._offset_s)),
             )
         return self.now()

@@ -93,14 +93,28 @@ class ContactKind:
 
 
 EMAIL = ContactKind(
-    name="email", label="Email address", collection_path="/user/emails", id_param="email_id",
-    value_field="email", channel="email", purpose="email_verification",
-    first_becomes_primary=False, only_one_primary_removable=False, parse=_parse_email,
+    name="email",
+    label="Email address",
+    collection_path="/user/emails",
+    id_param="email_id",
+    value_field="email",
+    channel="email",
+    purpose="email_verification",
+    first_becomes_primary=False,
+    only_one_primary_removable=False,
+    parse=_parse_email,
 )
 PHONE = ContactKind(
-    name="phone", label="Phone number", collection_path="/user/phones", id_param="phone_id",
-    value_field="phone_number", channel="sms", purpose="phone_verification",
-    first_becomes_primary=True, only_one_primary_removable=True, parse=_parse_phone,
+    name="phone",
+    label="Phone number",
+    collection_path="/user/phones",
+    id_param="phone_id",
+    value_field="phone_number",
+    channel="sms",
+    purpose="phone_verification",
+    first_becomes_primary=True,
+    only_one_primary_removable=True,
+    parse=_parse_phone,
 )
 
 
@@ -146,7 +160,7 @@ class ContactResource:
         raw_email = body.get("email")
         non_ascii = isinstance(raw_email, str) and not raw_email.isascii()
         if self._is(EMAIL) and non_ascii and self._state.faults.active("server_error_non_ascii"):
-                raise SeededServerError("non-ASCII address")
+            raise SeededServerError("non-ASCII address")
         fields = Fields(body)
         contact = self._kind.parse(fields)
         fields.finish()
@@ -176,15 +190,27 @@ class ContactResource:
                 " is_primary, verified_at, created_at, code, code_expires_at)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    self._kind.name, user_id, contact.value, contact.value.lower(), contact.country_code,
-                    int(is_verified), int(is_primary), now if is_verified else None, now,
-                    code, now + VERIFICATION_TOKEN_TTL_S,
+                    self._kind.name,
+                    user_id,
+                    contact.value,
+                    contact.value.lower(),
+                    contact.country_code,
+                    int(is_verified),
+                    int(is_primary),
+                    now if is_verified else None,
+                    now,
+                    code,
+                    now + VERIFICATION_TOKEN_TTL_S,
                 ),
             )
             contact_id = int(cursor.lastrowid or 0)
             send_message(
-                conn, channel=self._kind.channel, address=contact.value,
-                purpose=self._kind.purpose, code=code, now=now,
+                conn,
+                channel=self._kind.channel,
+                address=contact.value,
+                purpose=self._kind.purpose,
+                code=code,
+                now=now,
             )
             row = self._row(conn, contact_id)
         location = f"/v1{self._kind.collection_path}/{contact_id}"
@@ -200,15 +226,21 @@ class ContactResource:
             if self._is(PHONE) and self._state.faults.active("pagination_repeats_item"):
                 offset -= 1
         with self._state.db.transaction() as conn:
-            total = int(conn.execute(
-                "SELECT COUNT(*) FROM contacts WHERE user_id = ? AND kind = ? AND removed_at IS NULL",
-                (user_id, self._kind.name),
-            ).fetchone()[0])
-            rows = [] if offset >= total else conn.execute(
-                "SELECT * FROM contacts WHERE user_id = ? AND kind = ? AND removed_at IS NULL"
-                " ORDER BY id LIMIT ? OFFSET ?",
-                (user_id, self._kind.name, limit, offset),
-            ).fetchall()
+            total = int(
+                conn.execute(
+                    "SELECT COUNT(*) FROM contacts WHERE user_id = ? AND kind = ? AND removed_at IS NULL",
+                    (user_id, self._kind.name),
+                ).fetchone()[0]
+            )
+            rows = (
+                []
+                if offset >= total
+                else conn.execute(
+                    "SELECT * FROM contacts WHERE user_id = ? AND kind = ? AND removed_at IS NULL"
+                    " ORDER BY id LIMIT ? OFFSET ?",
+                    (user_id, self._kind.name, limit, offset),
+                ).fetchall()
+            )
         return json_response(page.envelope([render_contact(self._kind, r) for r in rows], total))
 
     async def get(self, request: Request) -> Response:
@@ -243,9 +275,7 @@ class ContactResource:
                 if now >= expires_at:
                     raise ApiError(400, "code_expired", "The verification token has expired.")
                 if not secrets.compare_digest(token, str(row["code"])):
-                    conn.execute(
-                        "UPDATE contacts SET code_attempts = code_attempts + 1 WHERE id = ?", (contact_id,)
-                    )
+                    conn.execute("UPDATE contacts SET code_attempts = code_attempts + 1 WHERE id = ?", (contact_id,))
                     return _wrong_code()
             conn.execute(
                 "UPDATE contacts SET is_verified = 1, verified_at = ?, code = NULL WHERE id = ?",
@@ -280,7 +310,8 @@ class ContactResource:
             row = self._owned(conn, user_id, contact_id, any_owner=any_owner)
             if row["is_primary"] and not self._primary_may_go(conn, row):
                 raise ApiError(
-                    409, "primary_removal",
+                    409,
+                    "primary_removal",
                     f"Make another {self._kind.name} primary before removing this one.",
                 )
             conn.execute(
@@ -300,8 +331,7 @@ class ContactResource:
 
     def _primary_id(self, conn: sqlite3.Connection, user_id: int) -> int | None:
         row = conn.execute(
-            "SELECT id FROM contacts WHERE user_id = ? AND kind = ? AND is_primary = 1"
-            " AND removed_at IS NULL LIMIT 1",
+            "SELECT id FROM contacts WHERE user_id = ? AND kind = ? AND is_primary = 1 AND removed_at IS NULL LIMIT 1",
             (user_id, self._kind.name),
         ).fetchone()
         return None if row is None else int(row["id"])
@@ -311,13 +341,16 @@ class ContactResource:
         return row
 
     def _owned(
-        self, conn: sqlite3.Connection, user_id: int, contact_id: int,
-        *, any_owner: bool = False, include_removed: bool = False,
+        self,
+        conn: sqlite3.Connection,
+        user_id: int,
+        contact_id: int,
+        *,
+        any_owner: bool = False,
+        include_removed: bool = False,
     ) -> sqlite3.Row:
         """The caller's contact; another user's id is answered exactly like a missing one."""
-        row = conn.execute(
-            "SELECT * FROM contacts WHERE id = ? AND kind = ?", (contact_id, self._kind.name)
-        ).fetchone()
+        row = conn.execute("SELECT * FROM contacts WHERE id = ? AND kind = ?", (contact_id, self._kind.name)).fetchone()
         if row is None or (row["user_id"] != user_id and not any_owner):
             raise ApiError.not_found(self._kind.label)
         if row["removed_at"] is not None and not include_removed:

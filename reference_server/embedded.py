@@ -46,9 +46,7 @@ def running_server(*, faults: Sequence[str] = (), db: str = ":memory:") -> Itera
     app = create_app(db=db, faults=faults, test_mode=True)
     sock = bind_loopback()
     server = uvicorn.Server(uvicorn_config(app))
-    thread = threading.Thread(
-        target=server.run, kwargs={"sockets": [sock]}, name="kesk-reference", daemon=True
-    )
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="kesk-reference", daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + _START_TIMEOUT_S

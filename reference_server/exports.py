@@ -92,8 +92,7 @@ def export_document(conn: sqlite3.Connection, user_id: int, now: float) -> dict[
             for r in favourites
         ],
         "fcm_tokens": [
-            {"platform": r["platform"], "registered_at": format_timestamp(r["registered_at"])}
-            for r in devices
+            {"platform": r["platform"], "registered_at": format_timestamp(r["registered_at"])} for r in devices
         ],
         "identity_verification": identity_status(conn, user_id),
     }
@@ -114,9 +113,7 @@ class ExportWorker:
             rows = conn.execute(
                 "SELECT id FROM gdpr_requests WHERE kind = 'export' AND status IN ('queued', 'processing')"
             ).fetchall()
-            conn.execute(
-                "UPDATE gdpr_requests SET status = 'queued' WHERE kind = 'export' AND status = 'processing'"
-            )
+            conn.execute("UPDATE gdpr_requests SET status = 'queued' WHERE kind = 'export' AND status = 'processing'")
         for row in rows:
             self.start(str(row["id"]))
 
@@ -144,8 +141,7 @@ class ExportWorker:
                 text = json.dumps(document, indent=2)
                 (self._state.export_dir / filename).write_text(text, encoding="utf-8")
                 conn.execute(
-                    "UPDATE gdpr_requests SET status = 'ready', filename = ?, file_expires_at = ?"
-                    " WHERE seq = ?",
+                    "UPDATE gdpr_requests SET status = 'ready', filename = ?, file_expires_at = ? WHERE seq = ?",
                     (filename, now + EXPORT_FILE_TTL_S, row["seq"]),
                 )
         except sqlite3.ProgrammingError:

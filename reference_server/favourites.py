@@ -51,13 +51,15 @@ class Favourites:
         user_id = self._auth.require_user(request)
         page = page_params(request)
         with self._state.db.transaction() as conn:
-            total = int(conn.execute(
-                "SELECT COUNT(*) FROM favourites WHERE user_id = ?", (user_id,)
-            ).fetchone()[0])
-            rows = [] if page.offset >= total else conn.execute(
-                "SELECT * FROM favourites WHERE user_id = ? ORDER BY id LIMIT ? OFFSET ?",
-                (user_id, page.size, page.offset),
-            ).fetchall()
+            total = int(conn.execute("SELECT COUNT(*) FROM favourites WHERE user_id = ?", (user_id,)).fetchone()[0])
+            rows = (
+                []
+                if page.offset >= total
+                else conn.execute(
+                    "SELECT * FROM favourites WHERE user_id = ? ORDER BY id LIMIT ? OFFSET ?",
+                    (user_id, page.size, page.offset),
+                ).fetchall()
+            )
         items = [
             {"id": r["id"], "product_id": r["product_id"], "created_at": format_timestamp(r["created_at"])}
             for r in rows
@@ -69,9 +71,7 @@ class Favourites:
         user_id = self._auth.require_user(request)
         product_id = path_id(request, "id")
         with self._state.db.transaction() as conn:
-            cursor = conn.execute(
-                "DELETE FROM favourites WHERE user_id = ? AND product_id = ?", (user_id, product_id)
-            )
+            cursor = conn.execute("DELETE FROM favourites WHERE user_id = ? AND product_id = ?", (user_id, product_id))
             if cursor.rowcount == 0:
                 raise ApiError.not_found("Favourite")
         return json_response({"message": "Product removed from favourites."})

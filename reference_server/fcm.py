@@ -53,9 +53,7 @@ class FcmTokens:
         user_id = self._auth.require_user(request)
         token = str(request.path_params["fcm_token"])
         with self._state.db.transaction() as conn:
-            cursor = conn.execute(
-                "DELETE FROM fcm_tokens WHERE token = ? AND user_id = ?", (token, user_id)
-            )
+            cursor = conn.execute("DELETE FROM fcm_tokens WHERE token = ? AND user_id = ?", (token, user_id))
         if cursor.rowcount == 0 and not self._state.faults.active("fcm_unknown_unregister_ok"):
             raise ApiError.not_found("FCM token")
         return json_response({"success": True, "message": "FCM token unregistered."})

@@ -87,14 +87,16 @@ class Identity:
                 (session_id, now, user_id),
             )
         # The client credentials are handed out once and never stored.
-        return json_response({
-            "session_id": session_id,
-            "client_secret": f"{session_id}_secret_{secrets.token_urlsafe(24)}",
-            "ephemeral_key_secret": f"ek_test_{secrets.token_urlsafe(24)}",
-            "status": "requires_input",
-            "created_at": format_timestamp(now),
-            "expires_at": format_timestamp(now + _SESSION_TTL_S),
-        })
+        return json_response(
+            {
+                "session_id": session_id,
+                "client_secret": f"{session_id}_secret_{secrets.token_urlsafe(24)}",
+                "ephemeral_key_secret": f"ek_test_{secrets.token_urlsafe(24)}",
+                "status": "requires_input",
+                "created_at": format_timestamp(now),
+                "expires_at": format_timestamp(now + _SESSION_TTL_S),
+            }
+        )
 
     async def status(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
@@ -139,20 +141,22 @@ class Identity:
                 " WHERE user_id = ?",
                 (now, user_id),
             )
-        return json_response({
-            "verification_id": str(uuid.uuid4()),
-            "status": "verified",
-            "document_type": "passport",
-            "issuing_country": passport.issuing_country,
-            "expiry_date": passport.expiry_date.isoformat(),
-            "verified_at": format_timestamp(now),
-            "checks": {
-                "mrz_check_digits": "passed",
-                "document_expiry": "passed",
-                "data_integrity": "passed",
-                "chip_authentication": "passed",
-            },
-        })
+        return json_response(
+            {
+                "verification_id": str(uuid.uuid4()),
+                "status": "verified",
+                "document_type": "passport",
+                "issuing_country": passport.issuing_country,
+                "expiry_date": passport.expiry_date.isoformat(),
+                "verified_at": format_timestamp(now),
+                "checks": {
+                    "mrz_check_digits": "passed",
+                    "document_expiry": "passed",
+                    "data_integrity": "passed",
+                    "chip_authentication": "passed",
+                },
+            }
+        )
 
     def _refuse(self, user_id: int, code: str, message: str) -> Response:
         """Record the failure (a verified identity stays verified) and answer 422."""
@@ -191,9 +195,7 @@ def _declared_hashes(security: Fields) -> dict[str, str]:
     return declared
 
 
-def _integrity_problem(
-    mrz_text: str, groups: dict[str, bytes], declared: dict[str, str], algorithm: str
-) -> str | None:
+def _integrity_problem(mrz_text: str, groups: dict[str, bytes], declared: dict[str, str], algorithm: str) -> str | None:
     if groups.get("DG1") != mrz_text.encode("ascii"):
         return "DG1 does not match the MRZ."
     for name, content in sorted(groups.items()):

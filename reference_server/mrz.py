@@ -60,8 +60,12 @@ def parse_td3(mrz: str, *, verify_check_digits: bool = True) -> TD3:
     except ValueError as exc:
         raise MrzError(f"impossible date: {exc}") from exc
     return TD3(
-        line1=line1, line2=line2, issuing_country=line1[2:5], document_number=line2[0:9],
-        birth_date=line2[13:19], expiry_date=expiry,
+        line1=line1,
+        line2=line2,
+        issuing_country=line1[2:5],
+        document_number=line2[0:9],
+        birth_date=line2[13:19],
+        expiry_date=expiry,
     )
 
 

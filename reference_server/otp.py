@@ -54,9 +54,7 @@ class OtpFlow:
         send_message(conn, channel="email", address=email["value"], purpose=self._purpose, code=code, now=now)
         return request_id
 
-    def redeem(
-        self, user_id: int, otp: str, on_success: Callable[[sqlite3.Connection, sqlite3.Row], None]
-    ) -> str:
+    def redeem(self, user_id: int, otp: str, on_success: Callable[[sqlite3.Connection, sqlite3.Row], None]) -> str:
         """Check the OTP and run `on_success` in the same transaction; returns the request id.
 
         A wrong code is counted (and committed) before the refusal is raised.
@@ -71,9 +69,7 @@ class OtpFlow:
         assert row is not None
         return str(row["id"])
 
-    def _check(
-        self, conn: sqlite3.Connection, user_id: int, otp: str
-    ) -> tuple[sqlite3.Row | None, ApiError | None]:
+    def _check(self, conn: sqlite3.Connection, user_id: int, otp: str) -> tuple[sqlite3.Row | None, ApiError | None]:
         faults = self._state.faults
         now = self._state.clock.now()
         pending = self._latest(conn, "user_id = ? AND status = ?", (user_id, PENDING))
@@ -97,9 +93,7 @@ class OtpFlow:
             conn, "user_id = ? AND status = ? AND otp = ?", (user_id, SUPERSEDED, otp)
         ):
             return pending, None
-        conn.execute(
-            "UPDATE gdpr_requests SET otp_attempts = otp_attempts + 1 WHERE seq = ?", (pending["seq"],)
-        )
+        conn.execute("UPDATE gdpr_requests SET otp_attempts = otp_attempts + 1 WHERE seq = ?", (pending["seq"],))
         return None, ApiError(400, "invalid_code", "The code is wrong.")
 
     def _latest(self, conn: sqlite3.Connection, where: str, args: tuple[object, ...]) -> sqlite3.Row | None:

@@ -27,16 +27,13 @@ def _primary(conn: sqlite3.Connection, user_id: int, kind: str) -> sqlite3.Row |
     return row
 
 
-def profile_body(
-    conn: sqlite3.Connection, user_id: int, *, stale_primary_email: bool = False
-) -> dict[str, Any]:
+def profile_body(conn: sqlite3.Connection, user_id: int, *, stale_primary_email: bool = False) -> dict[str, Any]:
     """MyProfileResponse."""
     user = conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
     email = _primary(conn, user_id, "email")
     if stale_primary_email:
         email = conn.execute(
-            "SELECT * FROM contacts WHERE user_id = ? AND kind = 'email' AND removed_at IS NULL"
-            " ORDER BY id LIMIT 1",
+            "SELECT * FROM contacts WHERE user_id = ? AND kind = 'email' AND removed_at IS NULL ORDER BY id LIMIT 1",
             (user_id,),
         ).fetchone()
     phone = _primary(conn, user_id, "phone")

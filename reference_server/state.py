@@ -47,9 +47,7 @@ def new_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
-def send_message(
-    conn: sqlite3.Connection, *, channel: str, address: str, purpose: str, code: str, now: float
-) -> None:
+def send_message(conn: sqlite3.Connection, *, channel: str, address: str, purpose: str, code: str, now: float) -> None:
     """Deliver a code by writing it to the outbox (the reference server's mail/SMS gateway)."""
     conn.execute(
         "INSERT INTO outbox (channel, address, purpose, code, created_at) VALUES (?, ?, ?, ?, ?)",

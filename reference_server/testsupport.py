@@ -50,8 +50,12 @@ class TestSupport:
             rows = conn.execute(f"SELECT * FROM outbox {where} ORDER BY id", args).fetchall()
         messages = [
             {
-                "id": r["id"], "channel": r["channel"], "address": r["address"], "purpose": r["purpose"],
-                "code": r["code"], "created_at": format_timestamp(r["created_at"]),
+                "id": r["id"],
+                "channel": r["channel"],
+                "address": r["address"],
+                "purpose": r["purpose"],
+                "code": r["code"],
+                "created_at": format_timestamp(r["created_at"]),
             }
             for r in rows
         ]

@@ -34,9 +34,7 @@ def create_user(state: ServerState) -> NewUser:
     password_hash = state.hasher.hash(password)
     now = state.clock.now()
     with state.db.transaction() as conn:
-        cursor = conn.execute(
-            "INSERT INTO users (password_hash, created_at) VALUES (?, ?)", (password_hash, now)
-        )
+        cursor = conn.execute("INSERT INTO users (password_hash, created_at) VALUES (?, ?)", (password_hash, now))
         user_id = int(cursor.lastrowid or 0)
         conn.execute(
             "INSERT INTO contacts (kind, user_id, value, value_key, is_verified, is_primary,"
@@ -47,9 +45,7 @@ def create_user(state: ServerState) -> NewUser:
     return NewUser(user_id=user_id, token=token, password=password, email=email)
 
 
-def purge_user(
-    conn: sqlite3.Connection, user_id: int, *, now: float, revoke_tokens: bool, export_dir: Path
-) -> None:
+def purge_user(conn: sqlite3.Connection, user_id: int, *, now: float, revoke_tokens: bool, export_dir: Path) -> None:
     """Remove everything the user owns, export files included; the users row stays as a tombstone."""
     for row in conn.execute(
         "SELECT filename FROM gdpr_requests WHERE user_id = ? AND filename IS NOT NULL", (user_id,)

@@ -37,7 +37,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 
 
 def json_response(
-    payload: Any, status: int = 200, headers: Mapping[str, str] | None = None,
+    payload: Any,
+    status: int = 200,
+    headers: Mapping[str, str] | None = None,
     media_type: str = JSON_MEDIA_TYPE,
 ) -> Response:
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")

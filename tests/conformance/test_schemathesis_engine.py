@@ -31,8 +31,13 @@ from reference_server.embedded import running_server
 pytestmark = pytest.mark.slow
 
 SCHEMATHESIS_REQUIREMENTS = (
-    "INPUT-NEGATIVE-REJECTED", "INPUT-POSITIVE-ACCEPTED", "AUTH-HEADER-REQUIRED", "AUTH-IGNORED",
-    "HTTP-METHOD-NOT-ALLOWED", "STATEFUL-USE-AFTER-FREE", "STATEFUL-RESOURCE-AVAILABLE",
+    "INPUT-NEGATIVE-REJECTED",
+    "INPUT-POSITIVE-ACCEPTED",
+    "AUTH-HEADER-REQUIRED",
+    "AUTH-IGNORED",
+    "HTTP-METHOD-NOT-ALLOWED",
+    "STATEFUL-USE-AFTER-FREE",
+    "STATEFUL-RESOURCE-AVAILABLE",
 )
 MAX_EXAMPLES = 5
 SEED = 1  # with a fresh server the run is deterministic; this seed reaches successful DELETEs in the stateful phase
@@ -62,9 +67,17 @@ def clean() -> Iterator[CleanRun]:
         redactor = Redactor()
         client = TargetClient(base_url, operations, redactor)
         ctx = CheckContext(
-            client=client, operations=operations, redactor=redactor, user_a=User("A", user["token"], user["password"]),
-            user_b=None, inbox=None, clock=None, factory=None, allow_destructive=False,
-            max_examples=MAX_EXAMPLES, seed=SEED,
+            client=client,
+            operations=operations,
+            redactor=redactor,
+            user_a=User("A", user["token"], user["password"]),
+            user_b=None,
+            inbox=None,
+            clock=None,
+            factory=None,
+            allow_destructive=False,
+            max_examples=MAX_EXAMPLES,
+            seed=SEED,
         )
         run = CleanRun(ctx, user["token"])
         client.observers.append(run.seen.append)
@@ -76,8 +89,11 @@ def clean() -> Iterator[CleanRun]:
                 except SkipRequirement as exc:
                     run.outcomes[requirement_id] = f"skipped: {exc}"
                     continue
-                run.outcomes[requirement_id] = "failed: " + "; ".join(
-                    f"{f.operation}: {f.actual}" for f in ctx.failures) if ctx.failures else "passed"
+                run.outcomes[requirement_id] = (
+                    "failed: " + "; ".join(f"{f.operation}: {f.actual}" for f in ctx.failures)
+                    if ctx.failures
+                    else "passed"
+                )
             yield run
         finally:
             client.close()
@@ -136,8 +152,13 @@ def test_a_seeded_fault_fails_the_mapped_requirement(fault: str, requirement_id:
     with running_server(faults=(fault,)) as base_url:
         user = _new_user(base_url)
         settings = Settings(
-            base_url=base_url, token=user["token"], password=user["password"], test_support=base_url,
-            select=["INPUT-POSITIVE-ACCEPTED", requirement_id], max_examples=MAX_EXAMPLES, seed=SEED,
+            base_url=base_url,
+            token=user["token"],
+            password=user["password"],
+            test_support=base_url,
+            select=["INPUT-POSITIVE-ACCEPTED", requirement_id],
+            max_examples=MAX_EXAMPLES,
+            seed=SEED,
         )
         result = execute(settings)
     outcome = {item.requirement.id: item for item in result.results}[requirement_id]

@@ -65,10 +65,26 @@ def bare_st_run(base_url: str, tmp_path: Path) -> tuple[int, str]:
     """The documented bare command; returns the exit code and its output with the token masked."""
     token = httpx.post(f"{base_url}/_test/users", timeout=10).json()["token"]
     command = [
-        sys.executable, "-m", "schemathesis.cli", "--config-file", str(CONFIG),
-        "run", str(SPEC), "--url", base_url, "-H", f"Authorization: Bearer {token}",
-        "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
-        "--seed", "1", "--max-examples", "10", "--no-color",
+        sys.executable,
+        "-m",
+        "schemathesis.cli",
+        "--config-file",
+        str(CONFIG),
+        "run",
+        str(SPEC),
+        "--url",
+        base_url,
+        "-H",
+        f"Authorization: Bearer {token}",
+        "--checks",
+        "all",
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--seed",
+        "1",
+        "--max-examples",
+        "10",
+        "--no-color",
     ]
     # tmp_path as cwd: nothing Schemathesis writes (reports, caches) lands in the repository.
     # And no hooks module, even one named in the caller's environment: the config alone must suffice.

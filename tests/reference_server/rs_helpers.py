@@ -136,8 +136,16 @@ def td3_mrz(
     doc = document_number.ljust(9, "<")
     personal = personal_number.ljust(14, "<")
     line2_head = (
-        doc + check_digit(doc) + country + birth_date + check_digit(birth_date) + "F"
-        + expiry_date + check_digit(expiry_date) + personal + check_digit(personal)
+        doc
+        + check_digit(doc)
+        + country
+        + birth_date
+        + check_digit(birth_date)
+        + "F"
+        + expiry_date
+        + check_digit(expiry_date)
+        + personal
+        + check_digit(personal)
     )
     composite = line2_head[0:10] + line2_head[13:20] + line2_head[21:43]
     line2 = line2_head + check_digit(composite)

@@ -38,7 +38,10 @@ def test_serve_prints_the_base_url_and_serves(tmp_path: Path) -> None:
 def test_serve_refuses_an_unknown_fault() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "reference_server", "--fault", "nope"],
-        cwd=REPO, capture_output=True, text=True, timeout=30,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
     )
     assert result.returncode == 2
     assert result.stdout == ""
@@ -51,8 +54,11 @@ def test_faults_json_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> 
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == 34
     assert all(set(row) == {"name", "description", "requirements"} for row in rows)
-    assert {"name": "two_primaries", "description": rows[9]["description"],
-            "requirements": ["EMAIL-PRIMARY-UNIQUE"]} in rows
+    assert {
+        "name": "two_primaries",
+        "description": rows[9]["description"],
+        "requirements": ["EMAIL-PRIMARY-UNIQUE"],
+    } in rows
 
 
 def test_faults_text_lists_one_line_per_fault(capsys: pytest.CaptureFixture[str]) -> None:

@@ -178,22 +178,26 @@ def test_pagination_walk_and_bounds(alice: User) -> None:
     assert len(ids) == 5 and ids == sorted(ids)
     assert pages[0]["total_pages"] == 3 and pages[3]["items"] == []
     for params, status in (
-        ({"page": 0}, 422), ({"per_page": 101}, 422), ({"per_page": 0}, 422), ({"page": "x"}, 400),
-        ({"page": 10**30}, 422), ({"page": 2**31 - 1}, 200),
+        ({"page": 0}, 422),
+        ({"per_page": 101}, 422),
+        ({"per_page": 0}, 422),
+        ({"page": "x"}, 400),
+        ({"page": 10**30}, 422),
+        ({"page": 2**31 - 1}, 200),
     ):
         assert alice.get("user/emails", params=params).status_code == status, params
 
 
 @pytest.mark.parametrize("kind", ["emails", "phones"])
-def test_another_users_contact_is_answered_like_a_missing_one(
-    alice: User, bob: User, kind: str
-) -> None:
+def test_another_users_contact_is_answered_like_a_missing_one(alice: User, bob: User, kind: str) -> None:
     # Given
     owned = alice.add_email("mine@example.com") if kind == "emails" else alice.add_phone(unique_phone())
     missing = bob.get(f"user/{kind}/999999999")
     # When / Then: every item operation of bob on alice's id looks exactly like a missing id
     for method, suffix, body in (
-        ("GET", "", None), ("DELETE", "", None), ("PUT", "/make-default", None),
+        ("GET", "", None),
+        ("DELETE", "", None),
+        ("PUT", "/make-default", None),
         ("POST", "/verify", {"token": "000000"}),
     ):
         response = bob.request(method, f"user/{kind}/{owned['id']}{suffix}", json=body)

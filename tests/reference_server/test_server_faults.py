@@ -312,9 +312,7 @@ def test_every_fault_has_a_probe() -> None:
 
 
 def test_each_fault_is_consulted_at_exactly_one_hook_point() -> None:
-    source = "\n".join(
-        path.read_text() for path in Path(__file__).parents[2].joinpath("reference_server").glob("*.py")
-    )
+    source = "\n".join(path.read_text() for path in Path(__file__).parents[2].joinpath("reference_server").glob("*.py"))
     for name in FAULT_NAMES:
         assert source.count(f'active("{name}")') == 1, name
 

@@ -186,6 +186,7 @@ def test_an_unexpected_error_is_logged_without_secrets_and_never_a_500(
         raise RuntimeError("boom")
 
     scope = {"type": "http", "method": "DELETE", "path": "/v1/account/fcm-tokens/secret-device", "headers": []}
+
     # When
     async def call() -> Response:
         return await endpoint(buggy)(Request(scope))

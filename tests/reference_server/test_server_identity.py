@@ -17,7 +17,7 @@ def test_parse_td3_refuses_each_bad_check_digit() -> None:
     line1, line2 = td3_mrz().split("\n")
     for position in (9, 19, 27, 42, 43):
         digit = str((int(line2[position]) + 1) % 10) if line2[position].isdigit() else "1"
-        broken = f"{line1}\n{line2[:position]}{digit}{line2[position + 1:]}"
+        broken = f"{line1}\n{line2[:position]}{digit}{line2[position + 1 :]}"
         with pytest.raises(MrzError):
             parse_td3(broken)
 

@@ -5,6 +5,7 @@ imports it in a fresh interpreter (PYTHONPATH = the generated package) and check
 operations and a few models built from the spec's own examples.
 The generated client imports pydantic>=2, python-dateutil, urllib3 and typing-extensions.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,11 +42,25 @@ def client_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         pytest.skip("openapi-generator-cli is not installed (pip install openapi-generator-cli)")
     out = tmp_path_factory.mktemp("kesk_client")
     proc = subprocess.run(
-        [generator, "generate", "-g", "python", "-i", str(SPEC_PATH), "-o", str(out),
-         "--package-name", "kesk_client",
-         # Only the package is needed: no docs or generated test stubs.
-         "--global-property", "apiDocs=false,modelDocs=false,apiTests=false,modelTests=false"],
-        capture_output=True, text=True, timeout=600, env={**os.environ, "PATH": SEARCH_PATH},
+        [
+            generator,
+            "generate",
+            "-g",
+            "python",
+            "-i",
+            str(SPEC_PATH),
+            "-o",
+            str(out),
+            "--package-name",
+            "kesk_client",
+            # Only the package is needed: no docs or generated test stubs.
+            "--global-property",
+            "apiDocs=false,modelDocs=false,apiTests=false,modelTests=false",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PATH": SEARCH_PATH},
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return out
@@ -53,7 +68,10 @@ def client_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def run_in_client(client_dir: Path, code: str) -> str:
     proc = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(client_dir)},
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -76,9 +94,18 @@ def test_generated_client_has_every_operation(client_dir: Path) -> None:
 
 @pytest.mark.parametrize(
     "model",
-    ["UserEmailResponse", "UserPhoneNumberResponse", "GdprStatusResponse", "VerificationStatusResponse",
-     "MyProfileResponse", "DataExportResponse", "AccountDeletionResponse", "NfcIdentityVerificationResponse",
-     "PaginatedResponse_UserEmailResponse", "ErrorResponse"],
+    [
+        "UserEmailResponse",
+        "UserPhoneNumberResponse",
+        "GdprStatusResponse",
+        "VerificationStatusResponse",
+        "MyProfileResponse",
+        "DataExportResponse",
+        "AccountDeletionResponse",
+        "NfcIdentityVerificationResponse",
+        "PaginatedResponse_UserEmailResponse",
+        "ErrorResponse",
+    ],
 )
 def test_generated_models_parse_the_spec_examples(client_dir: Path, model: str) -> None:
     # Given: the example the spec gives for the model, as a server would send it
@@ -93,7 +120,10 @@ def test_generated_models_parse_the_spec_examples(client_dir: Path, model: str) 
         "print(json.dumps(obj.model_dump(mode='json', by_alias=True)))\n"
     )
     proc = subprocess.run(
-        [sys.executable, "-c", code, json.dumps(example)], capture_output=True, text=True, timeout=120,
+        [sys.executable, "-c", code, json.dumps(example)],
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "PYTHONPATH": str(client_dir)},
     )
 

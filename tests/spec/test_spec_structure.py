@@ -4,6 +4,7 @@ These read the YAML directly and import nothing of the project, so they guard th
 contract itself: every operation, its statuses and headers, the models and their
 readOnly/writeOnly fields, the examples, the assumption markers, rules and links.
 """
+
 from __future__ import annotations
 
 import re
@@ -198,8 +199,11 @@ def test_operation_declares_exactly_its_statuses(op_id: str) -> None:
         ("requestAccountDeletion", "409", {"conflict"}),
         ("deleteAccount", "403", {"invalid_password"}),
         ("downloadExport", "410", {"gone"}),
-        ("appSubmitNfcVerification", "422",
-         {"mrz_invalid", "document_expired", "data_group_mismatch", "chip_authentication_failed"}),
+        (
+            "appSubmitNfcVerification",
+            "422",
+            {"mrz_invalid", "document_expired", "data_group_mismatch", "chip_authentication_failed"},
+        ),
     ],
 )
 def test_error_examples_show_the_documented_codes(op_id: str, status: str, codes: set[str]) -> None:
@@ -260,14 +264,31 @@ def test_id_parameters_are_positive_int64() -> None:
 # Models
 
 SEED_MODELS = {
-    "AddFavouriteProductInput", "MessageResponse", "PaginatedResponse_Favourite",
-    "CreateUserEmailRequest", "UserEmailResponse", "PaginatedResponse_UserEmailResponse",
-    "VerificationTokenRequest", "CreateUserPhoneNumberRequest", "UserPhoneNumberResponse",
-    "PaginatedResponse_UserPhoneNumberResponse", "RegisterFcmTokenRequest", "GenericSuccess",
-    "MyProfileResponse", "ProfileValidationResponse", "AccountDeletionResponse",
-    "ConfirmAccountDeletionPayload", "DataExportResponse", "ConfirmDataExportPayload",
-    "DeleteAccountRequest", "DeleteAccountResult", "GdprStatusResponse", "VerificationSession",
-    "VerificationStatusResponse", "NfcIdentityVerificationRequest", "NfcIdentityVerificationResponse",
+    "AddFavouriteProductInput",
+    "MessageResponse",
+    "PaginatedResponse_Favourite",
+    "CreateUserEmailRequest",
+    "UserEmailResponse",
+    "PaginatedResponse_UserEmailResponse",
+    "VerificationTokenRequest",
+    "CreateUserPhoneNumberRequest",
+    "UserPhoneNumberResponse",
+    "PaginatedResponse_UserPhoneNumberResponse",
+    "RegisterFcmTokenRequest",
+    "GenericSuccess",
+    "MyProfileResponse",
+    "ProfileValidationResponse",
+    "AccountDeletionResponse",
+    "ConfirmAccountDeletionPayload",
+    "DataExportResponse",
+    "ConfirmDataExportPayload",
+    "DeleteAccountRequest",
+    "DeleteAccountResult",
+    "GdprStatusResponse",
+    "VerificationSession",
+    "VerificationStatusResponse",
+    "NfcIdentityVerificationRequest",
+    "NfcIdentityVerificationResponse",
 }
 BRIEF_MODELS = SEED_MODELS | {"ErrorResponse", "Favourite", "ExportDocument"}
 
@@ -281,14 +302,18 @@ READ_ONLY = {
     "Favourite": ({"id", "created_at"}, {"product_id"}),
     "UserEmailResponse": ({"id", "is_verified", "is_primary", "verified_at", "created_at"}, {"email"}),
     "UserPhoneNumberResponse": (
-        {"id", "phone_number", "is_verified", "is_primary", "verified_at", "created_at"}, {"country_code"}),
+        {"id", "phone_number", "is_verified", "is_primary", "verified_at", "created_at"},
+        {"country_code"},
+    ),
     "MyProfileResponse": (set(SCHEMAS["MyProfileResponse"]["properties"]), set()),
     "AccountDeletionResponse": (set(SCHEMAS["AccountDeletionResponse"]["properties"]), set()),
     "DataExportResponse": (set(SCHEMAS["DataExportResponse"]["properties"]), set()),
     "DeleteAccountResult": ({"deleted", "deleted_at", "message"}, set()),
     "VerificationSession": (set(SCHEMAS["VerificationSession"]["properties"]), set()),
     "NfcIdentityVerificationResponse": (
-        {"verification_id", "status", "document_type", "issuing_country", "expiry_date", "verified_at"}, set()),
+        {"verification_id", "status", "document_type", "issuing_country", "expiry_date", "verified_at"},
+        set(),
+    ),
 }
 
 
@@ -320,20 +345,42 @@ def test_required_fields_of_key_models() -> None:
     nfc_request = {"mrz", "data_groups", "security_object", "chip_authentication"}
     assert required("NfcIdentityVerificationRequest") == nfc_request
     assert set(SCHEMAS["NfcDataGroups"]["required"]) == {"DG1", "DG2"}
-    for name in ("PaginatedResponse_Favourite", "PaginatedResponse_UserEmailResponse",
-                 "PaginatedResponse_UserPhoneNumberResponse"):
+    for name in (
+        "PaginatedResponse_Favourite",
+        "PaginatedResponse_UserEmailResponse",
+        "PaginatedResponse_UserPhoneNumberResponse",
+    ):
         assert required(name) == {"items", "page", "per_page", "total", "total_pages"}
 
 
 def test_error_codes_are_the_briefs() -> None:
     codes = SCHEMAS["ErrorResponse"]["properties"]["code"]["enum"]
     assert len(codes) == len(set(codes)) == 23
-    assert {"malformed_request", "validation_failed", "invalid_code", "code_expired", "unauthorized",
-            "forbidden", "verification_required", "invalid_password", "not_found", "conflict",
-            "already_exists", "already_verified", "not_verified", "primary_removal",
-            "no_pending_request", "gone", "unsupported_media_type", "too_many_attempts",
-            "rate_limited", "document_expired", "mrz_invalid", "data_group_mismatch",
-            "chip_authentication_failed"} == set(codes)
+    assert {
+        "malformed_request",
+        "validation_failed",
+        "invalid_code",
+        "code_expired",
+        "unauthorized",
+        "forbidden",
+        "verification_required",
+        "invalid_password",
+        "not_found",
+        "conflict",
+        "already_exists",
+        "already_verified",
+        "not_verified",
+        "primary_removal",
+        "no_pending_request",
+        "gone",
+        "unsupported_media_type",
+        "too_many_attempts",
+        "rate_limited",
+        "document_expired",
+        "mrz_invalid",
+        "data_group_mismatch",
+        "chip_authentication_failed",
+    } == set(codes)
 
 
 # ---------------------------------------------------------------------------------
@@ -373,8 +420,9 @@ def request_schemas() -> set[str]:
 
 def validator(name: str, cls: type) -> Any:
     registry = Registry().with_resource(SPEC_URI, Resource.from_contents(SPEC, default_specification=DRAFT4))
-    return cls({"$ref": f"{SPEC_URI}#/components/schemas/{name}"}, registry=registry,
-               format_checker=osv.oas30_format_checker)
+    return cls(
+        {"$ref": f"{SPEC_URI}#/components/schemas/{name}"}, registry=registry, format_checker=osv.oas30_format_checker
+    )
 
 
 def example_errors(name: str, instance: Any) -> list[str]:
@@ -461,11 +509,25 @@ def test_rule_catalogue_is_complete_and_consistent() -> None:
     catalogue = {rule["id"]: rule for rule in SPEC["x-kesk-rules"]}
     assert len(catalogue) == len(SPEC["x-kesk-rules"])  # ids are unique
     assert set(catalogue) == {
-        "EMAIL-PRIMARY-UNIQUE", "EMAIL-PRIMARY-VERIFIED", "EMAIL-PRIMARY-REMOVAL",
-        "PHONE-PRIMARY-UNIQUE", "PHONE-PRIMARY-VERIFIED", "PHONE-PRIMARY-REMOVAL", "VERIFY-TOKEN",
-        "OTP", "SENSITIVE-NEEDS-VERIFIED-EMAIL", "DELETION-GRACE", "EXPORT-FILE-LIFETIME",
-        "EXPORT-OWNER-ONLY", "PAGINATION", "OWNER-SCOPE", "FAVOURITE-DUPLICATE", "FCM-IDEMPOTENT",
-        "DELETE-ACCOUNT-PASSWORD", "NFC-VALIDATION", "MASS-ASSIGNMENT",
+        "EMAIL-PRIMARY-UNIQUE",
+        "EMAIL-PRIMARY-VERIFIED",
+        "EMAIL-PRIMARY-REMOVAL",
+        "PHONE-PRIMARY-UNIQUE",
+        "PHONE-PRIMARY-VERIFIED",
+        "PHONE-PRIMARY-REMOVAL",
+        "VERIFY-TOKEN",
+        "OTP",
+        "SENSITIVE-NEEDS-VERIFIED-EMAIL",
+        "DELETION-GRACE",
+        "EXPORT-FILE-LIFETIME",
+        "EXPORT-OWNER-ONLY",
+        "PAGINATION",
+        "OWNER-SCOPE",
+        "FAVOURITE-DUPLICATE",
+        "FCM-IDEMPOTENT",
+        "DELETE-ACCOUNT-PASSWORD",
+        "NFC-VALIDATION",
+        "MASS-ASSIGNMENT",
     }
     upstream = UPSTREAM_PATH.read_text(encoding="utf-8")
     for rule_id, rule in catalogue.items():
@@ -491,9 +553,15 @@ def test_limits() -> None:
     limits = SPEC["x-kesk-limits"]
     assert_marked(limits, "x-kesk-limits")
     assert {k: v for k, v in limits.items() if not k.startswith("x-")} == {
-        "verification_token_ttl_s": 900, "verification_token_max_attempts": 5, "otp_ttl_s": 600,
-        "otp_max_attempts": 5, "deletion_grace_period_days": 30, "export_file_ttl_s": 604800,
-        "per_page_default": 20, "per_page_max": 100, "gdpr_recent_exports_max": 10,
+        "verification_token_ttl_s": 900,
+        "verification_token_max_attempts": 5,
+        "otp_ttl_s": 600,
+        "otp_max_attempts": 5,
+        "deletion_grace_period_days": 30,
+        "export_file_ttl_s": 604800,
+        "per_page_default": 20,
+        "per_page_max": 100,
+        "gdpr_recent_exports_max": 10,
     }
 
 

@@ -3,6 +3,7 @@
 Runs tools/seed_fidelity.py, which renders the spec with openapi-generator's markdown
 generator and compares it with spec/upstream/UserApi.md (275 fields).
 """
+
 from __future__ import annotations
 
 import os
@@ -27,7 +28,11 @@ def test_spec_matches_the_upstream_reference_exactly() -> None:
     # When
     proc = subprocess.run(
         [sys.executable, str(ROOT / "tools" / "seed_fidelity.py"), str(ROOT / "spec" / "openapi.yaml")],
-        capture_output=True, text=True, cwd=ROOT, env={**os.environ, "PATH": SEARCH_PATH}, timeout=300,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PATH": SEARCH_PATH},
+        timeout=300,
     )
 
     # Then
