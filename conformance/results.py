@@ -27,7 +27,9 @@ class RequirementResult:
     duration_s: float = 0.0
 
     def fails_run(self, *, strict: bool) -> bool:
-        if self.outcome is not Outcome.FAILED:
+        """A MUST (or, under --strict, any) requirement that failed, or that could not be decided: an
+        undecided requirement did not pass, so a run with one must not look green in CI."""
+        if self.outcome not in (Outcome.FAILED, Outcome.ERROR):
             return False
         return self.requirement.level is Level.MUST or strict
 

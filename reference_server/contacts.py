@@ -47,6 +47,10 @@ class NewContact:
 def _parse_email(fields: Fields) -> NewContact | None:
     raw = fields.string("email", min_length=1, max_length=254)
     fields.finish()
+    if not raw.isascii():
+        # The contract's `format: email` is RFC 5321's ASCII address; internationalised ones (idn-email) are not in it.
+        fields.problem("email", "must be an ASCII address (internationalised addresses are not supported)")
+        return None
     try:
         normalised = validate_email(raw, check_deliverability=False).normalized
     except EmailNotValidError as exc:

@@ -37,6 +37,8 @@ def _observe(
     # if it could not run, its own requirements say why and the rest of the traffic is still judged.
     with contextlib.suppress(UndecidedRequirement, SkipRequirement):
         run_schemathesis(ctx)
+    if not any(exchange.operation_id for exchange in ctx.exchanges):
+        raise UndecidedRequirement("no answer of any operation reached the suite, so there was nothing to judge")
     validator = _validator(ctx)
     shown: Counter[str] = Counter()
     for exchange in list(ctx.exchanges):

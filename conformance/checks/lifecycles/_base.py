@@ -126,15 +126,16 @@ class Lifecycle(RuleBasedStateMachine):
         what: str,
         code: str | None = None,
         hint: str = "",
-    ) -> Any:
-        """The answer's JSON body when its status (and ErrorResponse code) is the one the model predicts."""
+    ) -> dict[str, Any]:
+        """The answer's JSON object ({} when it is not one: SCHEMA-RESPONSE-BODY judges that), after checking
+        that its status (and ErrorResponse code) is the one the model predicts."""
         allowed = {status} if isinstance(status, int) else set(status)
         body = exchange.json()
         got_code = body.get("code") if isinstance(body, dict) else None
         if exchange.status not in allowed or (code is not None and got_code != code):
             shown = " or ".join(str(s) for s in sorted(allowed)) + (f" {code}" if code else "")
             self.violation(requirement_id, expected=f"{what}: {shown}", exchange=exchange, hint=hint)
-        return body
+        return body if isinstance(body, dict) else {}
 
     def check(self, requirement_id: str, condition: bool, *, expected: str, actual: str, exchange: Exchange) -> None:
         if not condition:
