@@ -274,8 +274,11 @@ def _bounded_sessions(client: TargetClient) -> Iterator[None]:
     def make_session(*args: Any, **kwargs: Any) -> requests.Session:
         session = original(*args, **kwargs)
         # No redirect is followed, the probes' (raw session.send) included: a 302 loop must not become 30 requests.
-        session.__class__ = type("NoRedirects" + type(session).__name__, (type(session),),
-                                 {"get_redirect_target": lambda _self, _response: None})
+        session.__class__ = type(
+            "NoRedirects" + type(session).__name__,
+            (type(session),),
+            {"get_redirect_target": lambda _self, _response: None},
+        )
         adapter = BoundedAdapter()
         session.mount("http://", adapter)
         session.mount("https://", adapter)
