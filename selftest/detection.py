@@ -77,24 +77,14 @@ def suite_verdict(run: dict[str, Any], named: Sequence[str]) -> dict[str, Any]:
     caught = bool(named) and all(by_id.get(rid, {}).get("outcome") == "failed" for rid in named)
     named_failures = [failure for rid in named for failure in by_id.get(rid, {}).get("failures", [])]
     numbers = [f["request_number"] for f in named_failures if isinstance(f.get("request_number"), int)]
-    # Requests the named requirement itself had sent when it caught the fault: its first offending
-    # request's position minus what ran before it (the preflight request and the earlier requirements).
-    in_requirement: int | None = None
-    if caught and numbers:
-        before = 1  # the preflight GET /users/me
-        for item in requirements:
-            if item["id"] in named:
-                first = min(
-                    (f["request_number"] for f in item["failures"] if isinstance(f.get("request_number"), int)),
-                    default=None,
-                )
-                if first is not None and before < first <= before + item["requests"]:
-                    in_requirement = first - before
-                break
-            before += item["requests"]
+    first = min(numbers) if caught and numbers else None
+    sent_by, in_requirement = _window_of(requirements, first) if first is not None else (None, None)
     return {
         "caught": caught,
-        "requests_until_caught": min(numbers) if caught and numbers else None,
+        "requests_until_caught": first,
+        # The requirement whose check sent the offending request, and how many requests that check had
+        # sent when it did (an observer such as SCHEMA-* judges requests an earlier check sent).
+        "sent_by": sent_by,
         "requests_in_requirement": in_requirement,
         "curl": any(str(f.get("curl", "")).startswith("curl ") for f in named_failures),
         "extra_failures": sorted(set(failed) - set(named)),
@@ -102,6 +92,20 @@ def suite_verdict(run: dict[str, Any], named: Sequence[str]) -> dict[str, Any]:
         "requests": run["summary"]["requests"],
         "exit_code": run["summary"]["exit_code"],
     }
+
+
+def _window_of(requirements: Sequence[dict[str, Any]], number: int) -> tuple[str | None, int | None]:
+    """Which requirement sent request `number`, and its position among that requirement's requests.
+
+    Requests are numbered in the order sent: the preflight `GET /users/me` first, then each
+    requirement's in run order (results.json lists them in that order with their request counts).
+    """
+    before = 1  # the preflight
+    for item in requirements:
+        if before < number <= before + item["requests"]:
+            return item["id"], number - before
+        before += item["requests"]
+    return None, None
 
 
 def clean_verdict(run: dict[str, Any]) -> dict[str, Any]:
@@ -314,6 +318,21 @@ def render_table(report: dict[str, Any]) -> str:
     ]
     if summary["suite_missed"]:
         lines.append("Missed by the suite: " + ", ".join(f"`{name}`" for name in summary["suite_missed"]) + ".")
+    if summary["suite_extra_failures"]:
+        lines.append(
+            "Requirements that failed besides the named ones: "
+            + "; ".join(
+                f"`{name}`: " + ", ".join(f"`{rid}`" for rid in extra)
+                for name, extra in summary["suite_extra_failures"].items()
+            )
+            + "."
+        )
+    if summary["median_requests_in_requirement"] is not None:
+        lines.append(
+            "Counted from the start of the named requirement instead (the run's earlier requirements left out): "
+            f"median {_fmt(summary['median_requests_in_requirement'])}, "
+            f"max {_fmt(summary['max_requests_in_requirement'])} requests."
+        )
     return "\n".join(lines)
 
 

@@ -37,10 +37,22 @@ def test_a_fault_is_caught_when_its_named_requirement_failed() -> None:
     # Then the earliest offending request counts, in the run and inside the requirement (1 preflight + 12 before)
     assert verdict["caught"] is True
     assert verdict["requests_until_caught"] == 15
+    assert verdict["sent_by"] == "EMAIL-PRIMARY-UNIQUE"
     assert verdict["requests_in_requirement"] == 2
     assert verdict["curl"] is True
     # and a failure the fault does not name is reported, not hidden
     assert verdict["extra_failures"] == ["PAGINATION-WALK"]
+
+
+def test_a_request_an_observer_judged_counts_in_the_check_that_sent_it() -> None:
+    # Given an observer (no requests of its own) that failed on request 5, sent by the first check
+    run = _run(_requirement("AUTH-401-MISSING", "passed", 12), _requirement("SCHEMA-RESPONSE-BODY", "failed", 0, 5))
+    verdict = suite_verdict(run, ["SCHEMA-RESPONSE-BODY"])
+    assert (verdict["requests_until_caught"], verdict["sent_by"], verdict["requests_in_requirement"]) == (
+        5,
+        "AUTH-401-MISSING",
+        4,
+    )
 
 
 def test_a_fault_is_missed_unless_every_named_requirement_failed() -> None:

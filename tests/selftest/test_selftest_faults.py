@@ -33,6 +33,6 @@ def test_the_full_run_catches_each_fault_by_its_named_requirement(
         curls = [failure["curl"] for failure in run.requirement(requirement_id)["failures"]]
         assert any(curl.startswith("curl -X ") for curl in curls), curls
     assert "Reproduce with: curl -X " in run.output
-    # and nothing else broke: no requirement the fault does not name failed or errored
-    others = {rid: outcome for rid, outcome in outcomes.items() if rid not in fault.requirements}
-    assert {rid: outcome for rid, outcome in others.items() if outcome in ("failed", "error")} == {}
+    # and no check crashed or was left undecided. Other requirements may fail too when a fault breaks
+    # more than one rule (python -m selftest.detection lists them as extra failures).
+    assert {rid: outcome for rid, outcome in outcomes.items() if outcome == "error"} == {}
