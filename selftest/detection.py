@@ -318,6 +318,13 @@ def render_table(report: dict[str, Any]) -> str:
     ]
     if summary["suite_missed"]:
         lines.append("Missed by the suite: " + ", ".join(f"`{name}`" for name in summary["suite_missed"]) + ".")
+    should_only = [f["name"] for f in report["faults"] if f["suite"]["caught"] and f["suite"]["exit_code"] == 0]
+    if should_only:
+        lines.append(
+            "Caught, but the run still exits 0 (the named requirement is a SHOULD; `--strict` makes it fail the run): "
+            + ", ".join(f"`{name}`" for name in should_only)
+            + "."
+        )
     if summary["suite_extra_failures"]:
         lines.append(
             "Requirements that failed besides the named ones: "
@@ -329,8 +336,8 @@ def render_table(report: dict[str, Any]) -> str:
         )
     if summary["median_requests_in_requirement"] is not None:
         lines.append(
-            "Counted from the start of the named requirement instead (the run's earlier requirements left out): "
-            f"median {_fmt(summary['median_requests_in_requirement'])}, "
+            "Counted instead inside the check that sent the offending request (its own requests only, the "
+            f"run's earlier checks left out): median {_fmt(summary['median_requests_in_requirement'])}, "
             f"max {_fmt(summary['max_requests_in_requirement'])} requests."
         )
     return "\n".join(lines)

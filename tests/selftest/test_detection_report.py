@@ -73,6 +73,7 @@ def _report() -> dict[str, Any]:
                 "requests_in_requirement": until,
                 "curl": caught,
                 "extra_failures": extra,
+                "exit_code": 1 if caught else 0,
             },
             "schemathesis": {"caught": st, "exit_code": 1 if st else 0, "timed_out": False},
         }

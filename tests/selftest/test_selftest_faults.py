@@ -23,11 +23,13 @@ def test_the_full_run_catches_each_fault_by_its_named_requirement(
     # When the suite's full default catalogue runs against a reference server with this one fault
     run = run_cli(capsys, tmp_path, fault.name)
 
-    # Then every requirement the fault names failed and the run exits 1
+    # Then every requirement the fault names failed
     outcomes = run.outcomes()
     failed = {rid for rid, outcome in outcomes.items() if outcome == "failed"}
     assert set(fault.requirements) <= failed, {rid: outcomes.get(rid) for rid in fault.requirements}
-    assert run.exit_code == 1
+    # and the run exits 1, unless the fault names only SHOULD requirements (they fail a run with --strict only)
+    levels = {run.requirement(rid)["level"] for rid in fault.requirements}
+    assert run.exit_code == (1 if "MUST" in levels else 0)
     # and the failure carries a curl line that reproduces it, shown on the terminal too
     for requirement_id in fault.requirements:
         curls = [failure["curl"] for failure in run.requirement(requirement_id)["failures"]]
