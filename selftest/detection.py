@@ -340,6 +340,17 @@ def render_table(report: dict[str, Any]) -> str:
             f"run's earlier checks left out): median {_fmt(summary['median_requests_in_requirement'])}, "
             f"max {_fmt(summary['max_requests_in_requirement'])} requests."
         )
+    ci = PROFILES["ci"]
+    lines += [
+        "",
+        f"Regenerate with `python -m selftest.detection --profile {report['profile']} --readme-table` "
+        f"(writes `reports/detection.json`; {report['wall_time_s'] / 60:.0f} min here, 2 worker processes). "
+        f"`make test` runs the same self-test on every submission at the CI budget (`tests/selftest/`, "
+        f"`--max-examples {ci.max_examples}`, seed {ci.seed}): the full catalogue once per fault (its named "
+        "requirements fail, with a curl line), once against the clean server (every MUST passes, every skip has "
+        "a reason) and the same seed twice (identical verdicts); about 8 minutes at `-n 2` on 2 cores. "
+        "The bare Schemathesis column is not run in CI.",
+    ]
     return "\n".join(lines)
 
 

@@ -87,6 +87,7 @@ def _report() -> dict[str, Any]:
         "profile": "ci",
         "seed": 1,
         "max_examples": 5,
+        "wall_time_s": 600.0,
         "clean": {
             "suite": {"passed": 67, "requirements": 67, "exit_code": 0},
             "schemathesis": {"caught": False, "exit_code": 0},
