@@ -107,6 +107,9 @@ class Lifecycle(RuleBasedStateMachine):
         operation: str | None = None,
         hint: str = "",
     ) -> NoReturn:
+        # Shrinking replays the failure later in the run; "requests until caught" is the first sighting.
+        first_seen: dict[str, int] = self.ctx.memo.setdefault("lifecycle-first-violation", {})
+        first_seen.setdefault(requirement_id, exchange.sequence if exchange else self.ctx.client.sent)
         raise LifecycleViolation(
             requirement_id,
             operation=operation or (exchange.operation_id or exchange.path if exchange else "(model)"),
@@ -204,7 +207,9 @@ def _record(ctx: CheckContext, outcome: MachineOutcome, exc: LifecycleViolation)
             hint=exc.hint,
             curl=exc.exchange.curl if exc.exchange else "",
             steps=tuple(ctx.redactor.text(step) for step in steps),
-            request_number=exc.exchange.sequence if exc.exchange else ctx.client.sent,
+            request_number=ctx.memo.get("lifecycle-first-violation", {}).get(
+                exc.requirement_id, exc.exchange.sequence if exc.exchange else ctx.client.sent
+            ),
         )
     )
 
