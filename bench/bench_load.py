@@ -9,7 +9,7 @@ per-request cost would compete with the server for the machine's two cores):
 - `closed`: N connections each sending the next request as soon as the previous answer arrives;
   the fallback for the max-rate measurement when wrk is not installed.
 
-Usage: python bench/bench_load.py {open,closed} --url URL --op {get_users_me,add_email} [...]
+Usage: python -m bench.bench_load {open,closed} --url URL --op {get_users_me,add_email} [...]
 The bearer token is read from $KESK_BENCH_TOKEN (kept out of argv). Prints one JSON object.
 """
 

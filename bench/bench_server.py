@@ -1,7 +1,7 @@
-"""Speed benchmark of the reference server: `python bench/bench_server.py [--out reports/bench.json]`.
+"""Speed benchmark of the reference server: `python -m bench.bench_server [--out reports/bench.json]`.
 
-Starts `python -m reference_server` (the `serve` command) as a subprocess and loads it from other processes on
-loopback only:
+Starts `python -m reference_server serve` as a subprocess (through `reference_server.launcher`) and loads
+it from other processes on loopback only:
 
 - max rate (closed loop): wrk when it is on PATH, else bench_load.py's closed-loop generator;
 - fixed rate (open loop, 200 requests/s by default): bench_load.py's pacer, latency measured from
@@ -18,89 +18,40 @@ import argparse
 import json
 import os
 import platform
-import queue
 import secrets
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+from bench.bench_load import TOKEN_ENV
+from bench.bench_wrk import run_wrk, wrk_path
+from reference_server.launcher import ServerProcess, serve_command, serve_in_process
 
-from bench_load import TOKEN_ENV  # noqa: E402
-from bench_wrk import run_wrk, wrk_path  # noqa: E402
-
-REPO = HERE.parent
+REPO = Path(__file__).resolve().parents[1]
 OPS = ("get_users_me", "add_email")
 TARGET_RPS = 1000.0
 TARGET_P99_MS = 20.0
 PACER_LATE_MS = 5.0
 BUSY_LOADAVG = 0.5
-_START_TIMEOUT_S = 30.0
 
 
 # ---- the server under test -------------------------------------------------------------------
 
 
-class Server:
-    """`python -m reference_server --port 0` (serve) in a subprocess, stopped on exit."""
-
-    def __init__(self, db: str) -> None:
-        self.db = db
-        self.command = [sys.executable, "-m", "reference_server", "--port", "0", "--db", db]
-        self._stderr = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 - lives as long as the server
-        self.proc = subprocess.Popen(
-            self.command, cwd=REPO, stdout=subprocess.PIPE, stderr=self._stderr, text=True, bufsize=1
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-
-        def pump() -> None:  # keep reading stdout so the pipe can never fill up
-            assert self.proc.stdout is not None
-            for line in self.proc.stdout:
-                lines.put(line)
-            lines.put(None)
-
-        threading.Thread(target=pump, daemon=True).start()
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while True:
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line is None:
-                self.stop()
-                raise RuntimeError(f"the reference server did not start: {self.stderr_tail()}")
-            if line.startswith("base URL:"):
-                self.base_url = line.split(":", 1)[1].strip()
-                break
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stderr_tail(self) -> str:
-        self._stderr.seek(0)
-        return self._stderr.read()[-2000:]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def cpu_seconds(server: ServerProcess) -> float:
+    """User + system CPU time of the server process so far (Linux /proc)."""
+    fields = Path(f"/proc/{server.pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def server_facts(server: Server) -> dict[str, Any]:
+def server_facts(db: str) -> dict[str, Any]:
     """What the server runs on: uvicorn's `auto` loop/http pick uvloop/httptools when importable."""
     probe = (
         "import importlib.util as u, json;"
@@ -116,8 +67,8 @@ def server_facts(server: Server) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[dist] = None
     return {
-        "command": "python -m reference_server --port 0 --db " + server.db,
-        "db": server.db,
+        "command": "python -m reference_server serve --port 0 --db " + db,
+        "db": db,
         "event_loop": "uvloop" if found["uvloop"] else "asyncio",
         "http_parser": "httptools" if found["httptools"] else "h11",
         "versions": versions,
@@ -151,12 +102,12 @@ def warm_up(base_url: str, token: str, count: int = 200) -> None:
 
 
 def run_python_load(mode: str, op: str, base_url: str, token: str, **options: Any) -> dict[str, Any]:
-    command = [sys.executable, str(HERE / "bench_load.py"), mode, "--url", base_url, "--op", op]
+    command = [sys.executable, "-m", "bench.bench_load", mode, "--url", base_url, "--op", op]
     for name, value in options.items():
         command += [f"--{name}", str(value)]
     env = {**os.environ, TOKEN_ENV: token}
     timeout = float(options.get("duration", 10)) + 60
-    proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    proc = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"bench_load.py {mode} exited {proc.returncode}: {proc.stderr.strip()[-1000:]}")
     result: dict[str, Any] = json.loads(proc.stdout)
@@ -164,18 +115,18 @@ def run_python_load(mode: str, op: str, base_url: str, token: str, **options: An
     return result
 
 
-def measured(server: Server, run: Any) -> dict[str, Any]:
+def measured(server: ServerProcess, run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """Run a measurement and add the server's CPU time per request during it."""
-    before = server.cpu_seconds()
-    result: dict[str, Any] = run()
-    used = server.cpu_seconds() - before
+    before = cpu_seconds(server)
+    result = run()
+    used = cpu_seconds(server) - before
     result["server_cpu_s"] = round(used, 2)
     if result.get("requests"):
         result["server_cpu_ms_per_request"] = round(used * 1000 / result["requests"], 3)
     return result
 
 
-def bench_operation(server: Server, op: str, token: str, args: argparse.Namespace, tool: str) -> dict[str, Any]:
+def bench_operation(server: ServerProcess, op: str, token: str, args: argparse.Namespace, tool: str) -> dict[str, Any]:
     run_id = secrets.token_hex(3)
     fixed = measured(
         server,
@@ -190,32 +141,24 @@ def bench_operation(server: Server, op: str, token: str, args: argparse.Namespac
             prefix=f"fx{run_id}",
         ),
     )
-    if tool == "wrk":
-        loaded = measured(
-            server,
-            lambda: run_wrk(
+
+    def max_rate() -> dict[str, Any]:
+        duration, connections = args.duration, args.connections
+        if tool == "wrk":
+            return run_wrk(
                 op,
                 server.base_url,
                 token,
-                duration=args.duration,
-                connections=args.connections,
+                duration=duration,
+                connections=connections,
                 threads=args.threads,
                 prefix=f"wk{run_id}",
-            ),
+            )
+        return run_python_load(
+            "closed", op, server.base_url, token, duration=duration, connections=connections, prefix=f"cl{run_id}"
         )
-    else:
-        loaded = measured(
-            server,
-            lambda: run_python_load(
-                "closed",
-                op,
-                server.base_url,
-                token,
-                duration=args.duration,
-                connections=args.connections,
-                prefix=f"cl{run_id}",
-            ),
-        )
+
+    loaded = measured(server, max_rate)
     return {
         "max_rps": loaded["rps"],
         "p50_ms": loaded["p50_ms"],
@@ -333,11 +276,10 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="kesk-bench-") as tmp:
         db = str(Path(tmp) / "bench.sqlite3") if args.db == "file" else args.db
-        server = Server(db)
-        try:
+        with serve_in_process(serve_command(db=db), cwd=REPO) as server:
             token = create_user(server.base_url)
             warm_up(server.base_url, token)
-            report: dict[str, Any] = {"machine": machine_facts(), "server": server_facts(server)}
+            report: dict[str, Any] = {"machine": machine_facts(), "server": server_facts(db)}
             started = time.time()
             report["get_users_me"] = bench_operation(server, "get_users_me", token, args, tool)
             emails_before = email_count(server.base_url, token)
@@ -346,11 +288,9 @@ def main(argv: list[str] | None = None) -> int:
             report["add_email"]["emails_of_user_after"] = email_count(server.base_url, token)
             report["wall_time_s"] = round(time.time() - started, 1)
             report["machine"]["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
-        finally:
-            server.stop()
         if server.proc.returncode not in (0, -15):
-            print(f"warning: server exited {server.proc.returncode}: {server.stderr_tail()}", file=sys.stderr)
-        report["server"]["stderr_tail"] = server.stderr_tail()
+            print(f"warning: server exited {server.proc.returncode}: {server.output_tail()}", file=sys.stderr)
+        report["server"]["output_tail"] = server.output_tail()
 
     report["tool"] = {
         "max_rate": ("wrk (closed loop)" if tool == "wrk" else "bench_load.py closed loop (asyncio, raw HTTP/1.1)"),

@@ -1,8 +1,9 @@
-"""A fresh reference server in a background thread that counts the requests it answers.
+"""A fresh reference server that counts the requests it answers, in a thread or in its own process.
 
 The count is taken at the server, so the suite, bare `st run` and a raw httpx loop are all
 measured the same way. Requests to the test-support contract (`/v1/_test/...`: disposable users,
-the outbox, the clock) are counted apart from the API's own.
+the outbox, the clock) are counted apart from the API's own. Both kinds of server are started by
+`reference_server.launcher`.
 """
 
 from __future__ import annotations
@@ -10,23 +11,25 @@ from __future__ import annotations
 import argparse
 import json
 import signal
+import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-import uvicorn
+import httpx
 
-from reference_server.app import BASE_PATH, create_app
-from reference_server.embedded import base_url, bind_loopback, uvicorn_config
+from reference_server.app import BASE_PATH
+from reference_server.embedded import running_server
+from reference_server.launcher import READY_PREFIX, ServerProcess, serve_in_process
 
-__all__ = ["COUNTS_PATH", "CountingServer", "counting_server", "main"]
+__all__ = ["COUNTS_PATH", "CountingServer", "counting_process", "counting_server", "counts_of", "main"]
 
-_START_TIMEOUT_S = 10.0
 _TEST_SUPPORT_PREFIX = BASE_PATH + "/_test/"
 COUNTS_PATH = "/_selftest/counts"  # GET: the counters; POST: reset them (outside /v1, never counted)
+_REPO = Path(__file__).resolve().parents[1]
 
 Scope = dict[str, Any]
 Receive = Any
@@ -37,7 +40,7 @@ Send = Any
 class CountingServer:
     """What `counting_server` yields: the base URL (with /v1) and live request counters."""
 
-    base_url: str
+    base_url: str = ""
     api_requests: int = 0
     test_support_requests: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -47,7 +50,7 @@ class CountingServer:
             self.api_requests = 0
             self.test_support_requests = 0
 
-    def _count(self, path: str) -> None:
+    def count(self, path: str) -> None:
         with self._lock:
             if path.startswith(_TEST_SUPPORT_PREFIX):
                 self.test_support_requests += 1
@@ -76,31 +79,32 @@ class _Counting:
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
                 return
-            self.counter._count(path)
+            self.counter.count(path)
         await self.app(scope, receive, send)
 
 
 @contextmanager
 def counting_server(faults: Sequence[str] = ()) -> Iterator[CountingServer]:
-    """A fresh in-memory reference server (test mode, the given faults) on a free loopback port."""
-    app = create_app(faults=faults, test_mode=True)
-    sock = bind_loopback()
-    counter = CountingServer(base_url(sock))
-    server = uvicorn.Server(uvicorn_config(_Counting(app, counter)))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="selftest-reference", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the reference server did not start")
-            time.sleep(0.005)
+    """A fresh in-memory reference server (test mode, the given faults) on a free loopback port, in a thread."""
+    counter = CountingServer()
+    with running_server(faults=faults, wrap=lambda app: _Counting(app, counter)) as url:
+        counter.base_url = url
         yield counter
-    finally:
-        server.should_exit = True
-        thread.join(timeout=_START_TIMEOUT_S)
-        sock.close()
-        app.state.server.db.close()
+
+
+@contextmanager
+def counting_process(faults: Sequence[str] = ()) -> Iterator[ServerProcess]:
+    """The same counting server in its own process (`python -m selftest.servers`); read it with `counts_of`."""
+    command = [sys.executable, "-m", "selftest.servers", *(arg for fault in faults for arg in ("--fault", fault))]
+    with serve_in_process(command, cwd=_REPO) as server:
+        yield server
+
+
+def counts_of(server: ServerProcess, *, reset: bool = False) -> dict[str, int]:
+    """The counters of a `counting_process` ("api", "test_support"); with reset, zeroed after reading."""
+    answer = (httpx.post if reset else httpx.get)(server.origin + COUNTS_PATH, timeout=10)
+    answer.raise_for_status()
+    return {key: int(value) for key, value in answer.json().items()}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,7 +115,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with counting_server(args.fault) as server:
-        print(f"base URL: {server.base_url}", flush=True)
+        print(f"{READY_PREFIX}{server.base_url}", flush=True)
         with suppress(KeyboardInterrupt):
             stop.wait()
     return 0

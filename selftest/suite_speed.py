@@ -23,87 +23,25 @@ import argparse
 import json
 import os
 import platform
-import queue
 import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import httpx
 
 from selftest.bare import REPO, new_token, run_bare_st
 from selftest.detection import PROFILES, run_detection
-from selftest.servers import COUNTS_PATH
+from selftest.servers import counting_process, counts_of
 
 __all__ = ["main"]
 
 TARGET_WALL_S = 60.0
 TARGET_MEDIAN_REQUESTS = 200
-_START_TIMEOUT_S = 30.0
-
-
-# ---- a counting reference server in its own process -------------------------------------------
-
-
-class ServerProcess:
-    """`python -m selftest.servers` in a subprocess: a fresh in-memory server that counts its requests."""
-
-    def __init__(self) -> None:
-        command = [sys.executable, "-m", "selftest.servers"]
-        self.proc = subprocess.Popen(
-            command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1
-        )
-        lines: queue.Queue[str | None] = queue.Queue()
-        assert self.proc.stdout is not None
-        threading.Thread(target=_pump, args=(self.proc.stdout, lines), daemon=True).start()
-        deadline = time.monotonic() + _START_TIMEOUT_S
-        while True:
-            try:
-                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                line = None
-            if line is None:
-                self.stop()
-                raise RuntimeError("the counting reference server did not start")
-            if line.startswith("base URL:"):
-                self.base_url = line.split(":", 1)[1].strip()
-                break
-        self.origin = self.base_url.rsplit("/v1", 1)[0]
-
-    def counts(self, *, reset: bool = False) -> dict[str, int]:
-        answer = (httpx.post if reset else httpx.get)(self.origin + COUNTS_PATH, timeout=10)
-        answer.raise_for_status()
-        return {key: int(value) for key, value in answer.json().items()}
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-
-def _pump(stream: IO[str], into: queue.Queue[str | None]) -> None:
-    for line in stream:  # keep reading so the pipe can never fill up
-        into.put(line)
-    into.put(None)
-
-
-@contextmanager
-def server_process() -> Iterator[ServerProcess]:
-    server = ServerProcess()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def _rate(requests: int, seconds: float) -> float:
@@ -138,8 +76,8 @@ def suite_rate(seed: int, max_examples: int) -> dict[str, Any]:
     from conformance.config import Settings
     from conformance.runner import execute
 
-    with server_process() as server:
-        server.counts(reset=True)
+    with counting_process() as server:
+        counts_of(server, reset=True)
         started = time.perf_counter()
         result = execute(
             Settings(
@@ -151,7 +89,7 @@ def suite_rate(seed: int, max_examples: int) -> dict[str, Any]:
             )
         )
         wall = time.perf_counter() - started
-        counts = server.counts()
+        counts = counts_of(server)
     return {
         "wall_time_s": round(wall, 1),
         "exit_code": result.exit_code,
@@ -165,10 +103,10 @@ def suite_rate(seed: int, max_examples: int) -> dict[str, Any]:
 
 def bare_rate(seed: int, max_examples: int) -> dict[str, Any]:
     """Bare `st run` (subprocess) against a counting server in another process."""
-    with server_process() as server:
-        server.counts(reset=True)
+    with counting_process() as server:
+        counts_of(server, reset=True)
         bare = run_bare_st(server.base_url, max_examples=max_examples, seed=seed, timeout_s=900.0)
-        counts = server.counts()
+        counts = counts_of(server)
     api = counts["api"]
     reported = re.search(r"in ([0-9.]+)s =+\s*$", bare.output_tail)
     own_s = float(reported.group(1)) if reported else None
@@ -185,15 +123,15 @@ def bare_rate(seed: int, max_examples: int) -> dict[str, Any]:
 
 def httpx_rate(requests: int) -> dict[str, Any]:
     """A raw sequential loop: one keep-alive httpx.Client, `GET /users/me` n times."""
-    with server_process() as server:
+    with counting_process() as server:
         token = new_token(server.base_url)
-        server.counts(reset=True)
+        counts_of(server, reset=True)
         with httpx.Client(base_url=server.base_url, headers={"Authorization": f"Bearer {token}"}) as client:
             client.get("/users/me").raise_for_status()  # connect outside the clock
             started = time.perf_counter()
             statuses = [client.get("/users/me").status_code for _ in range(requests)]
             wall = time.perf_counter() - started
-        counts = server.counts()
+        counts = counts_of(server)
     return {
         "requests": requests,
         "requests_api": counts["api"],

@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:  # bench/ is a package at the repository root, next to the ones it measures
+    sys.path.insert(0, str(ROOT))
 
-from bench_load import (
+from bench.bench_load import (  # noqa: E402
     RequestFactory,
     build_request,
     parse_response_head,
@@ -23,7 +25,7 @@ from bench_load import (
     schedule_offsets,
     summarise,
 )
-from bench_wrk import parse_duration_ms, parse_wrk_output
+from bench.bench_wrk import parse_duration_ms, parse_wrk_output  # noqa: E402
 
 # Recorded from wrk 4.1.0 (Debian) against the reference server: add-email, all 201.
 WRK_ADD_EMAIL = """\
