@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from conformance.contract import Contract, Limits, bundled_contract
 from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
 from conformance.inbox import Inbox, InboxError
 from conformance.operations import OperationIndex
@@ -61,12 +62,18 @@ class CheckContext:
     max_examples: int
     seed: int
     workers: int = 1
+    contract: Contract = field(default_factory=bundled_contract)
     rng: random.Random = field(default_factory=random.Random)
     resources: Resources = field(default_factory=Resources)
     memo: dict[str, Any] = field(default_factory=dict)
     failures: list[FailureDetail] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
     _disposable_count: int = 0
+
+    @property
+    def limits(self) -> Limits:
+        """The contract's x-kesk-limits: the only source of every number a check judges by."""
+        return self.contract.limits
 
     # --- outcomes -------------------------------------------------------------------------------
     def fail(

@@ -1,9 +1,11 @@
-"""The requirement catalogue: every check declared once, with a stable id.
+"""Requirements: what one check enforces, declared once, with a stable id and its citation.
 
-A requirement carries its id (``EMAIL-PRIMARY-UNIQUE``; never positional), its level
-(MUST fails the run, SHOULD only under ``--strict``), the sentence of the seed or the
-spec it enforces, the operations it covers, and what it needs from the target
-(a second user, an inbox, the test clock, a password, destructive permission).
+A requirement carries its id (``EMAIL-PRIMARY-UNIQUE``; never positional), its level (MUST fails
+the run, SHOULD only under ``--strict``), what it cites in the contract (``rule:OTP``,
+``seed:addUserEmail``, ``spec:/components/...``; the quote is taken from there, never retyped), the
+operations it covers, and what it needs from the target (a second user, an inbox, the test clock,
+a password, destructive permission). The catalogue (run order included) is built in one place,
+:mod:`conformance.catalogue`; declaring a requirement registers nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from conformance.contract import Citation, bundled_contract
+
 if TYPE_CHECKING:
     from conformance.context import CheckContext
+
+__all__ = ["CheckFunction", "DuplicateRequirement", "Level", "Need", "Registry", "Requirement", "requirement"]
 
 CheckFunction = Callable[["CheckContext"], None]
 _ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
@@ -43,13 +49,18 @@ class Requirement:
     level: Level
     area: str
     title: str
-    quote: str
+    quote: str  # taken from what `cites` names in the contract
     source: str  # "seed" when the sentence is the upstream reference's, "spec" when it is our contract's
     operations: tuple[str, ...]
     needs: frozenset[Need]
     check: CheckFunction
     # Observers judge the exchanges every other check made, so they run last.
     observes: bool = False
+    cites: tuple[Citation, ...] = ()
+    doc: str = ""  # what the check sends
+
+    def __call__(self, ctx: CheckContext) -> None:
+        self.check(ctx)
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -59,6 +70,7 @@ class Requirement:
             "title": self.title,
             "quote": self.quote,
             "source": self.source,
+            "cites": list(self.cites),
             "operations": list(self.operations),
             "needs": sorted(need.value for need in self.needs),
             "observes": self.observes,
@@ -70,10 +82,11 @@ class DuplicateRequirement(ValueError):
 
 
 class Registry:
-    """Requirements keyed by id, in declaration order; duplicate ids are refused."""
+    """Requirements keyed by id, in the order they were added; duplicate ids are refused."""
 
-    def __init__(self) -> None:
+    def __init__(self, items: Iterable[Requirement] = ()) -> None:
         self._items: dict[str, Requirement] = {}
+        self.extend(items)
 
     def add(self, item: Requirement) -> None:
         if not _ID_PATTERN.match(item.id):
@@ -81,6 +94,10 @@ class Registry:
         if item.id in self._items:
             raise DuplicateRequirement(f"a requirement with id {item.id!r} is already registered")
         self._items[item.id] = item
+
+    def extend(self, items: Iterable[Requirement]) -> None:
+        for item in items:
+            self.add(item)
 
     def __iter__(self) -> Iterator[Requirement]:
         return iter(self._items.values())
@@ -109,7 +126,40 @@ class Registry:
         return sorted(set(operation_ids) - covered)
 
 
-CATALOGUE = Registry()
+def declare(
+    id: str,
+    *,
+    level: Level,
+    area: str,
+    title: str,
+    cites: Iterable[Citation],
+    operations: Iterable[str],
+    check: CheckFunction,
+    needs: Iterable[Need] = (),
+    observes: bool = False,
+    doc: str = "",
+) -> Requirement:
+    """One requirement record; its quote and source come from what it cites in the bundled contract."""
+    cited = tuple(cites)
+    if not cited:
+        raise ValueError(
+            f"requirement {id} cites nothing: name an x-kesk-rules rule, a seed operation or a spec element"
+        )
+    contract = bundled_contract()
+    return Requirement(
+        id=id,
+        level=level,
+        area=area,
+        title=title,
+        quote=contract.quote(cited),
+        source=contract.source(cited),
+        operations=tuple(operations),
+        needs=frozenset(needs),
+        check=check,
+        observes=observes,
+        cites=cited,
+        doc=doc or (check.__doc__ or "").strip(),
+    )
 
 
 def requirement(
@@ -118,19 +168,24 @@ def requirement(
     level: Level,
     area: str,
     title: str,
-    quote: str,
-    source: str = "spec",
+    cites: Iterable[Citation],
     operations: Iterable[str],
     needs: Iterable[Need] = (),
     observes: bool = False,
-    registry: Registry = CATALOGUE,
-) -> Callable[[CheckFunction], CheckFunction]:
-    """Declare the decorated function as the check of one requirement."""
+) -> Callable[[CheckFunction], Requirement]:
+    """Declare the decorated function as the check of one requirement; the name then holds the record."""
 
-    def register(check: CheckFunction) -> CheckFunction:
-        registry.add(
-            Requirement(id, level, area, title, quote, source, tuple(operations), frozenset(needs), check, observes)
+    def make(check: CheckFunction) -> Requirement:
+        return declare(
+            id,
+            level=level,
+            area=area,
+            title=title,
+            cites=cites,
+            operations=operations,
+            check=check,
+            needs=needs,
+            observes=observes,
         )
-        return check
 
-    return register
+    return make

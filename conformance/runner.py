@@ -13,15 +13,15 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from conformance import checks as _checks  # noqa: F401  (registers the catalogue)
 from conformance._spec import load_spec
+from conformance.catalogue import catalogue
 from conformance.config import ConfigError, Settings
 from conformance.context import CheckContext, TestClock
 from conformance.failures import SkipRequirement, UndecidedRequirement
 from conformance.inbox import Inbox, TestSupportInbox, parse_inbox
 from conformance.operations import OperationIndex
 from conformance.redact import Redactor
-from conformance.requirements import CATALOGUE, Need, Requirement
+from conformance.requirements import Need, Requirement
 from conformance.results import Outcome, RequirementResult, RunResult
 from conformance.target import Exchange, TargetClient
 from conformance.users import CommandUserFactory, TestSupportUserFactory, User, UserFactory, UserFactoryError
@@ -258,11 +258,11 @@ class RunSession:
 
 
 def selected_requirements(settings: Settings) -> list[Requirement]:
-    """The requirements a run executes, in order: active checks first, observers last."""
-    selected = CATALOGUE.select(settings.select, settings.exclude)
+    """The requirements a run executes, in the catalogue's order (observers last)."""
+    selected = catalogue().select(settings.select, settings.exclude)
     if not selected:
         raise ConfigError("--select/--exclude left no requirement to run; see `kesk-conformance list`")
-    return sorted(selected, key=lambda item: item.observes)
+    return selected
 
 
 @contextlib.contextmanager

@@ -11,9 +11,10 @@ from pathlib import Path
 from rich.console import Console
 
 from conformance._spec import SpecError, load_spec
+from conformance.catalogue import catalogue
 from conformance.config import ConfigError, parse
 from conformance.operations import OperationIndex
-from conformance.requirements import CATALOGUE, Requirement
+from conformance.requirements import Requirement
 from conformance.results import Outcome, RequirementResult
 
 _OUTCOME_STYLE = {Outcome.PASSED: "green", Outcome.FAILED: "red", Outcome.SKIPPED: "yellow", Outcome.ERROR: "magenta"}
@@ -31,7 +32,7 @@ def run_main(argv: Sequence[str]) -> int:
     console = Console(stderr=False, highlight=False)
     try:
         settings = parse(argv, prog="kesk-conformance run")
-        total = len(CATALOGUE.select(settings.select, settings.exclude))
+        total = len(catalogue().select(settings.select, settings.exclude))
         done = 0
 
         def progress(item: Requirement, result: RequirementResult | None) -> None:
@@ -59,8 +60,6 @@ def run_main(argv: Sequence[str]) -> int:
 
 
 def list_main(argv: Sequence[str]) -> int:
-    from conformance import checks as _checks  # noqa: F401  (registers the catalogue)
-
     parser = argparse.ArgumentParser(prog="kesk-conformance list", description="List the requirement catalogue.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--select", action="append", default=[], metavar="GLOB")
@@ -70,8 +69,8 @@ def list_main(argv: Sequence[str]) -> int:
         operation_ids = OperationIndex(load_spec()).ids()
     except SpecError as exc:
         return _error(str(exc))
-    selected = CATALOGUE.select(args.select, args.exclude)
-    uncovered = CATALOGUE.uncovered(operation_ids)
+    selected = catalogue().select(args.select, args.exclude)
+    uncovered = catalogue().uncovered(operation_ids)
     if args.json:
         print(json.dumps([item.as_json() for item in selected], indent=2))
     else:

@@ -80,8 +80,7 @@ def _each_operation(ctx: CheckContext, headers: dict[str, str], what: str) -> No
     level=Level.MUST,
     area="auth",
     title="A request without a token is refused with 401",
-    quote="Authorization: bearer authorization on every operation (seed); 401 with WWW-Authenticate (spec)",
-    source="seed",
+    cites=("spec:/components/securitySchemes/bearerAuth", "spec:/components/responses/Unauthorized"),
     operations=ALL_OPERATIONS,
 )
 def missing_token_is_refused(ctx: CheckContext) -> None:
@@ -94,7 +93,7 @@ def missing_token_is_refused(ctx: CheckContext) -> None:
     level=Level.MUST,
     area="auth",
     title="A malformed Authorization header is refused with 401",
-    quote="Every operation requires a bearer token (securitySchemes.bearerAuth)",
+    cites=("spec:/components/securitySchemes/bearerAuth",),
     operations=ALL_OPERATIONS,
 )
 def malformed_header_is_refused(ctx: CheckContext) -> None:
@@ -108,7 +107,7 @@ def malformed_header_is_refused(ctx: CheckContext) -> None:
     level=Level.MUST,
     area="auth",
     title="A well-formed but unknown token is refused with 401",
-    quote="Every operation requires a valid bearer token; an invalid token gets 401 (spec)",
+    cites=("spec:/components/securitySchemes/bearerAuth", "spec:/components/responses/Unauthorized"),
     operations=ALL_OPERATIONS,
 )
 def invalid_token_is_refused(ctx: CheckContext) -> None:
@@ -116,3 +115,6 @@ def invalid_token_is_refused(ctx: CheckContext) -> None:
     forged = ctx.unique("kesk_forged_") + "x" * 20
     ctx.redactor.add(forged)
     _each_operation(ctx, {"Authorization": f"Bearer {forged}"}, "an unknown bearer token")
+
+
+REQUIREMENTS = (missing_token_is_refused, malformed_header_is_refused, invalid_token_is_refused)

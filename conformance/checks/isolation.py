@@ -6,15 +6,16 @@ non-existent id gets (status and error code), and A's resource is unchanged afte
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from conformance.checks._flows import MISSING_ID, add_email, add_favourite, add_phone, ready_export
 from conformance.context import CheckContext
-from conformance.requirements import Level, Need, requirement
+from conformance.requirements import CheckFunction, Level, Need, Requirement, requirement
 from conformance.target import Exchange
 from conformance.users import User
 
-_QUOTE = "Another user's resource is answered exactly like a missing one: 404 not_found (spec, OWNER-SCOPE)"
+_CITES = ("rule:OWNER-SCOPE", "spec:/components/responses/NotFound")
 _HINT = "Scope every lookup by the authenticated user, and answer a foreign id like a missing one"
 
 
@@ -64,30 +65,58 @@ def _contact_probe(ctx: CheckContext, kind: str, operations: tuple[str, ...]) ->
         _unchanged(ctx, operation_id, owner, read, {param: resource["id"]}, resource)
 
 
-def _declare_contact(kind: str, verb: str, operations: tuple[str, ...]) -> None:
-    noun = "email address" if kind == "email" else "phone number"
-
-    def check(ctx: CheckContext) -> None:
-        _contact_probe(ctx, kind, operations)
-
-    check.__doc__ = f"User A adds a {noun}; user B tries {', '.join(operations)} on its id and on a missing id."
-    requirement(
-        f"BOLA-{kind.upper()}-{verb}",
+def _contact_requirement(
+    id: str, *, noun: str, verb: str, operations: tuple[str, ...]
+) -> Callable[[CheckFunction], Requirement]:
+    return requirement(
+        id,
         level=Level.MUST,
         area="isolation",
-        title=f"Another user cannot {verb.lower()} a user's {noun}",
-        quote=_QUOTE,
+        title=f"Another user cannot {verb} a user's {noun}",
+        cites=_CITES,
         operations=operations,
         needs=(Need.SECOND_USER,),
-    )(check)
+    )
 
 
-_declare_contact("email", "READ", ("getUserEmail",))
-_declare_contact("email", "CHANGE", ("verifyUserEmail", "setPrimaryUserEmail"))
-_declare_contact("email", "REMOVE", ("removeUserEmail",))
-_declare_contact("phone", "READ", ("getUserPhone",))
-_declare_contact("phone", "CHANGE", ("verifyUserPhone", "setPrimaryUserPhone"))
-_declare_contact("phone", "REMOVE", ("removeUserPhone",))
+@_contact_requirement("BOLA-EMAIL-READ", noun="email address", verb="read", operations=("getUserEmail",))
+def email_read_is_scoped(ctx: CheckContext) -> None:
+    """User A adds an email address; user B reads its id and a missing id."""
+    _contact_probe(ctx, "email", ("getUserEmail",))
+
+
+@_contact_requirement(
+    "BOLA-EMAIL-CHANGE", noun="email address", verb="change", operations=("verifyUserEmail", "setPrimaryUserEmail")
+)
+def email_change_is_scoped(ctx: CheckContext) -> None:
+    """User A adds an email address; user B verifies it and makes it primary, and the same on a missing id."""
+    _contact_probe(ctx, "email", ("verifyUserEmail", "setPrimaryUserEmail"))
+
+
+@_contact_requirement("BOLA-EMAIL-REMOVE", noun="email address", verb="remove", operations=("removeUserEmail",))
+def email_removal_is_scoped(ctx: CheckContext) -> None:
+    """User A adds an email address; user B removes its id and a missing id."""
+    _contact_probe(ctx, "email", ("removeUserEmail",))
+
+
+@_contact_requirement("BOLA-PHONE-READ", noun="phone number", verb="read", operations=("getUserPhone",))
+def phone_read_is_scoped(ctx: CheckContext) -> None:
+    """User A adds a phone number; user B reads its id and a missing id."""
+    _contact_probe(ctx, "phone", ("getUserPhone",))
+
+
+@_contact_requirement(
+    "BOLA-PHONE-CHANGE", noun="phone number", verb="change", operations=("verifyUserPhone", "setPrimaryUserPhone")
+)
+def phone_change_is_scoped(ctx: CheckContext) -> None:
+    """User A adds a phone number; user B verifies it and makes it primary, and the same on a missing id."""
+    _contact_probe(ctx, "phone", ("verifyUserPhone", "setPrimaryUserPhone"))
+
+
+@_contact_requirement("BOLA-PHONE-REMOVE", noun="phone number", verb="remove", operations=("removeUserPhone",))
+def phone_removal_is_scoped(ctx: CheckContext) -> None:
+    """User A adds a phone number; user B removes its id and a missing id."""
+    _contact_probe(ctx, "phone", ("removeUserPhone",))
 
 
 @requirement(
@@ -95,8 +124,7 @@ _declare_contact("phone", "REMOVE", ("removeUserPhone",))
     level=Level.MUST,
     area="isolation",
     title="Lists show only the caller's own resources",
-    quote="Retrieves all email addresses associated with the user's account (seed)",
-    source="seed",
+    cites=("rule:OWNER-SCOPE", "seed:listUserEmails", "seed:listUserPhones", "seed:listFavouriteProducts"),
     operations=("listUserEmails", "listUserPhones", "listFavouriteProducts"),
     needs=(Need.SECOND_USER,),
 )
@@ -127,7 +155,7 @@ def lists_are_scoped(ctx: CheckContext) -> None:
     level=Level.MUST,
     area="isolation",
     title="Another user cannot remove a user's favourite",
-    quote=_QUOTE,
+    cites=_CITES,
     operations=("removeFavouriteProduct",),
     needs=(Need.SECOND_USER,),
 )
@@ -155,7 +183,7 @@ def favourite_removal_is_scoped(ctx: CheckContext) -> None:
     level=Level.MUST,
     area="isolation",
     title="Another user cannot unregister a user's FCM token",
-    quote=_QUOTE,
+    cites=_CITES,
     operations=("unregisterFcmToken", "registerFcmToken"),
     needs=(Need.SECOND_USER,),
 )
@@ -184,8 +212,7 @@ def fcm_unregister_is_scoped(ctx: CheckContext) -> None:
     level=Level.MUST,
     area="isolation",
     title="Another user cannot download a user's data export",
-    quote="Verifies user ownership and file expiration before serving the export file (seed)",
-    source="seed",
+    cites=("rule:EXPORT-OWNER-ONLY", "seed:downloadExport"),
     operations=("downloadExport", "requestDataExport", "confirmDataExport", "getGdprStatus"),
     needs=(Need.SECOND_USER, Need.INBOX),
 )
@@ -202,3 +229,17 @@ def export_download_is_scoped(ctx: CheckContext) -> None:
         200,
         what="user A downloads its own export",
     )
+
+
+REQUIREMENTS = (
+    email_read_is_scoped,
+    email_change_is_scoped,
+    email_removal_is_scoped,
+    phone_read_is_scoped,
+    phone_change_is_scoped,
+    phone_removal_is_scoped,
+    lists_are_scoped,
+    favourite_removal_is_scoped,
+    fcm_unregister_is_scoped,
+    export_download_is_scoped,
+)

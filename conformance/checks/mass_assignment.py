@@ -61,7 +61,7 @@ def _judge(ctx: CheckContext, operation_id: str, read: str, param: str, body: di
     level=Level.MUST,
     area="mass-assignment",
     title="Server-owned fields sent by a client are ignored or rejected",
-    quote="Server-owned fields are readOnly; in a request they are ignored, never applied (spec, MASS-ASSIGNMENT)",
+    cites=("rule:MASS-ASSIGNMENT",),
     operations=("addUserEmail", "addUserPhone", "getUserEmail", "getUserPhone"),
 )
 def server_owned_fields_are_not_assignable(ctx: CheckContext) -> None:
@@ -69,3 +69,6 @@ def server_owned_fields_are_not_assignable(ctx: CheckContext) -> None:
     _judge(ctx, "addUserEmail", "getUserEmail", "email_id", {"email": ctx.unique_email()})
     number, region = unique_phone(ctx)
     _judge(ctx, "addUserPhone", "getUserPhone", "phone_id", {"phone_number": number, "country_code": region})
+
+
+REQUIREMENTS = (server_owned_fields_are_not_assignable,)

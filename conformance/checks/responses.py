@@ -62,7 +62,7 @@ def _observe(
     level=Level.MUST,
     area="schema",
     title="No request makes the server fail (5xx)",
-    quote="No operation documents a 5xx answer: a server error is never a valid response (spec)",
+    cites=("spec:/info/description",),
     operations=ALL_OPERATIONS,
     observes=True,
 )
@@ -83,7 +83,7 @@ def no_server_error(ctx: CheckContext) -> None:
     level=Level.MUST,
     area="schema",
     title="Every status code is documented",
-    quote="responses: each operation lists every status a client must handle (spec)",
+    cites=("spec:/info/description",),
     operations=ALL_OPERATIONS,
     observes=True,
 )
@@ -107,8 +107,7 @@ def status_documented(ctx: CheckContext) -> None:
     level=Level.MUST,
     area="schema",
     title="Every answer has the documented content type",
-    quote="Accept: application/json; charset=utf-8 (seed)",
-    source="seed",
+    cites=("spec:/paths/~1users~1me/get/responses/200/content",),
     operations=ALL_OPERATIONS,
     observes=True,
 )
@@ -128,7 +127,11 @@ def content_type_documented(ctx: CheckContext) -> None:
     level=Level.MUST,
     area="schema",
     title="Documented required headers are present",
-    quote="401 carries WWW-Authenticate, 429 carries Retry-After, 201 carries Location (spec)",
+    cites=(
+        "spec:/components/responses/Unauthorized/headers",
+        "spec:/components/responses/TooManyRequests/headers",
+        "spec:/paths/~1user~1emails/post/responses/201/headers",
+    ),
     operations=ALL_OPERATIONS,
     observes=True,
 )
@@ -148,8 +151,7 @@ def headers_documented(ctx: CheckContext) -> None:
     level=Level.MUST,
     area="schema",
     title="Every body matches its documented schema",
-    quote="Each operation returns its documented model (seed: return types; spec: model fields)",
-    source="seed",
+    cites=("seed:getMyProfile", "spec:/components/schemas"),
     operations=ALL_OPERATIONS,
     observes=True,
 )
@@ -162,3 +164,6 @@ def body_documented(ctx: CheckContext) -> None:
         "a body that validates against the documented schema",
         "Return every required field with its documented type",
     )
+
+
+REQUIREMENTS = (no_server_error, status_documented, content_type_documented, headers_documented, body_documented)

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import conformance.checks.lifecycles  # noqa: F401  (registers the lifecycle requirements)
 from conformance.checks.lifecycles import MACHINES, REQUIREMENT_IDS, _base
 from conformance.config import Settings
 from conformance.results import Outcome, RunResult

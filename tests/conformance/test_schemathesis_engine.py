@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from conformance._spec import load_spec
+from conformance.catalogue import catalogue
 from conformance.checks.auth import ALL_OPERATIONS
 from conformance.checks.schemathesis_engine import CHECK_REQUIREMENTS, SchemathesisRun, run_schemathesis
 from conformance.config import Settings
@@ -21,7 +22,6 @@ from conformance.context import CheckContext
 from conformance.failures import SkipRequirement
 from conformance.operations import OperationIndex
 from conformance.redact import Redactor
-from conformance.requirements import CATALOGUE
 from conformance.results import Outcome
 from conformance.runner import execute
 from conformance.target import Exchange, TargetClient
@@ -85,7 +85,7 @@ def clean() -> Iterator[CleanRun]:
             for requirement_id in SCHEMATHESIS_REQUIREMENTS:
                 ctx.failures = []
                 try:
-                    CATALOGUE.get(requirement_id).check(ctx)
+                    catalogue().get(requirement_id).check(ctx)
                 except SkipRequirement as exc:
                     run.outcomes[requirement_id] = f"skipped: {exc}"
                     continue
@@ -100,9 +100,9 @@ def clean() -> Iterator[CleanRun]:
 
 
 def test_every_schemathesis_check_has_a_registered_requirement() -> None:
-    assert set(CHECK_REQUIREMENTS.values()) <= {item.id for item in CATALOGUE}
+    assert set(CHECK_REQUIREMENTS.values()) <= {item.id for item in catalogue()}
     for requirement_id in SCHEMATHESIS_REQUIREMENTS:
-        item = CATALOGUE.get(requirement_id)
+        item = catalogue().get(requirement_id)
         assert item.area == "schemathesis" and set(item.operations) == set(ALL_OPERATIONS)
 
 

@@ -1,43 +1,35 @@
 """Lifecycle checks: one Hypothesis state machine per business flow, judged against a model.
 
-Importing this package registers the requirements of every lifecycle machine:
-``contacts`` (emails and phones, pagination, profile), ``favourites`` (favourites and FCM
-tokens), ``deletion`` (GDPR account deletion), ``export`` (GDPR data export), ``account``
-(permanent deletion), ``identity`` (verification session, NFC, profile validation) and
-``abuse`` (bounded OTP and token guessing).
+``contacts`` (emails and phones, pagination, profile), ``favourites`` (favourites and FCM tokens),
+``deletion`` (GDPR account deletion), ``export`` (GDPR data export), ``account`` (permanent
+deletion), ``identity`` (verification session, NFC, profile validation) and ``abuse`` (bounded
+OTP and token guessing). Each machine lists the requirements it reports (``MachineSpec.requirements``);
+:mod:`conformance.catalogue` puts them in the run order.
 """
 
 from __future__ import annotations
 
-# Registration order is run order: the cheaper machines first, the emails/phones machines (the most
-# requests: they walk every list after every step; identity imports them) last, so faults show early.
-# isort: off
-from conformance.checks.lifecycles import abuse, account, favourites, deletion, export
-from conformance.checks.lifecycles import identity, contacts
+from conformance.checks.lifecycles._base import MachineSpec, bind
+from conformance.checks.lifecycles.abuse import GUESSING
+from conformance.checks.lifecycles.account import ACCOUNT
+from conformance.checks.lifecycles.contacts import EMAILS, PHONES
+from conformance.checks.lifecycles.deletion import DELETION
+from conformance.checks.lifecycles.export import EXPORT
+from conformance.checks.lifecycles.favourites import FAVOURITES_AND_DEVICES
+from conformance.checks.lifecycles.identity import IDENTITY
 
-# isort: on
-from conformance.checks.lifecycles._base import MachineSpec
+__all__ = ["MACHINES", "REQUIREMENT_IDS", "MachineSpec", "bind"]
 
-__all__ = [
-    "MACHINES",
-    "REQUIREMENT_IDS",
-    "abuse",
-    "account",
-    "contacts",
-    "deletion",
-    "export",
-    "favourites",
-    "identity",
-]
-
+# The run order of the machines: the cheaper ones first, emails and phones (the most requests: they walk
+# every list after every step) last, so that faults show early.
 MACHINES: tuple[MachineSpec, ...] = (
-    contacts.EMAILS,
-    contacts.PHONES,
-    favourites.FAVOURITES_AND_DEVICES,
-    deletion.DELETION,
-    export.EXPORT,
-    account.ACCOUNT,
-    identity.IDENTITY,
-    abuse.GUESSING,
+    GUESSING,
+    ACCOUNT,
+    FAVOURITES_AND_DEVICES,
+    DELETION,
+    EXPORT,
+    IDENTITY,
+    EMAILS,
+    PHONES,
 )
 REQUIREMENT_IDS: tuple[str, ...] = tuple(dict.fromkeys(rid for spec in MACHINES for rid in spec.owns))

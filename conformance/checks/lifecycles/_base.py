@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn
 
 from hypothesis import HealthCheck, Phase, settings
@@ -20,8 +20,9 @@ from hypothesis.errors import Flaky
 from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 
 from conformance.context import CheckContext
+from conformance.contract import Citation
 from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
-from conformance.requirements import Level, Need, requirement
+from conformance.requirements import Level, Need, Requirement, declare
 from conformance.target import Exchange
 from conformance.users import User
 
@@ -30,7 +31,9 @@ __all__ = [
     "LifecycleViolation",
     "MachineOutcome",
     "MachineSpec",
-    "declare",
+    "MachineVerdict",
+    "bind",
+    "owned",
     "run_once",
 ]
 
@@ -99,7 +102,7 @@ class Lifecycle(RuleBasedStateMachine):
     # --- judging ---------------------------------------------------------------------------------
     def violation(
         self,
-        requirement_id: str,
+        requirement: str | Requirement,
         *,
         expected: str,
         exchange: Exchange | None = None,
@@ -107,6 +110,7 @@ class Lifecycle(RuleBasedStateMachine):
         operation: str | None = None,
         hint: str = "",
     ) -> NoReturn:
+        requirement_id = requirement if isinstance(requirement, str) else requirement.id
         # Shrinking replays the failure later in the run; "requests until caught" is the first sighting.
         first_seen: dict[str, int] = self.ctx.memo.setdefault("lifecycle-first-violation", {})
         first_seen.setdefault(requirement_id, exchange.sequence if exchange else self.ctx.client.sent)
@@ -122,7 +126,7 @@ class Lifecycle(RuleBasedStateMachine):
 
     def expect(
         self,
-        requirement_id: str,
+        requirement: str | Requirement,
         exchange: Exchange,
         status: int | Iterable[int],
         *,
@@ -137,23 +141,29 @@ class Lifecycle(RuleBasedStateMachine):
         got_code = body.get("code") if isinstance(body, dict) else None
         if exchange.status not in allowed or (code is not None and got_code != code):
             shown = " or ".join(str(s) for s in sorted(allowed)) + (f" {code}" if code else "")
-            self.violation(requirement_id, expected=f"{what}: {shown}", exchange=exchange, hint=hint)
+            self.violation(requirement, expected=f"{what}: {shown}", exchange=exchange, hint=hint)
         return body if isinstance(body, dict) else {}
 
-    def check(self, requirement_id: str, condition: bool, *, expected: str, actual: str, exchange: Exchange) -> None:
+    def check(
+        self, requirement: str | Requirement, condition: bool, *, expected: str, actual: str, exchange: Exchange
+    ) -> None:
         if not condition:
-            self.violation(requirement_id, expected=expected, actual=actual, exchange=exchange)
+            self.violation(requirement, expected=expected, actual=actual, exchange=exchange)
 
 
 @dataclass(slots=True, frozen=True)
 class MachineSpec:
-    """One lifecycle: how to build its machine and which requirement ids it reports."""
+    """One lifecycle: how to build its machine and the requirements it reports (declared with :func:`owned`)."""
 
     name: str
     factory: Callable[[CheckContext], Lifecycle]
-    owns: tuple[str, ...]
+    requirements: tuple[Requirement, ...]
     steps: int = 12
     max_examples: int | None = None  # None: the run's --max-examples (capped)
+
+    @property
+    def owns(self) -> tuple[str, ...]:
+        return tuple(item.id for item in self.requirements)
 
 
 @dataclass(slots=True)
@@ -268,45 +278,70 @@ def run_once(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
     return outcome
 
 
-def declare(
+def owned(
     requirement_id: str,
     *,
-    machines: Iterable[MachineSpec],
     title: str,
-    quote: str,
+    cites: Iterable[Citation],
     operations: Iterable[str],
+    doc: str,
     needs: Iterable[Need] = (),
     level: Level = Level.MUST,
-    source: str = "spec",
     area: str = "lifecycle",
-    doc: str = "",
-) -> None:
-    """Register a requirement whose verdict is what the given machines found for its id."""
-    chosen = tuple(machines)
+) -> Requirement:
+    """A requirement whose verdict is what the machines that list it found for its id.
 
-    def check(ctx: CheckContext) -> None:
-        outcomes = [run_once(ctx, spec) for spec in chosen]
-        for outcome in outcomes:
-            for failure in outcome.violations.get(requirement_id, []):
-                ctx.failures.append(failure)
-        if ctx.failures:
-            return
-        skips = [outcome.skip for outcome in outcomes if outcome.skip]
-        errors = [outcome.error for outcome in outcomes if outcome.error]
-        if errors:
-            raise UndecidedRequirement("; ".join(errors))
-        if skips and len(skips) == len(outcomes):
-            raise SkipRequirement(skips[0])
-
-    check.__doc__ = doc or f"Runs the {', '.join(spec.name for spec in chosen)} lifecycle machine(s)."
-    check.__name__ = check.__qualname__ = requirement_id.lower().replace("-", "_")
-    requirement(
+    The record is placed in a :class:`MachineSpec`'s ``requirements``; :func:`bind` gives it its check.
+    """
+    return declare(
         requirement_id,
         level=level,
         area=area,
         title=title,
-        quote=quote,
-        source=source,
+        cites=cites,
         operations=operations,
         needs=needs,
-    )(check)
+        check=_unbound,
+        doc=doc,
+    )
+
+
+def _unbound(ctx: CheckContext) -> None:
+    raise UndecidedRequirement("a lifecycle requirement runs only through the catalogue (conformance.catalogue)")
+
+
+@dataclass(slots=True, frozen=True)
+class MachineVerdict:
+    """The check of a lifecycle requirement: run the machines that list it, report their violations of it."""
+
+    requirement_id: str
+    machines: tuple[MachineSpec, ...]
+
+    def __call__(self, ctx: CheckContext) -> None:
+        outcomes = [run_once(ctx, spec) for spec in self.machines]
+        for outcome in outcomes:
+            ctx.failures.extend(outcome.violations.get(self.requirement_id, []))
+        if ctx.failures:
+            return
+        errors = [outcome.error for outcome in outcomes if outcome.error]
+        if errors:
+            raise UndecidedRequirement("; ".join(errors))
+        skips = [outcome.skip for outcome in outcomes if outcome.skip]
+        if skips and len(skips) == len(outcomes):
+            raise SkipRequirement(skips[0])
+
+
+def bind(machines: Iterable[MachineSpec]) -> list[Requirement]:
+    """The machines' requirements, each checked by every machine that lists it, in the machines' order.
+
+    A requirement several machines list comes with the last of them: its verdict needs them all.
+    """
+    chosen = tuple(machines)
+    records: dict[str, Requirement] = {}
+    for spec in reversed(chosen):
+        for item in reversed(spec.requirements):
+            records.setdefault(item.id, item)
+    return [
+        replace(item, check=MachineVerdict(rid, tuple(spec for spec in chosen if rid in spec.owns)))
+        for rid, item in reversed(records.items())
+    ]

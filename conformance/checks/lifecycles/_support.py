@@ -11,8 +11,6 @@ from conformance.failures import UndecidedRequirement
 from conformance.target import Exchange
 from conformance.users import User
 
-PER_PAGE_MAX = 100  # x-kesk-limits.per_page_max
-
 
 def unique_phone(ctx: CheckContext) -> tuple[str, str]:
     """A valid Finnish mobile number (national form) no earlier run used, and its region.
@@ -49,12 +47,12 @@ def read_all(ctx: CheckContext, operation_id: str, user: User) -> list[dict[str,
     """Every item of a paginated list (per_page 100), to learn what the server held before a machine starts."""
     items: list[dict[str, Any]] = []
     for page in range(1, 1000):
-        exchange = ctx.call(operation_id, user=user, params={"page": page, "per_page": PER_PAGE_MAX})
+        exchange = ctx.call(operation_id, user=user, params={"page": page, "per_page": ctx.limits.per_page_max})
         body = body_of(exchange)
         if exchange.status != 200 or not isinstance(body.get("items"), list):
             raise UndecidedRequirement(f"cannot read {operation_id} to start from: {ctx.actual(exchange)}")
         items.extend(item for item in body["items"] if isinstance(item, dict))
-        if len(body["items"]) < PER_PAGE_MAX:
+        if len(body["items"]) < ctx.limits.per_page_max:
             break
     return items
 

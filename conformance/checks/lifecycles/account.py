@@ -10,7 +10,7 @@ from hypothesis.stateful import invariant, precondition, rule
 
 from conformance.checks._samples import sample_path_parameters
 from conformance.checks.auth import ALL_OPERATIONS
-from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, declare
+from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
 from conformance.context import CheckContext
 from conformance.failures import SkipRequirement
 from conformance.requirements import Need
@@ -79,32 +79,30 @@ class AccountDeletionLifecycle(Lifecycle):
             self.expect("ACCOUNT-DELETE-PASSWORD", exchange, 200, what="the account before its deletion")
 
 
-ACCOUNT = MachineSpec(
-    "account-deletion-permanent",
-    AccountDeletionLifecycle,
-    owns=("ACCOUNT-DELETE-PASSWORD", "ACCOUNT-DELETE-TOKEN-REVOKED"),
-    steps=4,
-    max_examples=3,
-)
 _NEEDS = (Need.DESTRUCTIVE, Need.PASSWORD)
 
-declare(
+_ACCOUNT_DELETE_PASSWORD = owned(
     "ACCOUNT-DELETE-PASSWORD",
-    machines=[ACCOUNT],
+    cites=("rule:DELETE-ACCOUNT-PASSWORD", "seed:deleteAccount"),
     needs=_NEEDS,
-    source="seed",
     title="Permanent deletion needs the account password",
-    quote="Permanently deletes the authenticated user's account after password verification (seed)",
     operations=("deleteAccount", "getMyProfile"),
     doc="Deletes a disposable user with wrong passwords (403 invalid_password; the account still works), "
     "then with the right one (200).",
 )
-declare(
+_ACCOUNT_DELETE_TOKEN_REVOKED = owned(
     "ACCOUNT-DELETE-TOKEN-REVOKED",
-    machines=[ACCOUNT],
+    cites=("rule:DELETE-ACCOUNT-PASSWORD",),
     needs=_NEEDS,
     title="After permanent deletion the token answers 401 everywhere",
-    quote="afterwards the bearer token answers 401 on every operation (spec, DELETE-ACCOUNT-PASSWORD)",
     operations=ALL_OPERATIONS,
     doc="After deleting a disposable user, sends every one of the 30 operations with its token: 401 each.",
+)
+
+ACCOUNT = MachineSpec(
+    "account-deletion-permanent",
+    AccountDeletionLifecycle,
+    requirements=(_ACCOUNT_DELETE_PASSWORD, _ACCOUNT_DELETE_TOKEN_REVOKED),
+    steps=4,
+    max_examples=3,
 )

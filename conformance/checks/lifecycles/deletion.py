@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, declare
+from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._support import body_of, profile_email
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
@@ -27,8 +27,6 @@ from conformance.users import User
 
 __all__ = ["DELETION", "DeletionLifecycle", "parse_time"]
 
-GRACE = timedelta(days=30)  # x-kesk-limits.deletion_grace_period_days
-OTP_TTL_S = 600  # x-kesk-limits.otp_ttl_s
 _TOLERANCE_S = 5.0
 
 
@@ -50,7 +48,8 @@ class Pending:
 
 def _open(self: DeletionLifecycle) -> bool:
     p = self.pending
-    return p is not None and not p.expired and p.attempts < 4
+    # at least two attempts left: a wrong one, then the right one
+    return p is not None and not p.expired and self.ctx.limits.otp_max_attempts - p.attempts >= 2
 
 
 class DeletionLifecycle(Lifecycle):
@@ -78,8 +77,8 @@ class DeletionLifecycle(Lifecycle):
         pending = self.pending
         if pending is None:
             self.expect(rid, exchange, 409, code="no_pending_request", what=f"{what} with nothing awaiting it")
-        elif pending.attempts >= 5:
-            self.expect(rid, exchange, 429, what=f"{what} after 5 wrong attempts")
+        elif pending.attempts >= self.ctx.limits.otp_max_attempts:
+            self.expect(rid, exchange, 429, what=f"{what} after {pending.attempts} wrong attempts")
         elif pending.expired:
             self.expect(rid, exchange, 400, code="code_expired", what=f"{what} after the OTP expired")
         else:
@@ -160,19 +159,20 @@ class DeletionLifecycle(Lifecycle):
     def let_otp_expire(self) -> None:
         """Advances the test clock past the OTP's 10 minutes; POST confirm with it: 400 code_expired."""
         assert self.pending is not None and self.ctx.clock is not None
-        self.ctx.clock.advance(OTP_TTL_S + 1)
-        self.note(f"(test clock advanced {OTP_TTL_S + 1} s)")
+        past_ttl = self.ctx.limits.otp_ttl_s + 1
+        self.ctx.clock.advance(past_ttl)
+        self.note(f"(test clock advanced {past_ttl} s)")
         self.pending.expired = True
         self.expect_refused("GDPR-OTP-EXPIRY", self.confirm_with(self.pending.otp), "an expired OTP")
 
     @precondition(lambda self: self.pending is not None)
     @rule()
     def confirm(self) -> None:
-        """POST confirm with the OTP from the inbox: scheduled 30 days ahead; the same OTP again is refused."""
+        """POST confirm with the OTP from the inbox: scheduled a grace period ahead; the same OTP again is refused."""
         pending = self.pending
         assert pending is not None
         exchange = self.confirm_with(pending.otp)
-        if pending.attempts >= 5 or pending.expired:
+        if pending.attempts >= self.ctx.limits.otp_max_attempts or pending.expired:
             rid = "GDPR-OTP-EXPIRY" if pending.expired else "GDPR-DELETION-FLOW"
             self.expect_refused(rid, exchange, "the pending request's OTP")
             return
@@ -185,19 +185,21 @@ class DeletionLifecycle(Lifecycle):
     def judge_scheduled(self, exchange: Exchange, body: dict[str, Any], pending: Pending) -> datetime:
         requested, scheduled_for = parse_time(body.get("requested_at")), parse_time(body.get("scheduled_for"))
         slack = time.monotonic() - pending.requested_wall + _TOLERANCE_S
+        grace = timedelta(days=self.ctx.limits.deletion_grace_period_days)
         ok = (
             body.get("status") == "scheduled"
             and body.get("request_id") == pending.request_id
-            and body.get("grace_period_days") == GRACE.days
+            and body.get("grace_period_days") == grace.days
             and requested is not None
             and scheduled_for is not None
-            and timedelta(seconds=-_TOLERANCE_S) <= scheduled_for - requested - GRACE <= timedelta(seconds=slack)
+            and timedelta(seconds=-_TOLERANCE_S) <= scheduled_for - requested - grace <= timedelta(seconds=slack)
         )
         self.check(
             "GDPR-DELETION-FLOW",
             ok,
             exchange=exchange,
-            expected=f"status scheduled for request {pending.request_id}, scheduled_for = confirmation + 30 days",
+            expected=f"status scheduled for request {pending.request_id}, "
+            f"scheduled_for = confirmation + {grace.days} days",
             actual=self.ctx.actual(exchange),
         )
         assert scheduled_for is not None
@@ -264,89 +266,81 @@ class DeletionLifecycle(Lifecycle):
         else:
             assert self.scheduled is not None
             request_id, scheduled_for = self.scheduled
-            want = f"pending_deletion {request_id} scheduled for {scheduled_for.isoformat()}, 30 days grace"
+            grace_days = self.ctx.limits.deletion_grace_period_days
+            want = f"pending_deletion {request_id} scheduled for {scheduled_for.isoformat()}, {grace_days} days grace"
             ok = (
                 isinstance(shown, dict)
                 and (shown.get("request_id"), shown.get("status"), shown.get("grace_period_days"))
-                == (request_id, "scheduled", GRACE.days)
+                == (request_id, "scheduled", grace_days)
                 and parse_time(shown.get("scheduled_for")) == scheduled_for
             )
         self.check("GDPR-STATUS-MODEL", ok, expected=want, actual=self.ctx.actual(exchange), exchange=exchange)
 
 
-DELETION = MachineSpec(
-    "account-deletion",
-    DeletionLifecycle,
-    owns=(
-        "GDPR-DELETION-FLOW",
-        "GDPR-DELETION-CANCEL",
-        "GDPR-OTP-SINGLE-USE",
-        "GDPR-OTP-BOUND",
-        "GDPR-OTP-EXPIRY",
-        "GDPR-STATUS-MODEL",
-    ),
-    steps=12,
-)
 _OPS = ("requestAccountDeletion", "confirmAccountDeletion", "cancelAccountDeletion", "getGdprStatus")
 _NEEDS = (Need.INBOX, Need.DESTRUCTIVE)
 
-declare(
+_GDPR_DELETION_FLOW = owned(
     "GDPR-DELETION-FLOW",
-    machines=[DELETION],
+    cites=("rule:DELETION-GRACE", "seed:confirmAccountDeletion"),
     needs=_NEEDS,
-    source="seed",
     title="A deletion is confirmed by the emailed OTP and scheduled after the grace period",
-    quote="Upon successful verification, schedules account deletion after the grace period expires (seed)",
     operations=_OPS[:2],
     doc="Requests, refuses wrong OTPs (400), confirms with the inbox OTP (scheduled_for = now + 30 days), "
     "confirms with nothing pending (409).",
 )
-declare(
+_GDPR_DELETION_CANCEL = owned(
     "GDPR-DELETION-CANCEL",
-    machines=[DELETION],
+    cites=("rule:DELETION-GRACE", "seed:cancelAccountDeletion"),
     needs=_NEEDS,
     title="Cancelling a pending or scheduled deletion clears it",
-    quote="A confirmed deletion is scheduled 30 days ahead; cancelling before then restores the account "
-    "(spec, DELETION-GRACE)",
     operations=("cancelAccountDeletion", "getGdprStatus"),
     doc="Cancels a pending and a scheduled deletion (200, status clear) and cancels with nothing pending (409).",
 )
-declare(
+_GDPR_OTP_SINGLE_USE = owned(
     "GDPR-OTP-SINGLE-USE",
-    machines=[DELETION],
+    cites=("rule:OTP",),
     needs=_NEEDS,
     title="A deletion OTP confirms once",
-    quote="A deletion/export OTP ... is single use (spec, OTP)",
     operations=("confirmAccountDeletion",),
     doc="Confirms with an OTP that already confirmed: refused.",
 )
-declare(
+_GDPR_OTP_BOUND = owned(
     "GDPR-OTP-BOUND",
-    machines=[DELETION],
+    cites=("rule:OTP",),
     needs=_NEEDS,
     title="A deletion OTP is bound to its user and request",
-    quote="The OTP is bound to its user and request; a new request supersedes the pending one and kills its OTP "
-    "(spec, OTP)",
     operations=("requestAccountDeletion", "confirmAccountDeletion"),
     doc="Confirms with another user's pending OTP and with a superseded request's OTP: both refused.",
 )
-declare(
+_GDPR_OTP_EXPIRY = owned(
     "GDPR-OTP-EXPIRY",
-    machines=[DELETION],
+    cites=("rule:OTP",),
     needs=(*_NEEDS, Need.CLOCK),
     title="A deletion OTP expires after 10 minutes",
-    quote="A deletion/export OTP is 6 digits, lives 10 minutes (spec, OTP; x-kesk-limits.otp_ttl_s 600)",
     operations=("confirmAccountDeletion",),
     doc="Advances the test clock 601 s and confirms with the OTP: 400 code_expired.",
 )
-declare(
+_GDPR_STATUS_MODEL = owned(
     "GDPR-STATUS-MODEL",
-    machines=[DELETION],
+    cites=("seed:getGdprStatus", "spec:/components/schemas/GdprStatusResponse"),
     needs=_NEEDS,
     title="The GDPR status shows the deletion the user has pending",
-    quote="Retrieves the user's GDPR request status (seed); pending_deletion null when none (spec)",
-    source="seed",
     operations=("getGdprStatus",),
     doc="After every step, the GDPR status' pending_deletion equals the model (awaiting, scheduled with its date, "
     "or null).",
+)
+
+DELETION = MachineSpec(
+    "account-deletion",
+    DeletionLifecycle,
+    requirements=(
+        _GDPR_DELETION_FLOW,
+        _GDPR_DELETION_CANCEL,
+        _GDPR_OTP_SINGLE_USE,
+        _GDPR_OTP_BOUND,
+        _GDPR_OTP_EXPIRY,
+        _GDPR_STATUS_MODEL,
+    ),
+    steps=12,
 )

@@ -15,7 +15,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, consumes, initialize, precondition, rule
 
-from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, declare
+from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._support import body_of, profile_email, read_all, unique_product
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
@@ -24,7 +24,6 @@ from conformance.target import Exchange
 
 __all__ = ["EXPORT", "ExportLifecycle"]
 
-FILE_TTL_S = 604_800  # x-kesk-limits.export_file_ttl_s
 _POLLS, _POLL_INTERVAL_S = 100, 0.05
 TRAVERSAL_NAMES = ("../etc/passwd", "..%2F..%2Fsecret", "kesk-export-x.json/../../")
 
@@ -199,8 +198,9 @@ class ExportLifecycle(Lifecycle):
     def let_files_expire(self) -> None:
         """Advances the test clock 7 days + 1 s; every export file then answers 410 gone."""
         assert self.ctx.clock is not None
-        self.ctx.clock.advance(FILE_TTL_S + 1)
-        self.note(f"(test clock advanced {FILE_TTL_S + 1} s)")
+        past_ttl = self.ctx.limits.export_file_ttl_s + 1
+        self.ctx.clock.advance(past_ttl)
+        self.note(f"(test clock advanced {past_ttl} s)")
         for filename in self.files:
             self.files[filename] = True
             exchange = self.send("downloadExport", user=self.user, path_params={"filename": filename})
@@ -221,52 +221,45 @@ def _contact(item: dict[str, Any], field: str) -> tuple[Any, ...]:
     return (item.get("id"), item.get(field), item.get("is_verified"), item.get("is_primary"))
 
 
-EXPORT = MachineSpec(
-    "data-export",
-    ExportLifecycle,
-    owns=("GDPR-EXPORT-FLOW", "GDPR-EXPORT-CONTENT", "GDPR-EXPORT-EXPIRY", "GDPR-EXPORT-TRAVERSAL"),
-    steps=8,
-)
 _OPS = ("requestDataExport", "confirmDataExport", "getGdprStatus", "downloadExport")
 
-declare(
+_GDPR_EXPORT_FLOW = owned(
     "GDPR-EXPORT-FLOW",
-    machines=[EXPORT],
+    cites=("seed:confirmDataExport", "rule:OTP"),
     needs=[Need.INBOX],
-    source="seed",
     title="A confirmed data export becomes ready and downloads",
-    quote="Confirms the data export request using the OTP and queues the export job (seed)",
     operations=_OPS,
     doc="Requests an export, confirms it with the inbox OTP, polls the GDPR status until ready, downloads it.",
 )
-declare(
+_GDPR_EXPORT_CONTENT = owned(
     "GDPR-EXPORT-CONTENT",
-    machines=[EXPORT],
+    cites=("seed:requestDataExport", "spec:/components/schemas/ExportDocument"),
     needs=[Need.INBOX],
     title="The export file holds the user's own data",
-    quote="The downloaded file is the ExportDocument: the user's profile, emails, phones, favourites (spec)",
     operations=("downloadExport", "addFavouriteProduct", "addUserEmail"),
     doc="Adds emails and favourites, exports, and compares the document's emails, phones and favourites "
     "with the model.",
 )
-declare(
+_GDPR_EXPORT_EXPIRY = owned(
     "GDPR-EXPORT-EXPIRY",
-    machines=[EXPORT],
+    cites=("rule:EXPORT-FILE-LIFETIME", "seed:downloadExport"),
     needs=[Need.INBOX, Need.CLOCK],
-    source="seed",
     title="An export file expires after 7 days",
-    quote="Verifies user ownership and file expiration before serving the export file (seed); 410 after 7 days "
-    "(spec, EXPORT-FILE-LIFETIME)",
     operations=("downloadExport",),
     doc="Advances the test clock 7 days + 1 s and downloads every export file: 410 gone.",
 )
-declare(
+_GDPR_EXPORT_TRAVERSAL = owned(
     "GDPR-EXPORT-TRAVERSAL",
-    machines=[EXPORT],
+    cites=("rule:EXPORT-OWNER-ONLY",),
     needs=[Need.INBOX],
     title="Export file names outside the pattern are refused",
-    quote="any other filename (another user's, unknown, or not matching the filename pattern) answers 404 "
-    "(spec, EXPORT-OWNER-ONLY)",
     operations=("downloadExport",),
     doc="Downloads ../etc/passwd, ..%2F..%2Fsecret and kesk-export-x.json/../../, raw and percent-encoded: 404 or 400.",
+)
+
+EXPORT = MachineSpec(
+    "data-export",
+    ExportLifecycle,
+    requirements=(_GDPR_EXPORT_FLOW, _GDPR_EXPORT_CONTENT, _GDPR_EXPORT_EXPIRY, _GDPR_EXPORT_TRAVERSAL),
+    steps=8,
 )

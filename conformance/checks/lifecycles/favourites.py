@@ -12,8 +12,8 @@ import contextlib
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, consumes, invariant, rule
 
-from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, declare
-from conformance.checks.lifecycles._support import PER_PAGE_MAX, read_all, unique_fcm_token, unique_product
+from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
+from conformance.checks.lifecycles._support import read_all, unique_fcm_token, unique_product
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
 from conformance.target import Exchange
@@ -85,9 +85,10 @@ class FavouritesAndDevicesLifecycle(Lifecycle):
     @invariant()
     def favourites_equal_model(self) -> None:
         """GET /favourites (per_page 100): exactly the model's products, each once."""
-        if len(self.products) > PER_PAGE_MAX:
+        most = self.ctx.limits.per_page_max
+        if len(self.products) > most:
             return
-        exchange = self.send("listFavouriteProducts", user=self.user, params={"per_page": PER_PAGE_MAX})
+        exchange = self.send("listFavouriteProducts", user=self.user, params={"per_page": most})
         body = self.expect("FAVOURITE-LIST-MODEL", exchange, 200, what="the favourites list")
         listed = [item.get("product_id") for item in body.get("items", []) if isinstance(item, dict)]
         rid = "FAVOURITE-DUPLICATE" if len(listed) != len(set(listed)) else "FAVOURITE-LIST-MODEL"
@@ -143,59 +144,51 @@ class FavouritesAndDevicesLifecycle(Lifecycle):
         )
 
 
-FAVOURITES_AND_DEVICES = MachineSpec(
-    "favourites-and-devices",
-    FavouritesAndDevicesLifecycle,
-    owns=(
-        "FAVOURITE-LIST-MODEL",
-        "FAVOURITE-DUPLICATE",
-        "FAVOURITE-REMOVE-MISSING",
-        "FCM-REGISTER",
-        "FCM-UNREGISTER-UNKNOWN",
-    ),
-    steps=14,
-)
-
-_MACHINES = [FAVOURITES_AND_DEVICES]
-declare(
+_FAVOURITE_LIST_MODEL = owned(
     "FAVOURITE-LIST-MODEL",
-    machines=_MACHINES,
+    cites=("seed:listFavouriteProducts", "rule:PAGINATION"),
     title="The favourites list equals what the user favourited",
-    quote="Retrieves the user's favourite products (seed); items ordered by id (spec, PAGINATION)",
-    source="seed",
     operations=("addFavouriteProduct", "listFavouriteProducts", "removeFavouriteProduct"),
     doc="Adds and removes favourites; after every step the list equals the model.",
 )
-declare(
+_FAVOURITE_DUPLICATE = owned(
     "FAVOURITE-DUPLICATE",
-    machines=_MACHINES,
+    cites=("rule:FAVOURITE-DUPLICATE",),
     title="A product is a favourite at most once",
-    quote="A product is a favourite at most once; adding it again answers 409 already_exists and the list keeps "
-    "one entry (spec, FAVOURITE-DUPLICATE)",
     operations=("addFavouriteProduct", "listFavouriteProducts"),
     doc="Adds a product already favourited: 409 already_exists, and the list shows it once.",
 )
-declare(
+_FAVOURITE_REMOVE_MISSING = owned(
     "FAVOURITE-REMOVE-MISSING",
-    machines=_MACHINES,
+    cites=("seed:removeFavouriteProduct", "spec:/components/responses/NotFound"),
     title="Removing a product that is not a favourite answers 404",
-    quote="removeFavouriteProduct: not a favourite -> 404 (spec)",
     operations=("removeFavouriteProduct",),
     doc="Removes a product never favourited, and one a second time: 404 not_found.",
 )
-declare(
+_FCM_REGISTER = owned(
     "FCM-REGISTER",
-    machines=_MACHINES,
+    cites=("rule:FCM-IDEMPOTENT", "seed:registerFcmToken"),
     title="Registering an FCM token succeeds and is idempotent",
-    quote="Registering a token again updates its platform (spec, FCM-IDEMPOTENT)",
     operations=("registerFcmToken", "unregisterFcmToken"),
     doc="Registers new tokens and registers them again (other platforms): 200 success each time.",
 )
-declare(
+_FCM_UNREGISTER_UNKNOWN = owned(
     "FCM-UNREGISTER-UNKNOWN",
-    machines=_MACHINES,
+    cites=("rule:FCM-IDEMPOTENT",),
     title="Unregistering an unknown FCM token answers 404",
-    quote="unregistering an unknown or foreign token answers 404 (spec, FCM-IDEMPOTENT)",
     operations=("unregisterFcmToken",),
     doc="Unregisters a token never registered, and one a second time: 404.",
+)
+
+FAVOURITES_AND_DEVICES = MachineSpec(
+    "favourites-and-devices",
+    FavouritesAndDevicesLifecycle,
+    requirements=(
+        _FAVOURITE_LIST_MODEL,
+        _FAVOURITE_DUPLICATE,
+        _FAVOURITE_REMOVE_MISSING,
+        _FCM_REGISTER,
+        _FCM_UNREGISTER_UNKNOWN,
+    ),
+    steps=14,
 )

@@ -12,10 +12,9 @@ from datetime import UTC, datetime
 
 from hypothesis.stateful import invariant, rule
 
-from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, declare
+from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._nfc import submission
 from conformance.checks.lifecycles._support import body_of
-from conformance.checks.lifecycles.contacts import EMAILS, PHONES
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
 
@@ -154,80 +153,69 @@ class IdentityLifecycle(Lifecycle):
             )
 
 
-IDENTITY = MachineSpec(
-    "identity",
-    IdentityLifecycle,
-    owns=(
-        "IDV-SESSION",
-        "IDV-NFC-VALID",
-        "IDV-NFC-MRZ",
-        "IDV-NFC-EXPIRY",
-        "IDV-NFC-INTEGRITY",
-        "IDV-STATUS-MODEL",
-        "PROFILE-VALIDATION-STATE",
-    ),
-    steps=8,
-)
 _NFC = ("appSubmitNfcVerification", "appGetVerificationStatus")
 
-declare(
+_IDV_SESSION = owned(
     "IDV-SESSION",
-    machines=[IDENTITY],
-    source="seed",
+    cites=("seed:appCreateVerificationSession",),
     title="A verification session carries its client credentials",
-    quote="Creates a Stripe Identity verification session and returns the credentials the app needs (seed)",
     operations=("appCreateVerificationSession", "appGetVerificationStatus"),
     doc="Creates verification sessions: session id, client secret, ephemeral key secret, status requires_input.",
 )
-declare(
+_IDV_NFC_VALID = owned(
     "IDV-NFC-VALID",
-    machines=[IDENTITY],
-    source="seed",
+    cites=("rule:NFC-VALIDATION", "seed:appSubmitNfcVerification"),
     title="A valid passport read over NFC verifies the identity",
-    quote="Performs comprehensive validation including chip authentication, document expiry, and data integrity "
-    "checks (seed)",
     operations=_NFC,
     doc="Submits a valid TD3 passport (check digits, future expiry, matching data group hashes): 200 verified.",
 )
-declare(
+_IDV_NFC_MRZ = owned(
     "IDV-NFC-MRZ",
-    machines=[IDENTITY],
+    cites=("rule:NFC-VALIDATION",),
     title="A passport with a wrong MRZ check digit is refused",
-    quote="MRZ check digits (mrz_invalid) are checked first (spec, NFC-VALIDATION)",
     operations=_NFC,
     doc="Submits a passport whose document-number check digit is wrong: 422 mrz_invalid.",
 )
-declare(
+_IDV_NFC_EXPIRY = owned(
     "IDV-NFC-EXPIRY",
-    machines=[IDENTITY],
+    cites=("rule:NFC-VALIDATION",),
     title="An expired passport is refused",
-    quote="document expiry against the server date (document_expired) (spec, NFC-VALIDATION)",
     operations=_NFC,
     doc="Submits a passport that expired in 2015: 422 document_expired.",
 )
-declare(
+_IDV_NFC_INTEGRITY = owned(
     "IDV-NFC-INTEGRITY",
-    machines=[IDENTITY],
+    cites=("rule:NFC-VALIDATION",),
     title="A passport with a tampered data group is refused",
-    quote="every data group hash equal to the security object's (data_group_mismatch) (spec, NFC-VALIDATION)",
     operations=_NFC,
     doc="Submits a passport whose DG2 does not match its hash: 422 data_group_mismatch.",
 )
-declare(
+_IDV_STATUS_MODEL = owned(
     "IDV-STATUS-MODEL",
-    machines=[IDENTITY],
+    cites=("seed:appGetVerificationStatus", "spec:/components/schemas/VerificationStatusResponse"),
     title="The verification status reflects every session and submission",
-    quote="overall: verified if either verified; pending if stripe requires_input/processing; else unverified "
-    "(spec, VerificationStatusResponse)",
     operations=(*_NFC, "appCreateVerificationSession"),
     doc="After every step, the verification status equals the model (Stripe, NFC, failure reason, overall).",
 )
-declare(
+PROFILE_VALIDATION_STATE = owned(
     "PROFILE-VALIDATION-STATE",
-    machines=[EMAILS, PHONES, IDENTITY],
+    cites=("seed:getProfileValidation", "spec:/components/schemas/ProfileValidationResponse"),
     title="The profile validation agrees with the email, phone and identity state",
-    quote="is_complete == (missing == []); missing lists email_verification, primary_phone, phone_verification, "
-    "identity_verification still to do (spec, ProfileValidationResponse)",
     operations=("getProfileValidation", "getMyProfile"),
     doc="After every step of the emails, phones and identity machines, reads the profile validation and compares.",
+)
+
+IDENTITY = MachineSpec(
+    "identity",
+    IdentityLifecycle,
+    requirements=(
+        _IDV_SESSION,
+        _IDV_NFC_VALID,
+        _IDV_NFC_MRZ,
+        _IDV_NFC_EXPIRY,
+        _IDV_NFC_INTEGRITY,
+        _IDV_STATUS_MODEL,
+        PROFILE_VALIDATION_STATE,
+    ),
+    steps=8,
 )
