@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import hooks
 from .auth import Authenticator
 from .clock import format_timestamp
 from .deletion import open_deletion, render_deletion
@@ -15,7 +16,7 @@ from .exports import recent_exports
 from .state import ServerState
 from .users import purge_user
 from .validation import Fields
-from .web import endpoint, json_response, read_json_object
+from .web import JSON_MEDIA_TYPE, endpoint, json_response, read_json_object
 
 __all__ = ["Account"]
 
@@ -38,10 +39,11 @@ class Account:
         fields.finish()
         with self._state.db.transaction() as conn:
             stored = conn.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
-        if not self._password_matches(str(stored["password_hash"]), password):
+        matches = self._password_matches(str(stored["password_hash"]), password)
+        if not self._state.at(hooks.ACCOUNT_DELETE_PASSWORD_MATCHES, matches):
             raise ApiError(403, "invalid_password", "The password is wrong.")
         now = self._state.clock.now()
-        revoke = not self._state.faults.active("token_survives_deletion")
+        revoke = self._state.at(hooks.ACCOUNT_DELETE_REVOKES_TOKENS, True)
         with self._state.db.transaction() as conn:
             purge_user(conn, user_id, now=now, revoke_tokens=revoke, export_dir=self._state.export_dir)
         return json_response(
@@ -53,8 +55,6 @@ class Account:
         )
 
     def _password_matches(self, password_hash: str, password: str) -> bool:
-        if self._state.faults.active("wrong_password_deletes"):
-            return True
         try:
             return self._state.hasher.verify(password_hash, password)
         except (VerificationError, InvalidHashError):
@@ -63,12 +63,15 @@ class Account:
     async def gdpr_status(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
         now = self._state.clock.now()
+        limits = self._state.limits
         with self._state.db.transaction() as conn:
             deletion = open_deletion(conn, user_id)
             body = {
-                "pending_deletion": render_deletion(deletion) if deletion is not None else None,
-                "recent_exports": recent_exports(conn, user_id, now),
+                "pending_deletion": (
+                    render_deletion(deletion, grace_period_days=limits.deletion_grace_period_days)
+                    if deletion is not None
+                    else None
+                ),
+                "recent_exports": recent_exports(conn, user_id, now, limit=limits.gdpr_recent_exports_max),
             }
-        if self._state.faults.active("wrong_content_type"):
-            return json_response(body, media_type="text/plain; charset=utf-8")
-        return json_response(body)
+        return json_response(body, media_type=self._state.at(hooks.ACCOUNT_GDPR_STATUS_MEDIA_TYPE, JSON_MEDIA_TYPE))

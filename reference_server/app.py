@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -19,6 +20,7 @@ from .account import Account
 from .auth import Authenticator
 from .clock import Clock
 from .contacts import EMAIL, PHONE, ContactResource
+from .contract import Limits, load_limits
 from .db import Database
 from .deletion import Deletion
 from .errors import ApiError
@@ -26,6 +28,7 @@ from .exports import Exports, ExportWorker
 from .faults import FaultSet
 from .favourites import Favourites
 from .fcm import FcmTokens
+from .hooks import Switchboard
 from .identity import Identity
 from .profile import Profile
 from .state import ServerState, password_hasher
@@ -47,15 +50,24 @@ def create_app(
     faults: Sequence[str] = (),
     test_mode: bool = True,
     export_dir: str | None = None,
+    spec: str | os.PathLike[str] | None = None,
+    limits: Limits | None = None,
 ) -> Starlette:
     """Build the reference server.
 
     `db` is a SQLite path (state survives restarts) or ":memory:". Export files go
     to `export_dir`, by default `<db>.exports/` next to a file database or a
-    temporary directory removed at shutdown for ":memory:". Raises
-    `UnknownFaultError` for a fault name that is not in the catalogue.
+    temporary directory removed at shutdown for ":memory:". The numbers the server
+    enforces (token lifetimes, attempts, page sizes...) are `limits`, by default the
+    `x-kesk-limits` of the contract at `spec` (by default the bundled spec/openapi.yaml).
+    Raises `UnknownFaultError` for a fault name that is not in the catalogue and
+    `ContractError` for a contract without usable limits.
     """
+    if spec is not None and limits is not None:
+        raise TypeError("pass the contract (spec) or its limits, not both")
     fault_set = FaultSet.of(faults)
+    if limits is None:
+        limits = load_limits(spec)
     temporary_exports = export_dir is None and db == ":memory:"
     if export_dir is not None:
         exports_path = Path(export_dir)
@@ -67,7 +79,9 @@ def create_app(
     state = ServerState(
         db=database,
         clock=Clock(database),
+        limits=limits,
         faults=fault_set,
+        switchboard=Switchboard(fault_set.faults),
         hasher=password_hasher(fast=test_mode),
         export_dir=exports_path,
         test_mode=test_mode,

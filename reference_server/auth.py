@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.requests import Request
 
+from . import hooks
 from .errors import ApiError
 from .state import ServerState
 from .users import hash_token, purge_user
@@ -31,7 +32,7 @@ class Authenticator:
         with self._state.db.transaction() as conn:
             row = conn.execute("SELECT user_id FROM tokens WHERE token_hash = ?", (hash_token(token),)).fetchone()
             if row is None:
-                if self._state.faults.active("invalid_token_accepted"):
+                if self._state.at(hooks.AUTH_UNKNOWN_TOKEN_IS_FIRST_USER, False):
                     return self._first_user_or_refuse(presented=True)
                 raise _unauthorized(presented=True)
             user_id = int(row["user_id"])

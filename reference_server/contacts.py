@@ -18,16 +18,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import hooks
 from .auth import Authenticator
 from .clock import format_timestamp
-from .errors import ApiError, SeededServerError
-from .state import (
-    VERIFICATION_TOKEN_MAX_ATTEMPTS,
-    VERIFICATION_TOKEN_TTL_S,
-    ServerState,
-    new_code,
-    send_message,
-)
+from .errors import ApiError
+from .hooks import ContactCall, Lookup
+from .state import ServerState, new_code, send_message
 from .validation import Fields
 from .web import endpoint, error_response, json_response, page_params, path_id, read_json_object
 
@@ -36,6 +32,7 @@ __all__ = ["EMAIL", "PHONE", "ContactKind", "ContactResource", "render_contact"]
 _TOKEN = re.compile(r"[0-9]{6}")
 _PHONE_INPUT = re.compile(r"\+?[0-9 ()-]{2,32}")
 _COUNTRY = re.compile(r"[A-Z]{2}")
+_CALLERS_OWN = Lookup()  # the caller's own, not removed: how every id is looked up unless a hook says otherwise
 
 
 @dataclass(slots=True, frozen=True)
@@ -142,6 +139,7 @@ class ContactResource:
         self._state = state
         self._auth = auth
         self._kind = kind
+        self._call = ContactCall(kind.name)  # what the hooks are told about a call without a body
 
     def routes(self) -> list[Route]:
         base = self._kind.collection_path
@@ -155,16 +153,11 @@ class ContactResource:
             Route(item, endpoint(self.remove), methods=["DELETE"]),
         ]
 
-    def _is(self, kind: ContactKind) -> bool:
-        return self._kind is kind
-
     async def add(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
         body = await read_json_object(request)
-        raw_email = body.get("email")
-        non_ascii = isinstance(raw_email, str) and not raw_email.isascii()
-        if self._is(EMAIL) and non_ascii and self._state.faults.active("server_error_non_ascii"):
-            raise SeededServerError("non-ASCII address")
+        call = ContactCall(self._kind.name, body)
+        self._state.at(hooks.CONTACT_ADD_RECEIVED, None, call)
         fields = Fields(body)
         contact = self._kind.parse(fields)
         fields.finish()
@@ -180,10 +173,7 @@ class ContactResource:
                 raise ApiError(409, "already_exists", f"{self._kind.label} is already registered.")
             has_primary = self._primary_id(conn, user_id) is not None
             is_primary = self._kind.first_becomes_primary and not has_primary
-            is_verified = False
-            if self._is(EMAIL) and self._state.faults.active("mass_assignment_verified"):
-                is_verified = body.get("is_verified") is True
-                is_primary = body.get("is_primary") is True
+            is_verified, is_primary = self._state.at(hooks.CONTACT_ADD_FLAGS, (False, is_primary), call)
             if is_primary:
                 conn.execute(
                     "UPDATE contacts SET is_primary = 0 WHERE user_id = ? AND kind = ?",
@@ -204,7 +194,7 @@ class ContactResource:
                     now if is_verified else None,
                     now,
                     code,
-                    now + VERIFICATION_TOKEN_TTL_S,
+                    now + self._state.limits.verification_token_ttl_s,
                 ),
             )
             contact_id = int(cursor.lastrowid or 0)
@@ -222,13 +212,8 @@ class ContactResource:
 
     async def list(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
-        page = page_params(request)
-        offset, limit = page.offset, page.size
-        if page.number > 1:
-            if self._is(EMAIL) and self._state.faults.active("pagination_drops_item"):
-                offset, limit = offset + 1, limit - 1
-            if self._is(PHONE) and self._state.faults.active("pagination_repeats_item"):
-                offset -= 1
+        page = page_params(request, self._state.limits)
+        offset, limit = self._state.at(hooks.CONTACT_LIST_WINDOW, (page.offset, page.size), self._call)
         with self._state.db.transaction() as conn:
             total = int(
                 conn.execute(
@@ -250,13 +235,10 @@ class ContactResource:
     async def get(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
         contact_id = path_id(request, self._kind.id_param)
-        any_owner = self._is(EMAIL) and self._state.faults.active("bola_email_read")
-        include_removed = self._is(PHONE) and self._state.faults.active("removed_phone_readable")
+        lookup = self._state.at(hooks.CONTACT_GET_LOOKUP, _CALLERS_OWN, self._call)
         with self._state.db.transaction() as conn:
-            row = self._owned(conn, user_id, contact_id, any_owner=any_owner, include_removed=include_removed)
-        body = render_contact(self._kind, row)
-        if self._is(EMAIL) and self._state.faults.active("missing_required_field"):
-            del body["is_primary"]
+            row = self._owned(conn, user_id, contact_id, lookup)
+        body = self._state.at(hooks.CONTACT_GET_BODY, render_contact(self._kind, row), self._call)
         return json_response(body)
 
     async def verify(self, request: Request) -> Response:
@@ -271,11 +253,10 @@ class ContactResource:
             if row["is_verified"]:
                 raise ApiError(409, "already_verified", f"{self._kind.label} is already verified.")
             expires_at = float(row["code_expires_at"] or 0)
-            if row["code_attempts"] >= VERIFICATION_TOKEN_MAX_ATTEMPTS or row["code"] is None:
+            if row["code_attempts"] >= self._state.limits.verification_token_max_attempts or row["code"] is None:
                 # The token is burnt: only removing and re-adding the contact issues a new one.
                 raise ApiError.too_many_attempts(int(expires_at - now))
-            accept_any = self._is(EMAIL) and self._state.faults.active("wrong_token_verifies")
-            if not accept_any:
+            if self._state.at(hooks.CONTACT_VERIFY_CHECKS_TOKEN, True, self._call):
                 if now >= expires_at:
                     raise ApiError(400, "code_expired", "The verification token has expired.")
                 if not secrets.compare_digest(token, str(row["code"])):
@@ -293,11 +274,10 @@ class ContactResource:
         contact_id = path_id(request, self._kind.id_param)
         with self._state.db.transaction() as conn:
             row = self._owned(conn, user_id, contact_id)
-            allow_unverified = self._is(EMAIL) and self._state.faults.active("unverified_primary")
-            if not row["is_verified"] and not allow_unverified:
+            requires_verified = self._state.at(hooks.CONTACT_MAKE_DEFAULT_REQUIRES_VERIFIED, True, self._call)
+            if not row["is_verified"] and requires_verified:
                 raise ApiError(409, "not_verified", f"Verify the {self._kind.name} before making it primary.")
-            keep_old_flag = self._is(EMAIL) and self._state.faults.active("two_primaries")
-            if not keep_old_flag:
+            if self._state.at(hooks.CONTACT_MAKE_DEFAULT_CLEARS_OLD_PRIMARY, True, self._call):
                 conn.execute(
                     "UPDATE contacts SET is_primary = 0 WHERE user_id = ? AND kind = ?",
                     (user_id, self._kind.name),
@@ -309,10 +289,12 @@ class ContactResource:
     async def remove(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
         contact_id = path_id(request, self._kind.id_param)
-        any_owner = self._is(PHONE) and self._state.faults.active("bola_phone_remove")
+        lookup = self._state.at(hooks.CONTACT_REMOVE_LOOKUP, _CALLERS_OWN, self._call)
         with self._state.db.transaction() as conn:
-            row = self._owned(conn, user_id, contact_id, any_owner=any_owner)
-            if row["is_primary"] and not self._primary_may_go(conn, row):
+            row = self._owned(conn, user_id, contact_id, lookup)
+            if row["is_primary"] and not self._state.at(
+                hooks.CONTACT_REMOVE_PRIMARY_MAY_GO, self._primary_may_go(conn, row), self._call
+            ):
                 raise ApiError(
                     409,
                     "primary_removal",
@@ -325,13 +307,14 @@ class ContactResource:
         return json_response({"message": f"{self._kind.label} removed."})
 
     def _primary_may_go(self, conn: sqlite3.Connection, row: sqlite3.Row) -> bool:
+        """Whether this contact, if primary, may be removed (EMAIL-/PHONE-PRIMARY-REMOVAL)."""
         if self._kind.only_one_primary_removable:
             others = conn.execute(
                 "SELECT 1 FROM contacts WHERE user_id = ? AND kind = ? AND removed_at IS NULL AND id != ?",
                 (row["user_id"], self._kind.name, row["id"]),
             ).fetchone()
             return others is None
-        return self._is(EMAIL) and self._state.faults.active("primary_removable")
+        return False
 
     def _primary_id(self, conn: sqlite3.Connection, user_id: int) -> int | None:
         row = conn.execute(
@@ -349,15 +332,13 @@ class ContactResource:
         conn: sqlite3.Connection,
         user_id: int,
         contact_id: int,
-        *,
-        any_owner: bool = False,
-        include_removed: bool = False,
+        lookup: Lookup = _CALLERS_OWN,
     ) -> sqlite3.Row:
         """The caller's contact; another user's id is answered exactly like a missing one."""
         row = conn.execute("SELECT * FROM contacts WHERE id = ? AND kind = ?", (contact_id, self._kind.name)).fetchone()
-        if row is None or (row["user_id"] != user_id and not any_owner):
+        if row is None or (row["user_id"] != user_id and not lookup.any_owner):
             raise ApiError.not_found(self._kind.label)
-        if row["removed_at"] is not None and not include_removed:
+        if row["removed_at"] is not None and not lookup.include_removed:
             raise ApiError.not_found(self._kind.label)
         return row  # type: ignore[no-any-return]
 

@@ -1,4 +1,4 @@
-"""GDPR account deletion: request, confirm with OTP, 30-day grace period, cancel (DELETION-GRACE)."""
+"""GDPR account deletion: request, confirm with OTP, grace period (the contract's limit), cancel (DELETION-GRACE)."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import hooks
 from .auth import Authenticator
 from .clock import format_timestamp
 from .errors import ApiError
 from .otp import OTP_PATTERN, PENDING, OtpFlow
-from .state import DELETION_GRACE_PERIOD_DAYS, ServerState
+from .state import ServerState
 from .validation import Fields
 from .web import endpoint, json_response, read_json_object
 
@@ -26,7 +27,7 @@ _MESSAGES = {
 }
 
 
-def render_deletion(row: sqlite3.Row, *, status: str | None = None) -> dict[str, Any]:
+def render_deletion(row: sqlite3.Row, *, grace_period_days: int, status: str | None = None) -> dict[str, Any]:
     shown = status or str(row["status"])
     return {
         "request_id": row["id"],
@@ -35,7 +36,7 @@ def render_deletion(row: sqlite3.Row, *, status: str | None = None) -> dict[str,
         "requested_at": format_timestamp(row["requested_at"]),
         "otp_expires_at": format_timestamp(row["otp_expires_at"]) if shown == PENDING else None,
         "scheduled_for": format_timestamp(row["scheduled_for"]) if row["scheduled_for"] else None,
-        "grace_period_days": DELETION_GRACE_PERIOD_DAYS,
+        "grace_period_days": grace_period_days,
     }
 
 
@@ -73,14 +74,14 @@ class Deletion:
                 raise ApiError(409, "conflict", "An account deletion is already scheduled.")
             request_id = self._otp.open(conn, user_id)
             row = conn.execute("SELECT * FROM gdpr_requests WHERE id = ?", (request_id,)).fetchone()
-        return json_response(render_deletion(row), 202)
+        return json_response(self._render(row), 202)
 
     async def confirm(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
         fields = Fields(await read_json_object(request))
         otp = fields.string("otp", pattern=OTP_PATTERN)
         fields.finish()
-        grace_s = DELETION_GRACE_PERIOD_DAYS * 86400
+        grace_s = self._state.limits.deletion_grace_period_s
 
         def schedule(conn: sqlite3.Connection, row: sqlite3.Row) -> None:
             conn.execute(
@@ -91,7 +92,7 @@ class Deletion:
         request_id = self._otp.redeem(user_id, otp, schedule)
         with self._state.db.transaction() as conn:
             row = conn.execute("SELECT * FROM gdpr_requests WHERE id = ?", (request_id,)).fetchone()
-        return json_response(render_deletion(row))
+        return json_response(self._render(row))
 
     async def cancel(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
@@ -99,6 +100,9 @@ class Deletion:
             row = open_deletion(conn, user_id)
             if row is None:
                 raise ApiError(409, "no_pending_request", "No account deletion is pending.")
-            if not self._state.faults.active("cancel_noop"):
+            if self._state.at(hooks.DELETION_CANCEL_CANCELS, True):
                 conn.execute("UPDATE gdpr_requests SET status = 'cancelled' WHERE seq = ?", (row["seq"],))
-        return json_response(render_deletion(row, status="cancelled"))
+        return json_response(self._render(row, status="cancelled"))
+
+    def _render(self, row: sqlite3.Row, *, status: str | None = None) -> dict[str, Any]:
+        return render_deletion(row, grace_period_days=self._state.limits.deletion_grace_period_days, status=status)

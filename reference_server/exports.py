@@ -18,14 +18,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import hooks
 from .auth import Authenticator
 from .clock import format_timestamp
 from .contacts import EMAIL, PHONE, render_contact
 from .errors import ApiError
+from .hooks import Lookup
 from .identity import identity_status
 from .otp import OTP_PATTERN, PENDING, OtpFlow
 from .profile import profile_body
-from .state import EXPORT_FILE_TTL_S, GDPR_RECENT_EXPORTS_MAX, ServerState
+from .state import ServerState
 from .validation import Fields
 from .web import endpoint, json_response, read_json_object
 
@@ -59,11 +61,12 @@ def render_export(row: sqlite3.Row, now: float) -> dict[str, Any]:
     }
 
 
-def recent_exports(conn: sqlite3.Connection, user_id: int, now: float) -> list[dict[str, Any]]:
+def recent_exports(conn: sqlite3.Connection, user_id: int, now: float, *, limit: int) -> list[dict[str, Any]]:
+    """The user's latest `limit` exports, newest first (GdprStatusResponse.recent_exports)."""
     rows = conn.execute(
         "SELECT * FROM gdpr_requests WHERE user_id = ? AND kind = 'export' AND status != 'superseded'"
         " ORDER BY seq DESC LIMIT ?",
-        (user_id, GDPR_RECENT_EXPORTS_MAX),
+        (user_id, limit),
     ).fetchall()
     return [render_export(row, now) for row in rows]
 
@@ -142,7 +145,7 @@ class ExportWorker:
                 (self._state.export_dir / filename).write_text(text, encoding="utf-8")
                 conn.execute(
                     "UPDATE gdpr_requests SET status = 'ready', filename = ?, file_expires_at = ? WHERE seq = ?",
-                    (filename, now + EXPORT_FILE_TTL_S, row["seq"]),
+                    (filename, now + self._state.limits.export_file_ttl_s, row["seq"]),
                 )
         except sqlite3.ProgrammingError:
             pass  # the server shut down mid-job; resume_unfinished() picks it up next time
@@ -196,16 +199,16 @@ class Exports:
         # Only names the server itself could have minted are looked up: no path traversal.
         if len(filename) > 128 or not FILENAME.fullmatch(filename):
             raise ApiError.not_found("Export file")
-        any_owner = self._state.faults.active("bola_export_download")
+        lookup = self._state.at(hooks.EXPORT_DOWNLOAD_LOOKUP, Lookup())
         with self._state.db.transaction() as conn:
             row = conn.execute(
                 "SELECT * FROM gdpr_requests WHERE kind = 'export' AND status = 'ready' AND filename = ?",
                 (filename,),
             ).fetchone()
-        if row is None or (row["user_id"] != user_id and not any_owner):
+        if row is None or (row["user_id"] != user_id and not lookup.any_owner):
             raise ApiError.not_found("Export file")
         expired = self._state.clock.now() >= row["file_expires_at"]
-        if expired and not self._state.faults.active("expired_export_downloads"):
+        if expired and self._state.at(hooks.EXPORT_DOWNLOAD_ENFORCES_EXPIRY, True):
             raise ApiError(410, "gone", "The export file has expired.")
         path = self._state.export_dir / filename
         if not path.is_file():

@@ -1,185 +1,362 @@
 """Seeded faults: deliberate bugs the conformance suite must catch.
 
-Each fault is a record naming the requirement ids that must trip on it and the
-hook point (handler step) it changes. Handlers never look at fault flags
-directly: they ask the app's `FaultSet.active(name)` at that one hook point.
+Each fault is one `Fault` object: its name, what it breaks, the requirement ids
+that must trip on it, the hook point (`hooks.py`) where it acts, and `apply`, its
+whole behaviour. Handlers never name a fault: they pass each decision through
+`state.at(hook, value, context)`, and only the switched-on faults attached to
+that hook change it. A variant (behaviour the contract allows) will be the same
+kind of object at the same hooks.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+from typing import Any, TypeVar
+
+from . import hooks
+from .errors import SeededServerError
+from .hooks import Behaviour, ContactCall, Hook, Lookup, NfcChecks, OtpAttempt
 
 __all__ = ["CATALOGUE", "Fault", "FaultSet", "UnknownFaultError", "fault_names"]
 
+V = TypeVar("V")
+C = TypeVar("C")
+
 
 @dataclass(slots=True, frozen=True)
-class Fault:
-    name: str
-    description: str
-    requirements: tuple[str, ...]
-    hook: str  # where the behaviour changes: "<module>.<step>"
+class Fault(Behaviour[V, C]):
+    """Behaviour the contract forbids: the suite must fail every id in `requirements`."""
 
 
-def _fault(name: str, description: str, requirement: str, hook: str) -> Fault:
-    return Fault(name=name, description=description, requirements=(requirement,), hook=hook)
+def _fault(
+    name: str, description: str, requirement: str, *, hook: Hook[V, C], apply: Callable[[V, C], V]
+) -> Fault[V, C]:
+    return Fault(name=name, description=description, requirements=(requirement,), hook=hook, apply=apply)
 
 
-CATALOGUE: tuple[Fault, ...] = (
+# -- small behaviours shared by several faults -------------------------------------------
+
+
+def _force(result: V) -> Callable[[V, object], V]:
+    """Whatever the server decided, use `result`."""
+
+    def apply(value: V, context: object) -> V:
+        return result
+
+    return apply
+
+
+def _on(kind: str, apply: Callable[[V, ContactCall], V]) -> Callable[[V, ContactCall], V]:
+    """`apply` on calls of one contact kind ("email" or "phone") only."""
+
+    def on_kind(value: V, call: ContactCall) -> V:
+        return apply(value, call) if call.kind == kind else value
+
+    return on_kind
+
+
+def _any_owner(lookup: Lookup, context: object) -> Lookup:
+    return replace(lookup, any_owner=True)
+
+
+def _include_removed(lookup: Lookup, context: object) -> Lookup:
+    return replace(lookup, include_removed=True)
+
+
+def _without_is_primary(body: dict[str, Any], context: object) -> dict[str, Any]:
+    return {key: value for key, value in body.items() if key != "is_primary"}
+
+
+def _id_as_string(body: dict[str, Any], context: object) -> dict[str, Any]:
+    return {**body, "id": str(body["id"])}
+
+
+def _error_on_non_ascii_address(value: None, call: ContactCall) -> None:
+    address = call.body.get("email")
+    if isinstance(address, str) and not address.isascii():
+        raise SeededServerError("non-ASCII address")
+
+
+def _error_on_longest_token(token: str, longest: int) -> str:
+    if len(token) == longest:
+        raise SeededServerError("token column too short")
+    return token
+
+
+def _flags_from_body(flags: tuple[bool, bool], call: ContactCall) -> tuple[bool, bool]:
+    return call.body.get("is_verified") is True, call.body.get("is_primary") is True
+
+
+def _skip_first_of_later_pages(window: tuple[int, int], context: object) -> tuple[int, int]:
+    offset, limit = window
+    return (offset + 1, limit - 1) if offset > 0 else window
+
+
+def _repeat_last_of_previous_page(window: tuple[int, int], context: object) -> tuple[int, int]:
+    offset, limit = window
+    return (offset - 1, limit) if offset > 0 else window
+
+
+def _redeemed_again(row: sqlite3.Row | None, attempt: OtpAttempt) -> sqlite3.Row | None:
+    return row if row is not None else attempt.redeemed()
+
+
+def _another_users_pending(accepted: bool, attempt: OtpAttempt) -> bool:
+    return accepted or attempt.pending_of_another_user() is not None
+
+
+def _superseded_request(accepted: bool, attempt: OtpAttempt) -> bool:
+    return accepted or attempt.superseded() is not None
+
+
+def _skip_nfc_check(name: str) -> Callable[[NfcChecks, object], NfcChecks]:
+    def apply(checks: NfcChecks, context: object) -> NfcChecks:
+        return replace(checks, **{name: False})
+
+    return apply
+
+
+CATALOGUE: tuple[Fault[Any, Any], ...] = (
     _fault(
         "missing_required_field",
         "getUserEmail omits the required field is_primary.",
         "SCHEMA-RESPONSE-BODY",
-        "contacts.get",
+        hook=hooks.CONTACT_GET_BODY,
+        apply=_on("email", _without_is_primary),
     ),
-    _fault("wrong_field_type", "getMyProfile returns id as a string.", "SCHEMA-RESPONSE-BODY", "profile.me"),
+    _fault(
+        "wrong_field_type",
+        "getMyProfile returns id as a string.",
+        "SCHEMA-RESPONSE-BODY",
+        hook=hooks.PROFILE_ME_BODY,
+        apply=_id_as_string,
+    ),
     _fault(
         "undocumented_status",
         "addFavouriteProduct answers 200 instead of 201.",
         "SCHEMA-STATUS-DOCUMENTED",
-        "favourites.add",
+        hook=hooks.FAVOURITE_ADD_STATUS,
+        apply=_force(200),
     ),
     _fault(
         "wrong_content_type",
         "getGdprStatus answers with Content-Type text/plain.",
         "SCHEMA-CONTENT-TYPE",
-        "account.gdpr_status",
+        hook=hooks.ACCOUNT_GDPR_STATUS_MEDIA_TYPE,
+        apply=_force("text/plain; charset=utf-8"),
     ),
     _fault(
         "auth_ignored",
         "getProfileValidation answers without a token, as the first user.",
         "AUTH-401-MISSING",
-        "profile.validation",
+        hook=hooks.PROFILE_VALIDATION_ANONYMOUS_IS_FIRST_USER,
+        apply=_force(True),
     ),
     _fault(
-        "invalid_token_accepted", "Any unknown bearer token acts as the first user.", "AUTH-401-INVALID", "auth.lookup"
+        "invalid_token_accepted",
+        "Any unknown bearer token acts as the first user.",
+        "AUTH-401-INVALID",
+        hook=hooks.AUTH_UNKNOWN_TOKEN_IS_FIRST_USER,
+        apply=_force(True),
     ),
-    _fault("bola_email_read", "getUserEmail returns another user's email.", "BOLA-EMAIL-READ", "contacts.get"),
     _fault(
-        "bola_phone_remove", "removeUserPhone removes another user's phone.", "BOLA-PHONE-REMOVE", "contacts.remove"
+        "bola_email_read",
+        "getUserEmail returns another user's email.",
+        "BOLA-EMAIL-READ",
+        hook=hooks.CONTACT_GET_LOOKUP,
+        apply=_on("email", _any_owner),
+    ),
+    _fault(
+        "bola_phone_remove",
+        "removeUserPhone removes another user's phone.",
+        "BOLA-PHONE-REMOVE",
+        hook=hooks.CONTACT_REMOVE_LOOKUP,
+        apply=_on("phone", _any_owner),
     ),
     _fault(
         "bola_export_download",
         "downloadExport serves another user's export file.",
         "BOLA-EXPORT-DOWNLOAD",
-        "exports.download",
+        hook=hooks.EXPORT_DOWNLOAD_LOOKUP,
+        apply=_any_owner,
     ),
     _fault(
         "two_primaries",
         "setPrimaryUserEmail leaves the old primary email flagged.",
         "EMAIL-PRIMARY-UNIQUE",
-        "contacts.make_default",
+        hook=hooks.CONTACT_MAKE_DEFAULT_CLEARS_OLD_PRIMARY,
+        apply=_on("email", _force(False)),
     ),
     _fault(
         "unverified_primary",
         "setPrimaryUserEmail accepts an unverified email.",
         "EMAIL-PRIMARY-VERIFIED",
-        "contacts.make_default",
+        hook=hooks.CONTACT_MAKE_DEFAULT_REQUIRES_VERIFIED,
+        apply=_on("email", _force(False)),
     ),
-    _fault("wrong_token_verifies", "verifyUserEmail accepts any 6 digits.", "EMAIL-VERIFY-TOKEN", "contacts.verify"),
     _fault(
-        "primary_removable", "removeUserEmail removes the primary email.", "EMAIL-PRIMARY-REMOVAL", "contacts.remove"
+        "wrong_token_verifies",
+        "verifyUserEmail accepts any 6 digits.",
+        "EMAIL-VERIFY-TOKEN",
+        hook=hooks.CONTACT_VERIFY_CHECKS_TOKEN,
+        apply=_on("email", _force(False)),
+    ),
+    _fault(
+        "primary_removable",
+        "removeUserEmail removes the primary email.",
+        "EMAIL-PRIMARY-REMOVAL",
+        hook=hooks.CONTACT_REMOVE_PRIMARY_MAY_GO,
+        apply=_on("email", _force(True)),
     ),
     _fault(
         "removed_phone_readable",
         "getUserPhone still answers 200 after the phone was removed.",
         "PHONE-REMOVE-GONE",
-        "contacts.get",
+        hook=hooks.CONTACT_GET_LOOKUP,
+        apply=_on("phone", _include_removed),
     ),
     _fault(
         "cancel_noop",
         "cancelAccountDeletion answers 200 but the deletion stays scheduled.",
         "GDPR-DELETION-CANCEL",
-        "deletion.cancel",
+        hook=hooks.DELETION_CANCEL_CANCELS,
+        apply=_force(False),
     ),
-    _fault("otp_reusable", "A deletion/export OTP confirms a second time.", "GDPR-OTP-SINGLE-USE", "otp.redeem"),
+    _fault(
+        "otp_reusable",
+        "A deletion/export OTP confirms a second time.",
+        "GDPR-OTP-SINGLE-USE",
+        hook=hooks.OTP_CHECK_WITHOUT_PENDING,
+        apply=_redeemed_again,
+    ),
     _fault(
         "foreign_otp_accepted",
         "Another user's pending OTP confirms this user's request.",
         "GDPR-OTP-BOUND",
-        "otp.redeem",
+        hook=hooks.OTP_CHECK_ACCEPTS_MISMATCH,
+        apply=_another_users_pending,
     ),
     _fault(
-        "stale_otp_accepted", "The OTP of a superseded request confirms the new one.", "GDPR-OTP-BOUND", "otp.redeem"
+        "stale_otp_accepted",
+        "The OTP of a superseded request confirms the new one.",
+        "GDPR-OTP-BOUND",
+        hook=hooks.OTP_CHECK_ACCEPTS_MISMATCH,
+        apply=_superseded_request,
     ),
-    _fault("expired_otp_accepted", "OTP expiry is not enforced.", "GDPR-OTP-EXPIRY", "otp.redeem"),
-    _fault("otp_unlimited_attempts", "Wrong OTPs are never limited.", "OTP-BRUTE-FORCE", "otp.redeem"),
+    _fault(
+        "expired_otp_accepted",
+        "OTP expiry is not enforced.",
+        "GDPR-OTP-EXPIRY",
+        hook=hooks.OTP_CHECK_ENFORCES_EXPIRY,
+        apply=_force(False),
+    ),
+    _fault(
+        "otp_unlimited_attempts",
+        "Wrong OTPs are never limited.",
+        "OTP-BRUTE-FORCE",
+        hook=hooks.OTP_CHECK_ENFORCES_ATTEMPTS,
+        apply=_force(False),
+    ),
     _fault(
         "expired_export_downloads",
         "An export file still downloads after its 7 days (no 410).",
         "GDPR-EXPORT-EXPIRY",
-        "exports.download",
+        hook=hooks.EXPORT_DOWNLOAD_ENFORCES_EXPIRY,
+        apply=_force(False),
     ),
     _fault(
         "pagination_drops_item",
         "listUserEmails skips the first item of every page after the first.",
         "PAGINATION-WALK",
-        "contacts.list",
+        hook=hooks.CONTACT_LIST_WINDOW,
+        apply=_on("email", _skip_first_of_later_pages),
     ),
     _fault(
         "pagination_repeats_item",
         "listUserPhones repeats the previous page's last item.",
         "PAGINATION-WALK",
-        "contacts.list",
+        hook=hooks.CONTACT_LIST_WINDOW,
+        apply=_on("phone", _repeat_last_of_previous_page),
     ),
     _fault(
         "wrong_password_deletes",
         "deleteAccount deletes the account with a wrong password.",
         "ACCOUNT-DELETE-PASSWORD",
-        "account.delete",
+        hook=hooks.ACCOUNT_DELETE_PASSWORD_MATCHES,
+        apply=_force(True),
     ),
     _fault(
         "token_survives_deletion",
         "The bearer token still works after deleteAccount.",
         "ACCOUNT-DELETE-TOKEN-REVOKED",
-        "account.delete",
+        hook=hooks.ACCOUNT_DELETE_REVOKES_TOKENS,
+        apply=_force(False),
     ),
     _fault(
         "server_error_non_ascii",
         "addUserEmail answers 500 for a non-ASCII address.",
         "SCHEMA-NO-SERVER-ERROR",
-        "contacts.add",
+        hook=hooks.CONTACT_ADD_RECEIVED,
+        apply=_on("email", _error_on_non_ascii_address),
     ),
     _fault(
         "server_error_max_length",
         "registerFcmToken answers 500 for a 4096-character token.",
         "SCHEMA-NO-SERVER-ERROR",
-        "fcm.register",
+        hook=hooks.FCM_REGISTER_TOKEN,
+        apply=_error_on_longest_token,
     ),
     _fault(
         "mass_assignment_verified",
         "addUserEmail applies is_verified/is_primary from the body.",
         "MASS-ASSIGNMENT",
-        "contacts.add",
+        hook=hooks.CONTACT_ADD_FLAGS,
+        apply=_on("email", _flags_from_body),
     ),
     _fault(
         "profile_stale_primary",
         "getMyProfile keeps showing the first primary email after make-default.",
         "PROFILE-PRIMARY-EMAIL",
-        "profile.me",
+        hook=hooks.PROFILE_ME_STALE_PRIMARY_EMAIL,
+        apply=_force(True),
     ),
     _fault(
         "favourite_duplicate",
         "A second add of the same product answers 201 and lists it twice.",
         "FAVOURITE-DUPLICATE",
-        "favourites.add",
+        hook=hooks.FAVOURITE_ADD_ALLOWS_DUPLICATE,
+        apply=_force(True),
     ),
     _fault(
         "fcm_unknown_unregister_ok",
         "unregisterFcmToken of an unknown token answers 200.",
         "FCM-UNREGISTER-UNKNOWN",
-        "fcm.unregister",
+        hook=hooks.FCM_UNREGISTER_REFUSES_UNKNOWN,
+        apply=_force(False),
     ),
     _fault(
-        "nfc_bad_check_digit_accepted", "NFC submission skips the MRZ check digits.", "IDV-NFC-MRZ", "idv.nfc_checks"
+        "nfc_bad_check_digit_accepted",
+        "NFC submission skips the MRZ check digits.",
+        "IDV-NFC-MRZ",
+        hook=hooks.IDV_SUBMIT_NFC_CHECKS,
+        apply=_skip_nfc_check("mrz_check_digits"),
     ),
     _fault(
         "nfc_tampered_group_accepted",
         "NFC submission skips the data group hash comparison.",
         "IDV-NFC-INTEGRITY",
-        "idv.nfc_checks",
+        hook=hooks.IDV_SUBMIT_NFC_CHECKS,
+        apply=_skip_nfc_check("data_integrity"),
     ),
-    _fault("nfc_expired_accepted", "NFC submission accepts an expired passport.", "IDV-NFC-EXPIRY", "idv.nfc_checks"),
+    _fault(
+        "nfc_expired_accepted",
+        "NFC submission accepts an expired passport.",
+        "IDV-NFC-EXPIRY",
+        hook=hooks.IDV_SUBMIT_NFC_CHECKS,
+        apply=_skip_nfc_check("document_expiry"),
+    ),
 )
 
 _BY_NAME = {fault.name: fault for fault in CATALOGUE}
@@ -209,8 +386,7 @@ class FaultSet:
                 raise UnknownFaultError(name)
         return cls(chosen)
 
-    def active(self, name: str) -> bool:
-        # A typo at a hook point is a programming error, not a silently-off fault.
-        if name not in _BY_NAME:
-            raise KeyError(name)
-        return name in self.names
+    @property
+    def faults(self) -> tuple[Fault[Any, Any], ...]:
+        """The switched-on faults, in catalogue order (the order they apply at a shared hook)."""
+        return tuple(fault for fault in CATALOGUE if fault.name in self.names)

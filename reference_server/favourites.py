@@ -6,6 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import hooks
 from .auth import Authenticator
 from .clock import format_timestamp
 from .errors import ApiError
@@ -33,7 +34,7 @@ class Favourites:
         fields = Fields(await read_json_object(request))
         product_id = fields.integer("product_id", minimum=1, maximum=INT64_MAX)
         fields.finish()
-        allow_duplicate = self._state.faults.active("favourite_duplicate")
+        allow_duplicate = self._state.at(hooks.FAVOURITE_ADD_ALLOWS_DUPLICATE, False)
         with self._state.db.transaction() as conn:
             exists = conn.execute(
                 "SELECT 1 FROM favourites WHERE user_id = ? AND product_id = ?", (user_id, product_id)
@@ -44,12 +45,13 @@ class Favourites:
                 "INSERT INTO favourites (user_id, product_id, created_at) VALUES (?, ?, ?)",
                 (user_id, product_id, self._state.clock.now()),
             )
-        status = 200 if self._state.faults.active("undocumented_status") else 201
-        return json_response({"message": "Product added to favourites."}, status)
+        return json_response(
+            {"message": "Product added to favourites."}, self._state.at(hooks.FAVOURITE_ADD_STATUS, 201)
+        )
 
     async def list(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
-        page = page_params(request)
+        page = page_params(request, self._state.limits)
         with self._state.db.transaction() as conn:
             total = int(conn.execute("SELECT COUNT(*) FROM favourites WHERE user_id = ?", (user_id,)).fetchone()[0])
             rows = (

@@ -8,8 +8,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import hooks
 from .auth import Authenticator
-from .errors import ApiError, SeededServerError
+from .errors import ApiError
 from .state import ServerState
 from .validation import Fields
 from .web import endpoint, json_response, read_json_object
@@ -37,8 +38,7 @@ class FcmTokens:
         token = fields.string("fcm_token", min_length=1, max_length=_FCM_TOKEN_MAX, pattern=_FCM_TOKEN)
         platform = fields.string("platform", choices=("ios", "android", "web"))
         fields.finish()
-        if len(token) == _FCM_TOKEN_MAX and self._state.faults.active("server_error_max_length"):
-            raise SeededServerError("token column too short")
+        token = self._state.at(hooks.FCM_REGISTER_TOKEN, token, _FCM_TOKEN_MAX)
         with self._state.db.transaction() as conn:
             # Re-registering updates the platform; a token held by another user moves here.
             conn.execute(
@@ -54,6 +54,6 @@ class FcmTokens:
         token = str(request.path_params["fcm_token"])
         with self._state.db.transaction() as conn:
             cursor = conn.execute("DELETE FROM fcm_tokens WHERE token = ? AND user_id = ?", (token, user_id))
-        if cursor.rowcount == 0 and not self._state.faults.active("fcm_unknown_unregister_ok"):
+        if cursor.rowcount == 0 and self._state.at(hooks.FCM_UNREGISTER_REFUSES_UNKNOWN, True):
             raise ApiError.not_found("FCM token")
         return json_response({"success": True, "message": "FCM token unregistered."})

@@ -14,9 +14,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import hooks
 from .auth import Authenticator
 from .clock import format_timestamp
 from .errors import ApiError
+from .hooks import NfcChecks
 from .mrz import MrzError, parse_td3
 from .state import ServerState
 from .validation import Fields
@@ -117,17 +119,16 @@ class Identity:
         chip.base64("public_key")
         fields.finish()
 
-        faults = self._state.faults
+        checks = self._state.at(hooks.IDV_SUBMIT_NFC_CHECKS, NfcChecks())
         now = self._state.clock.now()
         try:
-            skip_digits = faults.active("nfc_bad_check_digit_accepted")
-            passport = parse_td3(mrz_text, verify_check_digits=not skip_digits)
+            passport = parse_td3(mrz_text, verify_check_digits=checks.mrz_check_digits)
         except MrzError as exc:
             return self._refuse(user_id, "mrz_invalid", f"MRZ rejected: {exc}.")
         today = datetime.fromtimestamp(now, UTC).date()
-        if passport.expiry_date < today and not faults.active("nfc_expired_accepted"):
+        if passport.expiry_date < today and checks.document_expiry:
             return self._refuse(user_id, "document_expired", "The passport has expired.")
-        if not faults.active("nfc_tampered_group_accepted"):
+        if checks.data_integrity:
             mismatch = _integrity_problem(passport.text, groups, declared, _HASHES[algorithm])
             if mismatch:
                 return self._refuse(user_id, "data_group_mismatch", mismatch)

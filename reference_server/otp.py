@@ -2,8 +2,8 @@
 
 Deletion and export requests share this flow: a request mails a 6-digit OTP to
 the verified primary email; a newer request supersedes the older one; the OTP
-is single use, bound to its user and request, expires after 10 minutes and
-allows 5 wrong attempts.
+is single use, bound to its user and request, and expires and runs out of
+attempts as the contract's limits say (otp_ttl_s, otp_max_attempts).
 """
 
 from __future__ import annotations
@@ -13,9 +13,11 @@ import secrets
 import sqlite3
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from . import hooks
 from .errors import ApiError
-from .state import OTP_MAX_ATTEMPTS, OTP_TTL_S, ServerState, new_code, send_message
+from .state import ServerState, new_code, send_message
 
 __all__ = ["OTP_PATTERN", "PENDING", "OtpFlow"]
 
@@ -49,7 +51,7 @@ class OtpFlow:
         conn.execute(
             "INSERT INTO gdpr_requests (id, kind, user_id, status, otp, otp_expires_at, requested_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (request_id, self._kind, user_id, PENDING, code, now + OTP_TTL_S, now),
+            (request_id, self._kind, user_id, PENDING, code, now + self._state.limits.otp_ttl_s, now),
         )
         send_message(conn, channel="email", address=email["value"], purpose=self._purpose, code=code, now=now)
         return request_id
@@ -70,28 +72,22 @@ class OtpFlow:
         return str(row["id"])
 
     def _check(self, conn: sqlite3.Connection, user_id: int, otp: str) -> tuple[sqlite3.Row | None, ApiError | None]:
-        faults = self._state.faults
         now = self._state.clock.now()
+        attempt = _Attempt(self, conn, user_id, otp)
         pending = self._latest(conn, "user_id = ? AND status = ?", (user_id, PENDING))
         if pending is None:
-            if faults.active("otp_reusable"):
-                used = self._latest(conn, "user_id = ? AND otp_used = 1 AND otp = ?", (user_id, otp))
-                if used is not None:
-                    return used, None
+            confirmed = self._state.at(hooks.OTP_CHECK_WITHOUT_PENDING, None, attempt)
+            if confirmed is not None:
+                return confirmed, None
             return None, ApiError(409, "no_pending_request", "There is no request awaiting confirmation.")
-        if pending["otp_attempts"] >= OTP_MAX_ATTEMPTS and not faults.active("otp_unlimited_attempts"):
+        out_of_attempts = pending["otp_attempts"] >= self._state.limits.otp_max_attempts
+        if out_of_attempts and self._state.at(hooks.OTP_CHECK_ENFORCES_ATTEMPTS, True):
             return None, ApiError.too_many_attempts(int(pending["otp_expires_at"] - now))
-        if now >= pending["otp_expires_at"] and not faults.active("expired_otp_accepted"):
+        if now >= pending["otp_expires_at"] and self._state.at(hooks.OTP_CHECK_ENFORCES_EXPIRY, True):
             return None, ApiError(400, "code_expired", "The code has expired; request a new one.")
         if secrets.compare_digest(otp, str(pending["otp"])):
             return pending, None
-        if faults.active("foreign_otp_accepted") and self._latest(
-            conn, "user_id != ? AND status = ? AND otp = ?", (user_id, PENDING, otp)
-        ):
-            return pending, None
-        if faults.active("stale_otp_accepted") and self._latest(
-            conn, "user_id = ? AND status = ? AND otp = ?", (user_id, SUPERSEDED, otp)
-        ):
+        if self._state.at(hooks.OTP_CHECK_ACCEPTS_MISMATCH, False, attempt):
             return pending, None
         conn.execute("UPDATE gdpr_requests SET otp_attempts = otp_attempts + 1 WHERE seq = ?", (pending["seq"],))
         return None, ApiError(400, "invalid_code", "The code is wrong.")
@@ -102,3 +98,26 @@ class OtpFlow:
             (self._kind, *args),
         ).fetchone()
         return row
+
+
+@dataclass(slots=True, frozen=True)
+class _Attempt:
+    """`hooks.OtpAttempt`: the other requests a presented OTP could match."""
+
+    flow: OtpFlow
+    conn: sqlite3.Connection
+    user_id: int
+    otp: str
+
+    def redeemed(self) -> sqlite3.Row | None:
+        return self.flow._latest(self.conn, "user_id = ? AND otp_used = 1 AND otp = ?", (self.user_id, self.otp))
+
+    def pending_of_another_user(self) -> sqlite3.Row | None:
+        return self.flow._latest(
+            self.conn, "user_id != ? AND status = ? AND otp = ?", (self.user_id, PENDING, self.otp)
+        )
+
+    def superseded(self) -> sqlite3.Row | None:
+        return self.flow._latest(
+            self.conn, "user_id = ? AND status = ? AND otp = ?", (self.user_id, SUPERSEDED, self.otp)
+        )

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from . import hooks
 from .auth import Authenticator
 from .clock import format_timestamp
 from .identity import identity_status
@@ -93,15 +94,13 @@ class Profile:
 
     async def me(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
-        faults = self._state.faults
+        stale = self._state.at(hooks.PROFILE_ME_STALE_PRIMARY_EMAIL, False)
         with self._state.db.transaction() as conn:
-            body = profile_body(conn, user_id, stale_primary_email=faults.active("profile_stale_primary"))
-        if faults.active("wrong_field_type"):
-            body["id"] = str(body["id"])
-        return json_response(body)
+            body = profile_body(conn, user_id, stale_primary_email=stale)
+        return json_response(self._state.at(hooks.PROFILE_ME_BODY, body))
 
     async def validation(self, request: Request) -> Response:
-        anonymous_ok = self._state.faults.active("auth_ignored")
+        anonymous_ok = self._state.at(hooks.PROFILE_VALIDATION_ANONYMOUS_IS_FIRST_USER, False)
         user_id = self._auth.require_user(request, anonymous_is_first_user=anonymous_ok)
         with self._state.db.transaction() as conn:
             return json_response(validation_body(conn, user_id))

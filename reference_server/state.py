@@ -1,4 +1,4 @@
-"""What every handler shares: storage, clock, faults and the password hasher."""
+"""What every handler shares: storage, clock, the contract's limits, switched-on behaviours, the password hasher."""
 
 from __future__ import annotations
 
@@ -6,33 +6,41 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar, overload
 
 from argon2 import PasswordHasher
 
 from .clock import Clock
+from .contract import Limits
 from .db import Database
 from .faults import FaultSet
+from .hooks import Hook, Switchboard
 
 __all__ = ["ServerState", "new_code", "send_message"]
 
-# Limits from the contract's x-kesk-limits.
-VERIFICATION_TOKEN_TTL_S = 900
-VERIFICATION_TOKEN_MAX_ATTEMPTS = 5
-OTP_TTL_S = 600
-OTP_MAX_ATTEMPTS = 5
-DELETION_GRACE_PERIOD_DAYS = 30
-EXPORT_FILE_TTL_S = 7 * 24 * 3600
-GDPR_RECENT_EXPORTS_MAX = 10
+V = TypeVar("V")
+C = TypeVar("C")
 
 
 @dataclass(slots=True, frozen=True)
 class ServerState:
     db: Database
     clock: Clock
+    limits: Limits
     faults: FaultSet
+    switchboard: Switchboard  # the switched-on faults (and, later, variants), by hook point
     hasher: PasswordHasher
     export_dir: Path
     test_mode: bool
+
+    @overload
+    def at(self, hook: Hook[V, None], value: V) -> V: ...
+    @overload
+    def at(self, hook: Hook[V, C], value: V, context: C) -> V: ...
+    def at(self, hook: Hook[V, Any], value: V, context: Any = None) -> V:
+        """The value the server goes on with at `hook`: `value`, the conformant one, unless a
+        switched-on behaviour attached there changes it. Each hook is consulted in one place only."""
+        return self.switchboard.at(hook, value, context)
 
 
 def password_hasher(*, fast: bool) -> PasswordHasher:

@@ -8,12 +8,15 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from .errors import ApiError, FieldProblem, SeededServerError
+
+if TYPE_CHECKING:
+    from .contract import Limits
 
 __all__ = [
     "JSON_MEDIA_TYPE",
@@ -126,18 +129,18 @@ class Page:
         }
 
 
-def page_params(request: Request) -> Page:
-    """`page` (>= 1, default 1) and `per_page` (1..100, default 20).
+def page_params(request: Request, limits: Limits) -> Page:
+    """`page` (>= 1, default 1) and `per_page` (1..per_page_max, default per_page_default).
 
     400 when they are not integers, 422 when out of range.
     """
     number = _int_query(request, "page", 1)
-    size = _int_query(request, "per_page", 20)
+    size = _int_query(request, "per_page", limits.per_page_default)
     problems = []
     if not 1 <= number <= INT32_MAX:
         problems.append(FieldProblem("page", f"must be between 1 and {INT32_MAX}"))
-    if not 1 <= size <= 100:
-        problems.append(FieldProblem("per_page", "must be between 1 and 100"))
+    if not 1 <= size <= limits.per_page_max:
+        problems.append(FieldProblem("per_page", f"must be between 1 and {limits.per_page_max}"))
     if problems:
         raise ApiError(422, "validation_failed", "Pagination parameters are out of range.", tuple(problems))
     return Page(number, size)

@@ -7,9 +7,12 @@ just that fault switched on (must be False).
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -27,9 +30,14 @@ from rs_helpers import (
     wrong_code,
 )
 
+import reference_server
+from reference_server import hooks
 from reference_server.embedded import running_server
 from reference_server.faults import CATALOGUE, FaultSet, UnknownFaultError
+from reference_server.hooks import HOOKS, Behaviour, Switchboard
 
+V = TypeVar("V")
+C = TypeVar("C")
 Probe = Callable[[httpx.Client], bool]
 PROBES: dict[str, Probe] = {}
 
@@ -298,12 +306,15 @@ def _(http: httpx.Client) -> bool:
 
 
 FAULT_NAMES = [fault.name for fault in CATALOGUE]
+SERVER = Path(reference_server.__file__).parent
+# The modules that declare behaviours; every other module of the server is a handler (or plumbing).
+CATALOGUE_MODULES = {"hooks", "faults"}
 
 
 def test_catalogue_has_the_34_faults_of_the_contract() -> None:
     assert len(FAULT_NAMES) == len(set(FAULT_NAMES)) == 34
     for fault in CATALOGUE:
-        assert fault.description and fault.hook and fault.requirements
+        assert fault.description and fault.requirements and fault.hook in HOOKS
         assert all(re.fullmatch(r"[A-Z0-9]+(-[A-Z0-9]+)+", rid) for rid in fault.requirements)
 
 
@@ -311,17 +322,120 @@ def test_every_fault_has_a_probe() -> None:
     assert sorted(PROBES) == sorted(FAULT_NAMES)
 
 
-def test_each_fault_is_consulted_at_exactly_one_hook_point() -> None:
-    source = "\n".join(path.read_text() for path in Path(__file__).parents[2].joinpath("reference_server").glob("*.py"))
-    for name in FAULT_NAMES:
-        assert source.count(f'active("{name}")') == 1, name
+@dataclass(frozen=True)
+class HookUse:
+    constant: str  # the name of the hook in hooks.py, e.g. CONTACT_GET_BODY
+    where: str  # "<module>.<function>" around the use
+    consulted: bool  # the first argument of a `.at(...)` call
+
+
+def _hook_uses(module: str, tree: ast.Module) -> list[HookUse]:
+    """Every `hooks.X` in one module, with the function it sits in and whether `.at()` consults it there."""
+    consulted = {
+        id(call.args[0])
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "at" and call.args
+    }
+    uses: list[HookUse] = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                visit(child, child.name)
+                continue
+            if isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name) and child.value.id == "hooks":
+                uses.append(HookUse(child.attr, f"{module}.{function}", id(child) in consulted))
+            visit(child, function)
+
+    visit(tree, "<module>")
+    return uses
+
+
+def _handler_modules() -> dict[str, ast.Module]:
+    return {
+        path.stem: ast.parse(path.read_text(encoding="utf-8"))
+        for path in sorted(SERVER.glob("*.py"))
+        if path.stem not in CATALOGUE_MODULES
+    }
+
+
+def test_each_hook_is_consulted_once_in_the_function_its_name_gives() -> None:
+    # Given every hook point declared in hooks.py
+    declared = {name: value for name, value in vars(hooks).items() if isinstance(value, hooks.Hook)}
+    assert set(declared.values()) == set(HOOKS)
+    # When the handlers are read
+    uses = [use for module, tree in _handler_modules().items() for use in _hook_uses(module, tree)]
+    # Then each hook is named once, as the hook argument of a `.at()` call, inside the function it names
+    assert sorted(use.constant for use in uses) == sorted(declared)
+    assert [use for use in uses if not use.consulted] == []
+    assert {use.constant: use.where for use in uses} == {name: hook.where for name, hook in declared.items()}
+
+
+def test_handlers_import_no_hook_point_by_name() -> None:
+    # `from .hooks import CONTACT_GET_BODY` would hide a use from the test above.
+    for module, tree in _handler_modules().items():
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module == "hooks":
+                imported = {alias.name for alias in node.names}
+                assert not imported & {name for name, value in vars(hooks).items() if value in HOOKS}, module
+
+
+def test_no_handler_names_a_fault() -> None:
+    # Given the handler modules (everything but the catalogues, the app that builds the fault set,
+    # the state that carries it and the CLI that lists it)
+    plumbing = {"app", "state", "cli", "__init__"}
+    for module, tree in _handler_modules().items():
+        # Then no string in them is a fault name, and no handler reaches for the fault set
+        strings = {node.value for node in ast.walk(tree) if isinstance(node, ast.Constant)}
+        assert not strings & set(FAULT_NAMES), module
+        if module in plumbing:
+            continue
+        attributes = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)}
+        assert "faults" not in attributes and "active" not in attributes, module
+        imports = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
+        assert "faults" not in imports, module
+
+
+def test_a_hook_without_switched_on_behaviour_passes_the_value_through() -> None:
+    board = Switchboard(())
+    assert board.at(hooks.FAVOURITE_ADD_STATUS, 201, None) == 201
+
+
+def test_only_the_switched_on_faults_at_a_hook_act() -> None:
+    # Given the two pagination faults, which share a hook, and an unrelated one
+    faults = FaultSet.of(["pagination_drops_item", "pagination_repeats_item", "cancel_noop"]).faults
+    board = Switchboard(faults)
+    # When the second page of 10 is read for each contact kind
+    emails = board.at(hooks.CONTACT_LIST_WINDOW, (10, 10), hooks.ContactCall("email"))
+    phones = board.at(hooks.CONTACT_LIST_WINDOW, (10, 10), hooks.ContactCall("phone"))
+    first_page = board.at(hooks.CONTACT_LIST_WINDOW, (0, 10), hooks.ContactCall("email"))
+    # Then each fault changes its own kind only, and only after the first page
+    assert (emails, phones, first_page) == ((11, 9), (9, 10), (0, 10))
+    assert board.at(hooks.DELETION_CANCEL_CANCELS, True, None) is False
+    assert board.at(hooks.FAVOURITE_ADD_STATUS, 201, None) == 201
+
+
+def test_a_variant_is_the_same_kind_of_object_at_the_same_hooks() -> None:
+    # Given a behaviour the contract would allow (the shape issue 10's variants take), next to a fault
+    @dataclass(slots=True, frozen=True)
+    class Variant(Behaviour[V, C]):
+        pass
+
+    smaller_pages = Variant(
+        name="short_pages",
+        description="listUserEmails serves at most 5 items a page.",
+        requirements=("PAGINATION-WALK",),
+        hook=hooks.CONTACT_LIST_WINDOW,
+        apply=lambda window, call: (window[0], min(window[1], 5)),
+    )
+    board = Switchboard([*FaultSet.of(["pagination_drops_item"]).faults, smaller_pages])
+    # Then both act at the hook, in the order given
+    assert board.at(hooks.CONTACT_LIST_WINDOW, (10, 10), hooks.ContactCall("email")) == (11, 5)
 
 
 def test_unknown_fault_names_are_refused() -> None:
     with pytest.raises(UnknownFaultError, match="valid faults: auth_ignored"):
         FaultSet.of(["no_such_fault"])
-    with pytest.raises(KeyError):
-        FaultSet.of([]).active("no_such_fault")
 
 
 @pytest.fixture(params=FAULT_NAMES)

@@ -1,0 +1,217 @@
+"""Hook points: the documented places where a switched-on behaviour changes what the server does.
+
+A handler works out the conformant value of one decision and passes it through
+`state.at(HOOK, value, context)`. Every switched-on behaviour attached to that
+hook (a seeded fault of `faults.py`; later, a variant the contract allows) may
+replace the value, or raise `SeededServerError`; with none switched on the
+value comes back unchanged. So handlers never name a fault, and a fault's whole
+behaviour is its `apply` function.
+
+Each hook is consulted in exactly one place, the function its name starts with
+(`"contacts.make_default.clears_old_primary"` is consulted in `contacts.py`,
+function `make_default`); tests/reference_server/test_server_faults.py checks it.
+
+Adding a fault: pick (or add, next to its siblings here) the hook where the
+conformant decision is made, then add a `Fault(...)` to `faults.CATALOGUE`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Generic, Protocol, TypeVar
+
+__all__ = [
+    "HOOKS",
+    "Behaviour",
+    "ContactCall",
+    "Hook",
+    "Lookup",
+    "NfcChecks",
+    "OtpAttempt",
+    "Switchboard",
+]
+
+V = TypeVar("V")  # the value a hook passes through
+C = TypeVar("C")  # what the handler tells the behaviours about the call
+
+
+@dataclass(slots=True, frozen=True)
+class Hook(Generic[V, C]):
+    """One decision in one handler function that a behaviour may change."""
+
+    name: str  # "<module>.<function>.<decision>": the one function that consults it
+    meaning: str  # what the value passed through means, and its conformant default
+
+    @property
+    def where(self) -> str:
+        """`<module>.<function>` of the only call site."""
+        return self.name.rsplit(".", 1)[0]
+
+
+# -- what handlers tell the behaviours -----------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class ContactCall:
+    """A call on a contact resource: which kind, and the request body if it has one."""
+
+    kind: str  # "email" or "phone"
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class Lookup:
+    """How a resource id is looked up for the caller."""
+
+    any_owner: bool = False  # find another user's resource too
+    include_removed: bool = False  # find a removed resource too
+
+
+@dataclass(slots=True, frozen=True)
+class NfcChecks:
+    """Which checks an NFC passport submission runs (named as in the response's `checks`)."""
+
+    mrz_check_digits: bool = True
+    document_expiry: bool = True
+    data_integrity: bool = True
+
+
+class OtpAttempt(Protocol):
+    """A presented OTP that matched nothing else: the other requests it could match."""
+
+    def redeemed(self) -> sqlite3.Row | None:
+        """The caller's latest already-redeemed request with this OTP."""
+
+    def pending_of_another_user(self) -> sqlite3.Row | None:
+        """Another user's pending request with this OTP."""
+
+    def superseded(self) -> sqlite3.Row | None:
+        """The caller's latest superseded request with this OTP."""
+
+
+# -- the hook points, module by module -------------------------------------------------
+
+AUTH_UNKNOWN_TOKEN_IS_FIRST_USER: Hook[bool, None] = Hook(
+    "auth.require_user.unknown_token_is_first_user", "True: an unknown bearer token acts as the first user (False)"
+)
+
+CONTACT_ADD_RECEIVED: Hook[None, ContactCall] = Hook(
+    "contacts.add.received", "None; the request body is in the context, before validation"
+)
+CONTACT_ADD_FLAGS: Hook[tuple[bool, bool], ContactCall] = Hook(
+    "contacts.add.flags", "(is_verified, is_primary) of the new contact, as the server decided them"
+)
+CONTACT_LIST_WINDOW: Hook[tuple[int, int], ContactCall] = Hook(
+    "contacts.list.window", "(offset, limit) of the rows read for the requested page"
+)
+CONTACT_GET_LOOKUP: Hook[Lookup, ContactCall] = Hook("contacts.get.lookup", "how the contact id is looked up")
+CONTACT_GET_BODY: Hook[dict[str, Any], ContactCall] = Hook("contacts.get.body", "the response body")
+CONTACT_VERIFY_CHECKS_TOKEN: Hook[bool, ContactCall] = Hook(
+    "contacts.verify.checks_token", "True: the token's expiry and value are checked (True)"
+)
+CONTACT_MAKE_DEFAULT_REQUIRES_VERIFIED: Hook[bool, ContactCall] = Hook(
+    "contacts.make_default.requires_verified", "True: only a verified contact may become primary (True)"
+)
+CONTACT_MAKE_DEFAULT_CLEARS_OLD_PRIMARY: Hook[bool, ContactCall] = Hook(
+    "contacts.make_default.clears_old_primary", "True: the old primary loses its flag (True)"
+)
+CONTACT_REMOVE_LOOKUP: Hook[Lookup, ContactCall] = Hook("contacts.remove.lookup", "how the contact id is looked up")
+CONTACT_REMOVE_PRIMARY_MAY_GO: Hook[bool, ContactCall] = Hook(
+    "contacts.remove.primary_may_go", "True: this primary contact may be removed (the kind's rule decides)"
+)
+
+FCM_REGISTER_TOKEN: Hook[str, int] = Hook(
+    "fcm.register.token", "the token about to be stored; the context is the longest token allowed"
+)
+FCM_UNREGISTER_REFUSES_UNKNOWN: Hook[bool, None] = Hook(
+    "fcm.unregister.refuses_unknown", "True: an unknown token answers 404 (True)"
+)
+
+FAVOURITE_ADD_ALLOWS_DUPLICATE: Hook[bool, None] = Hook(
+    "favourites.add.allows_duplicate", "True: a product already a favourite is added again (False)"
+)
+FAVOURITE_ADD_STATUS: Hook[int, None] = Hook("favourites.add.status", "the status of a successful add (201)")
+
+PROFILE_ME_STALE_PRIMARY_EMAIL: Hook[bool, None] = Hook(
+    "profile.me.stale_primary_email", "True: the profile shows the first email, not the primary one (False)"
+)
+PROFILE_ME_BODY: Hook[dict[str, Any], None] = Hook("profile.me.body", "the MyProfileResponse body")
+PROFILE_VALIDATION_ANONYMOUS_IS_FIRST_USER: Hook[bool, None] = Hook(
+    "profile.validation.anonymous_is_first_user", "True: a request without a token acts as the first user (False)"
+)
+
+DELETION_CANCEL_CANCELS: Hook[bool, None] = Hook(
+    "deletion.cancel.cancels", "True: the open deletion is marked cancelled (True)"
+)
+
+OTP_CHECK_ENFORCES_ATTEMPTS: Hook[bool, None] = Hook(
+    "otp._check.enforces_attempts", "True: a request out of attempts answers 429 (True)"
+)
+OTP_CHECK_ENFORCES_EXPIRY: Hook[bool, None] = Hook(
+    "otp._check.enforces_expiry", "True: an expired OTP answers 400 code_expired (True)"
+)
+OTP_CHECK_WITHOUT_PENDING: Hook[sqlite3.Row | None, OtpAttempt] = Hook(
+    "otp._check.without_pending", "the request an OTP confirms when none is pending (None: 409 no_pending_request)"
+)
+OTP_CHECK_ACCEPTS_MISMATCH: Hook[bool, OtpAttempt] = Hook(
+    "otp._check.accepts_mismatch", "True: an OTP that is not the pending request's confirms it anyway (False)"
+)
+
+EXPORT_DOWNLOAD_LOOKUP: Hook[Lookup, None] = Hook("exports.download.lookup", "how the export file is looked up")
+EXPORT_DOWNLOAD_ENFORCES_EXPIRY: Hook[bool, None] = Hook(
+    "exports.download.enforces_expiry", "True: an expired export file answers 410 (True)"
+)
+
+ACCOUNT_DELETE_PASSWORD_MATCHES: Hook[bool, None] = Hook(
+    "account.delete.password_matches", "whether the password presented matches the stored hash"
+)
+ACCOUNT_DELETE_REVOKES_TOKENS: Hook[bool, None] = Hook(
+    "account.delete.revokes_tokens", "True: the deleted user's bearer tokens are revoked (True)"
+)
+ACCOUNT_GDPR_STATUS_MEDIA_TYPE: Hook[str, None] = Hook(
+    "account.gdpr_status.media_type", "the Content-Type of the response (application/json; charset=utf-8)"
+)
+
+IDV_SUBMIT_NFC_CHECKS: Hook[NfcChecks, None] = Hook("identity.submit_nfc.checks", "which checks the submission runs")
+
+# Every hook point, in the order written above (read off this module, so none can be left out).
+HOOKS: tuple[Hook[Any, Any], ...] = tuple(value for value in list(globals().values()) if isinstance(value, Hook))
+
+
+# -- behaviours and the set switched on for one app ----------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class Behaviour(Generic[V, C]):
+    """A named change to what the server does at one hook point.
+
+    `apply(value, context)` returns the value the server goes on with (or raises
+    `SeededServerError`). `requirements` are the requirement ids it concerns: for a
+    fault, those the suite must fail.
+    """
+
+    name: str
+    description: str
+    requirements: tuple[str, ...]
+    hook: Hook[V, C]
+    apply: Callable[[V, C], V] = field(repr=False, compare=False)
+
+
+class Switchboard:
+    """The behaviours switched on for one app, indexed by hook point."""
+
+    __slots__ = ("_by_hook",)
+
+    def __init__(self, behaviours: Iterable[Behaviour[Any, Any]]) -> None:
+        by_hook: dict[Hook[Any, Any], list[Behaviour[Any, Any]]] = {}
+        for behaviour in behaviours:
+            by_hook.setdefault(behaviour.hook, []).append(behaviour)
+        self._by_hook = {hook: tuple(attached) for hook, attached in by_hook.items()}
+
+    def at(self, hook: Hook[V, C], value: V, context: C) -> V:
+        """`value` as changed by every switched-on behaviour attached to `hook`, in catalogue order."""
+        for behaviour in self._by_hook.get(hook, ()):
+            value = behaviour.apply(value, context)
+        return value
