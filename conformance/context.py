@@ -16,7 +16,7 @@ from conformance.inbox import Inbox, InboxError
 from conformance.operations import OperationIndex
 from conformance.redact import Redactor
 from conformance.target import Exchange, TargetClient
-from conformance.users import User, UserFactory, UserFactoryError
+from conformance.users import TestSupportUserFactory, UnsupportedUser, User, UserFactory, UserFactoryError
 
 
 class TestClock:
@@ -132,6 +132,19 @@ class CheckContext:
         self._disposable_count += 1
         try:
             return self.factory.create(f"disposable-{self._disposable_count}")
+        except UserFactoryError as exc:
+            raise UndecidedRequirement(str(exc)) from None
+
+    def unverified_user(self) -> User:
+        """A fresh user whose primary email is not verified (the test-support contract's optional user kind)."""
+        why = 'needs a user with an unverified primary email: test-support POST /_test/users {"email_verified": false}'
+        if not isinstance(self.factory, TestSupportUserFactory):
+            raise SkipRequirement(why)
+        self._disposable_count += 1
+        try:
+            return self.factory.create_unverified(f"unverified-{self._disposable_count}")
+        except UnsupportedUser:
+            raise SkipRequirement(f"{why}; the target's test-support contract refused it") from None
         except UserFactoryError as exc:
             raise UndecidedRequirement(str(exc)) from None
 

@@ -91,6 +91,13 @@ def _preflight(client: TargetClient, user: User) -> None:
         raise TargetUnreachable(f"cannot reach the target: {exc}") from None
     if answer.status == 401:
         raise ConfigError(f"the target refused user {user.label}'s token (401 on GET /users/me); pass a valid --token")
+    if answer.status == 404:
+        raise ConfigError(f"GET {client.base_url}/users/me answered 404: is the /v1 prefix missing from --base-url?")
+    if answer.status not in (200, 429):
+        raise ConfigError(
+            f"GET {client.base_url}/users/me answered {answer.status}, which the contract does not document; "
+            "is --base-url this API?"
+        )
 
 
 def _track_resources(ctx: CheckContext) -> Callable[[Exchange], None]:

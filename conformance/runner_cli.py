@@ -13,9 +13,11 @@ from rich.console import Console
 from conformance._spec import SpecError, load_spec
 from conformance.catalogue import catalogue
 from conformance.config import ConfigError, parse
+from conformance.contract import bundled_contract
 from conformance.operations import OperationIndex
 from conformance.requirements import Requirement
 from conformance.results import Outcome, RequirementResult
+from conformance.trace import faults_by_requirement, markdown, trace
 
 _OUTCOME_STYLE = {Outcome.PASSED: "green", Outcome.FAILED: "red", Outcome.SKIPPED: "yellow", Outcome.ERROR: "magenta"}
 
@@ -25,6 +27,19 @@ def _error(message: str) -> int:
     return 2
 
 
+def _check_writable(folder: Path) -> None:
+    """Before any request: the reports must have somewhere to go."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / ".kesk-write-probe"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot write reports to {folder}: {exc.strerror or exc}; pass a writable --report-dir"
+        ) from None
+
+
 def run_main(argv: Sequence[str]) -> int:
     from conformance.reporting import render_summary, write_reports
     from conformance.runner import TargetUnreachable, execute
@@ -32,6 +47,7 @@ def run_main(argv: Sequence[str]) -> int:
     console = Console(stderr=False, highlight=False)
     try:
         settings = parse(argv, prog="kesk-conformance run")
+        _check_writable(Path(settings.report_dir))
         total = len(catalogue().select(settings.select, settings.exclude))
         done = 0
 
@@ -64,6 +80,9 @@ def list_main(argv: Sequence[str]) -> int:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--select", action="append", default=[], metavar="GLOB")
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+    parser.add_argument(
+        "--trace", action="store_true", help="only the trace: rule -> requirements -> faults, as a markdown table"
+    )
     args = parser.parse_args(list(argv))
     try:
         operation_ids = OperationIndex(load_spec()).ids()
@@ -71,8 +90,11 @@ def list_main(argv: Sequence[str]) -> int:
         return _error(str(exc))
     selected = catalogue().select(args.select, args.exclude)
     uncovered = catalogue().uncovered(operation_ids)
-    if args.json:
-        print(json.dumps([item.as_json() for item in selected], indent=2))
+    faults = faults_by_requirement()
+    if args.trace:
+        print(markdown(trace(bundled_contract(), selected, faults)))
+    elif args.json:
+        print(json.dumps([{**item.as_json(), "faults": list(faults.get(item.id, ()))} for item in selected], indent=2))
     else:
         console = Console(highlight=False)
         for item in selected:
@@ -81,7 +103,15 @@ def list_main(argv: Sequence[str]) -> int:
                 f"{item.level.value}[/] {item.title}"
             )
             console.print(f"    [dim]{item.quote}[/dim]")
+            console.print(f"    cites: {', '.join(item.cites)}; faults: {', '.join(faults.get(item.id, ())) or 'none'}")
             console.print(f"    operations: {', '.join(item.operations)}")
+        rows = trace(bundled_contract(), selected, faults)
+        console.print("\n[bold]Trace[/bold] (rule -> requirements -> faults that must make them fail)")
+        for row in rows:
+            if not row.requirements and (args.select or args.exclude):
+                continue  # a rule the selection left out
+            requirements, faults_named = ", ".join(row.requirements) or "NONE", ", ".join(row.faults) or "none"
+            console.print(f"  {row.rule or '(no rule)'} -> {requirements} -> {faults_named}")
         console.print(f"{len(selected)} requirements; operations covered by none: {', '.join(uncovered) or 'none'}")
     if uncovered:
         print(f"kesk-conformance: no requirement covers {', '.join(uncovered)}", file=sys.stderr)

@@ -17,6 +17,10 @@ class UserFactoryError(Exception):
     """The user factory did not give a usable user; the message says why, with no secret in it."""
 
 
+class UnsupportedUser(UserFactoryError):
+    """The factory cannot make this kind of user (an optional part of the test-support contract)."""
+
+
 @dataclass(slots=True, frozen=True)
 class User:
     label: str  # "A", "B", or "disposable-3": how reports name this user
@@ -53,12 +57,21 @@ class TestSupportUserFactory:
         self._timeout_s = timeout_s
 
     def create(self, label: str) -> User:
+        return self._create(label, {})
+
+    def create_unverified(self, label: str) -> User:
+        """A user whose primary email is not verified (`{"email_verified": false}`, optional in the contract)."""
+        return self._create(label, {"email_verified": False})
+
+    def _create(self, label: str, body: dict[str, object]) -> User:
         try:
-            response = httpx.post(self.url, json={}, timeout=self._timeout_s)
+            response = httpx.post(self.url, json=body, timeout=self._timeout_s)
         except httpx.HTTPError as exc:
             raise UserFactoryError(
                 f"cannot reach the test-support contract at {self.url}: {type(exc).__name__}"
             ) from None
+        if body and response.status_code in (400, 422):
+            raise UnsupportedUser(f"the test-support contract at {self.url} cannot create a user with {body}")
         if response.status_code != 201:
             raise UserFactoryError(
                 f"the test-support contract at {self.url} answered {response.status_code}, not 201; "

@@ -54,6 +54,36 @@ def test_user_mistakes_exit_2_with_one_line(args: list[str], message: str, tmp_p
     assert "t0ken-value" not in done.stderr + done.stdout
 
 
+def test_a_base_url_without_its_prefix_exits_2_before_the_run(tmp_path: Path) -> None:
+    # Given the reference server, addressed without its /v1 prefix
+    with running_server() as base_url:
+        user = new_user(base_url)
+        # When the suite is pointed at the bare host
+        done = kesk(
+            "run", "--base-url", base_url.removesuffix("/v1"), "--token", user["token"], "--report-dir", str(tmp_path)
+        )
+    # Then it stops at once with one line that names the likely cause, and no secret
+    assert done.returncode == 2, done.stdout
+    assert "is the /v1 prefix missing" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert user["token"] not in done.stderr + done.stdout
+    assert not (tmp_path / "results.json").exists()
+
+
+def test_an_unwritable_report_dir_exits_2_before_any_request(tmp_path: Path) -> None:
+    # Given a report directory that cannot be created (a file stands where its parent should be)
+    (tmp_path / "file").write_text("x")
+    # When the suite runs against a target that would refuse every connection
+    done = kesk(
+        "run", "--base-url", "http://127.0.0.1:9/v1", "--token", "t", "--report-dir", str(tmp_path / "file" / "r")
+    )
+    # Then it says so in one line, before it tries to reach the target
+    assert done.returncode == 2
+    assert "pass a writable --report-dir" in done.stderr
+    assert "cannot reach the target" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
 def test_list_names_every_requirement_and_leaves_no_operation_uncovered() -> None:
     done = kesk("list", "--json")
     assert done.returncode == 0, done.stderr
