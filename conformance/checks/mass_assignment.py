@@ -65,10 +65,20 @@ def _judge(ctx: CheckContext, operation_id: str, read: str, param: str, body: di
     operations=("addUserEmail", "addUserPhone", "getUserEmail", "getUserPhone"),
 )
 def server_owned_fields_are_not_assignable(ctx: CheckContext) -> None:
-    """Adds an email and a phone with forged id, verification, primary and timestamp fields."""
+    """Adds an email and a (second) phone with forged id, verification, primary and timestamp fields."""
     _judge(ctx, "addUserEmail", "getUserEmail", "email_id", {"email": ctx.unique_email()})
+    _ensure_a_phone(ctx)  # the first phone number is rightly primary: forge on a later one
     number, region = unique_phone(ctx)
     _judge(ctx, "addUserPhone", "getUserPhone", "phone_id", {"phone_number": number, "country_code": region})
+
+
+def _ensure_a_phone(ctx: CheckContext) -> None:
+    listed = ctx.call("listUserPhones", user=ctx.user_a, params={"per_page": 1})
+    body = listed.json() if listed.status == 200 else None
+    if isinstance(body, dict) and body.get("total") == 0:
+        number, region = unique_phone(ctx)
+        added = ctx.call("addUserPhone", user=ctx.user_a, json_body={"phone_number": number, "country_code": region})
+        ctx.expect_status(added, 201, what="user A's first phone number, before the forged one")
 
 
 REQUIREMENTS = (server_owned_fields_are_not_assignable,)
