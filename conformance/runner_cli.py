@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from hypothesis.configuration import set_hypothesis_home_dir
 from rich.console import Console
 
 from conformance._spec import SpecError, load_spec
@@ -48,6 +49,8 @@ def run_main(argv: Sequence[str]) -> int:
     try:
         settings = parse(argv, prog="kesk-conformance run")
         _check_writable(Path(settings.report_dir))
+        # Hypothesis keeps caches in ./.hypothesis unless told: a run writes only to its report directory.
+        set_hypothesis_home_dir(Path(settings.report_dir) / ".hypothesis")
         total = len(catalogue().select(settings.select, settings.exclude))
         done = 0
 

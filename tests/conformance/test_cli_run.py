@@ -138,3 +138,15 @@ def test_failing_run_exits_1_writes_reports_and_leaks_no_secret(
     assert {path.name for path in tmp_path.iterdir()} >= {"junit.xml", "results.json", "report.html"}
     for secret in (user_a["token"], user_b["token"], user_a["password"]):
         assert all(secret not in text for text in texts)
+
+
+def test_a_run_writes_only_to_its_report_dir(tmp_path: Path) -> None:
+    # Given an empty working directory and a report directory elsewhere
+    cwd, reports = tmp_path / "cwd", tmp_path / "reports"
+    cwd.mkdir()
+    # When a run that drives a Hypothesis state machine ends
+    done = kesk("run", "--select", "FAVOURITE-LIST-MODEL", "--max-examples", "2", "--report-dir", str(reports), cwd=cwd)
+    # Then the working directory is still empty, and the reports are where they were asked for
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert list(cwd.iterdir()) == []
+    assert (reports / "results.json").is_file()
