@@ -74,6 +74,11 @@ class Contract:
     def load(cls, path: Path | None = None) -> Contract:
         return cls(load_spec(path))
 
+    def schema(self, name: str) -> dict[str, Any]:
+        """A schema of components/schemas ({} when the contract has none of that name)."""
+        found = self.document.get("components", {}).get("schemas", {}).get(name, {})
+        return found if isinstance(found, dict) else {}
+
     # --- citations ---------------------------------------------------------------------------
     def resolve(self, citation: Citation) -> tuple[str, str]:
         """(the cited text, a label naming where it stands); SpecError when the citation points nowhere."""

@@ -84,7 +84,7 @@ class FavouritesAndDevicesLifecycle(Lifecycle):
 
     @invariant()
     def favourites_equal_model(self) -> None:
-        """GET /favourites (per_page 100): exactly the model's products, each once."""
+        """GET /favourites (per_page at its maximum): exactly the model's products, each once, ordered by id."""
         most = self.ctx.limits.per_page_max
         if len(self.products) > most:
             return
@@ -97,6 +97,15 @@ class FavouritesAndDevicesLifecycle(Lifecycle):
             sorted(map(str, listed)) == sorted(map(str, self.products)) and body.get("total") == len(self.products),
             expected=f"each favourited product exactly once: {sorted(self.products)}",
             actual=f"{sorted(map(str, listed))} (total {body.get('total')})",
+            exchange=exchange,
+        )
+        ids = [item.get("id") for item in body.get("items", []) if isinstance(item, dict)]
+        numbers = [i for i in ids if isinstance(i, int)]
+        self.check(
+            "FAVOURITE-LIST-MODEL",
+            numbers == ids and numbers == sorted(numbers),
+            expected="items ordered by id ascending (PAGINATION)",
+            actual=f"the ids in the order listed: {ids}",
             exchange=exchange,
         )
 
