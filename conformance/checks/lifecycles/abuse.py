@@ -12,7 +12,7 @@ from hypothesis.stateful import initialize, rule
 from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._support import body_of, profile_email
 from conformance.context import CheckContext
-from conformance.requirements import Level, Need
+from conformance.requirements import Need
 from conformance.target import Exchange
 from conformance.users import User
 
@@ -105,7 +105,6 @@ _OTP_BRUTE_FORCE = owned(
     "OTP-BRUTE-FORCE",
     cites=("rule:OTP", "rule:VERIFY-TOKEN"),
     needs=[Need.INBOX, Need.DESTRUCTIVE],
-    level=Level.SHOULD,
     title="Guessing OTPs and verification tokens is bounded",
     operations=("confirmAccountDeletion", "confirmDataExport", "verifyUserEmail"),
     doc="For a deletion OTP, an export OTP and an email token: 6 wrong codes, then the right one; a 429 must come "
