@@ -43,6 +43,7 @@ class Settings:
     timeout: float = 10.0
     allow_destructive: bool = False
     report_dir: str = "reports"
+    spec: str | None = None  # an edited copy of the contract (default: the bundled spec/openapi.yaml)
     fault: list[str] = field(default_factory=list)  # reference-server faults for the embedded target
     quiet: bool = False
 
@@ -164,6 +165,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="allow account deletion on users that are not disposable",
     )
     add("--report-dir", metavar="DIR", help="where junit.xml, results.json and report.html go (default reports/)")
+    add(
+        "--spec",
+        metavar="PATH",
+        help="the contract to judge by: an edited copy of spec/openapi.yaml (default: bundled)",
+    )
     add("--fault", metavar="NAME", action="append", help="reference-server fault to switch on (embedded target only)")
     add("--quiet", action="store_const", const=True, help="no progress, only the summary")
 

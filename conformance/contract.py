@@ -8,11 +8,11 @@ reference server reads the same document with its own loader: the suite never im
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Any
 
-from conformance._spec import SpecError, load_spec
+from conformance._spec import SpecError, load_spec, spec_path
 
 __all__ = ["Citation", "Contract", "Limits", "Rule", "bundled_contract"]
 
@@ -54,15 +54,15 @@ class Rule:
 class Contract:
     """One parsed contract document with typed access to its rules, limits and operations."""
 
-    def __init__(self, document: dict[str, Any]) -> None:
+    def __init__(self, document: dict[str, Any], path: Path | None = None) -> None:
         self.document = document
+        self.path = path or spec_path()  # what Schemathesis reads
         self.rules = {
             str(item["id"]): Rule(
                 str(item["id"]), str(item["rule"]), str(item.get("source", "")), tuple(item.get("operations", ()))
             )
             for item in document.get("x-kesk-rules", [])
         }
-        self.limits = _limits(document.get("x-kesk-limits"))
         self.operations: dict[str, dict[str, Any]] = {
             str(op["operationId"]): op
             for item in document.get("paths", {}).values()
@@ -70,9 +70,24 @@ class Contract:
             if isinstance(op, dict) and "operationId" in op
         }
 
+    @cached_property
+    def limits(self) -> Limits:
+        return _limits(self.document.get("x-kesk-limits"))
+
     @classmethod
     def load(cls, path: Path | None = None) -> Contract:
-        return cls(load_spec(path))
+        return cls(load_spec(path), path)
+
+    def require_same_api(self, reference: Contract) -> None:
+        """SpecError unless this contract has the reference's operations (an edited copy, not another API)."""
+        missing = sorted(set(reference.operations) - set(self.operations))
+        unknown = sorted(set(self.operations) - set(reference.operations))
+        if missing or unknown:
+            shown = ", ".join([*(f"-{op}" for op in missing[:3]), *(f"+{op}" for op in unknown[:3])])
+            raise SpecError(
+                f"{self.path} is not the Kesk UserApi contract (operations differ: {shown}); "
+                "pass an edited copy of spec/openapi.yaml"
+            )
 
     def schema(self, name: str) -> dict[str, Any]:
         """A schema of components/schemas ({} when the contract has none of that name)."""

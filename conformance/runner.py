@@ -12,11 +12,12 @@ import random
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
-from conformance._spec import load_spec
 from conformance.catalogue import catalogue
 from conformance.config import ConfigError, Settings
 from conformance.context import CheckContext, TestClock
+from conformance.contract import Contract, bundled_contract
 from conformance.failures import SkipRequirement, UndecidedRequirement
 from conformance.inbox import Inbox, TestSupportInbox, parse_inbox
 from conformance.operations import OperationIndex
@@ -191,7 +192,13 @@ class RunSession:
     """One run against one target: users, inbox, client and context, shared by every requirement."""
 
     def __init__(
-        self, settings: Settings, target: Target, operations: OperationIndex, redactor: Redactor, seed: int
+        self,
+        settings: Settings,
+        target: Target,
+        contract: Contract,
+        operations: OperationIndex,
+        redactor: Redactor,
+        seed: int,
     ) -> None:
         self.settings = settings
         self.target = target
@@ -230,6 +237,7 @@ class RunSession:
             max_examples=settings.max_examples,
             seed=seed,
             workers=settings.workers,
+            contract=contract,
         )
         _preflight(self.client, user_a)
         self.client.observers.append(_track_resources(self.ctx))
@@ -272,14 +280,25 @@ def selected_requirements(settings: Settings) -> list[Requirement]:
     return selected
 
 
+def contract_for(settings: Settings) -> Contract:
+    """The contract the run judges by: --spec (an edited copy of this API's contract) or the bundled one."""
+    if not settings.spec:
+        return bundled_contract()
+    contract = Contract.load(Path(settings.spec))
+    contract.require_same_api(bundled_contract())
+    contract.limits  # noqa: B018  (unusable limits are a usage error before the run, not a crash in it)
+    return contract
+
+
 @contextlib.contextmanager
 def open_session(settings: Settings) -> Iterator[RunSession]:
-    operations = OperationIndex(load_spec())
+    contract = contract_for(settings)
+    operations = OperationIndex(contract.document)
     redactor = Redactor()
     redactor.add(settings.token, settings.token_b, settings.password)
     seed = settings.seed if settings.seed is not None else random.SystemRandom().randrange(2**31)
     with open_target(settings) as target:
-        session = RunSession(settings, target, operations, redactor, seed)
+        session = RunSession(settings, target, contract, operations, redactor, seed)
         try:
             yield session
         finally:

@@ -43,12 +43,13 @@ def _check_writable(folder: Path) -> None:
 
 def run_main(argv: Sequence[str]) -> int:
     from conformance.reporting import render_summary, write_reports
-    from conformance.runner import TargetUnreachable, execute
+    from conformance.runner import TargetUnreachable, contract_for, execute
 
     console = Console(stderr=False, highlight=False)
     try:
         settings = parse(argv, prog="kesk-conformance run")
         _check_writable(Path(settings.report_dir))
+        contract = contract_for(settings)
         # Hypothesis keeps caches in ./.hypothesis unless told: a run writes only to its report directory.
         set_hypothesis_home_dir(Path(settings.report_dir) / ".hypothesis")
         total = len(catalogue().select(settings.select, settings.exclude))
@@ -71,7 +72,7 @@ def run_main(argv: Sequence[str]) -> int:
         result = execute(settings, progress=progress)
     except (ConfigError, SpecError, TargetUnreachable) as exc:
         return _error(str(exc))
-    documented = {op.operation_id: list(op.responses()) for op in OperationIndex(load_spec())}
+    documented = {op.operation_id: list(op.responses()) for op in OperationIndex(contract.document)}
     paths = write_reports(result, Path(settings.report_dir), documented_statuses=documented)
     render_summary(result, console)
     console.print(f"reports: {', '.join(str(path) for path in paths.values())}")

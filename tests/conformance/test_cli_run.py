@@ -41,6 +41,11 @@ def new_user(base_url: str) -> dict[str, str]:
         (["--select", "NOTHING-*"], "left no requirement to run"),
         (["--fault", "no_such_fault", "--select", "AUTH-401-MISSING"], "no_such_fault"),
         (["--config", "/nonexistent/kesk.toml"], "cannot read the config file"),
+        (["--spec", "/nonexistent/openapi.yaml"], "cannot read the spec"),
+        (
+            ["--spec", str(Path(__file__).resolve().parents[2] / "spec" / "test-support.yaml")],
+            "is not the Kesk UserApi",
+        ),
     ],
 )
 def test_user_mistakes_exit_2_with_one_line(args: list[str], message: str, tmp_path: Path) -> None:
