@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from enum import StrEnum
 
 from conformance.failures import FailureDetail
 from conformance.requirements import Level, Requirement
+from conformance.stats import OperationStats
 
 
 class Outcome(StrEnum):
@@ -48,15 +48,6 @@ class RequirementResult:
             "duration_s": round(self.duration_s, 3),
             "failures": [failure.as_json() for failure in self.failures],
         }
-
-
-@dataclass(slots=True)
-class OperationStats:
-    requests: int = 0
-    statuses: Counter[int] = field(default_factory=Counter)
-
-    def as_json(self) -> dict[str, object]:
-        return {"requests": self.requests, "statuses": {str(code): n for code, n in sorted(self.statuses.items())}}
 
 
 @dataclass(slots=True)

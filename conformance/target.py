@@ -24,7 +24,7 @@ import httpx
 from conformance.failures import UndecidedRequirement
 from conformance.operations import OperationIndex
 from conformance.redact import Redactor
-from conformance.results import OperationStats
+from conformance.stats import OperationStats
 
 _MAX_KEPT_BODY = 256 * 1024  # bodies kept for checks and reports; a larger one is cut
 MAX_BODY_BYTES = 1024 * 1024  # a body larger than this is not read to its end: the request is undecided

@@ -157,7 +157,7 @@ def _body_bytes(body: object) -> bytes | None:
 
 def _account(ctx: CheckContext, exchange: Exchange) -> None:
     """Count the exchange in the client's totals exactly as TargetClient._send does for its own."""
-    from conformance.results import OperationStats
+    from conformance.stats import OperationStats
 
     with ctx.client._lock:
         ctx.client.sent += 1

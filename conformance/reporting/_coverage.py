@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from conformance.results import OperationStats
+from conformance.stats import OperationStats
 
 
 @dataclass(slots=True, frozen=True)

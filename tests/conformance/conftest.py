@@ -8,7 +8,8 @@ import pytest
 
 from conformance.failures import FailureDetail
 from conformance.requirements import Level, Requirement
-from conformance.results import OperationStats, Outcome, RequirementResult, RunResult
+from conformance.results import Outcome, RequirementResult, RunResult
+from conformance.stats import OperationStats
 
 SCRIPT = "<script>alert('pwned')</script>"
 

@@ -18,7 +18,8 @@ from conformance.reporting import render_summary, write_reports
 from conformance.reporting._coverage import operation_coverage
 from conformance.reporting.html import render_html
 from conformance.reporting.junit import render_junit
-from conformance.results import OperationStats, RunResult
+from conformance.results import RunResult
+from conformance.stats import OperationStats
 
 TIMES = "\u00d7"  # the multiplication sign the coverage chips put before a count
 
