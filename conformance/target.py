@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,7 +88,8 @@ class TargetClient:
         self._storm = 0  # requests in a row that ended on a 429 the client could not wait out
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
         self._last_sent = 0.0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the pacing clock and the circuit breaker
+        self._recording = threading.RLock()  # counts and observers: one exchange at a time, in sequence order
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout_s),
             follow_redirects=False,
@@ -102,7 +103,12 @@ class TargetClient:
     def close(self) -> None:
         self._http.close()
 
-    def _pace(self) -> None:
+    def pace(self) -> None:
+        """Wait until --rate-limit allows the next request: one clock for every request sent to the target.
+
+        The client paces its own requests; another engine sending to the target (Schemathesis) calls this
+        before each of its requests.
+        """
         if not self._interval:
             return
         with self._lock:
@@ -196,9 +202,8 @@ class TargetClient:
         content: bytes | None,
         params: Mapping[str, Any] | None,
     ) -> Exchange:
-        op = self.operations.resolve(method, path.split("?", 1)[0])
         self.ensure_answering()
-        self._pace()
+        self.pace()
         started = time.perf_counter()
         where = f"{method} {self.redactor.text(url)}"
         try:
@@ -218,37 +223,81 @@ class TargetClient:
             raise UndecidedRequirement(failure)
         if complete:
             self.record_answer()
-        full_url = str(response.request.url)
-        exchange = Exchange(
-            operation_id=op.operation_id if op else None,
-            method=method,
-            url=full_url,
-            path=path,
-            request_headers=dict(headers),
+        exchange = self.exchange(
+            method,
+            str(response.request.url),
+            path,
+            request_headers=headers,
             request_body=content,
             status=response.status_code,
             headers=response.headers,
-            body=body[:_MAX_KEPT_BODY],
+            body=body,
             elapsed_s=time.perf_counter() - started,
-            curl=self.redactor.curl(method, full_url, headers, content),
         )
-        with self._lock:
-            self.sent += 1
-            exchange.sequence = self.sent
-            if op is not None:
-                stats = self.stats.setdefault(op.operation_id, OperationStats())
-                stats.requests += 1
-                stats.statuses[exchange.status] += 1
-        if not complete:  # counted as sent, but a body the suite did not read cannot be judged
+        # Counted as sent either way, but a body the suite did not read to its end cannot be judged.
+        self.record(exchange, observe=bool(complete))
+        if not complete:
             failure = (
                 f"{where}: the answer ({exchange.status}) has a body larger than {MAX_BODY_BYTES // 1024} KiB; "
                 "the suite stopped reading it"
             )
             self.record_failure(failure)
             raise UndecidedRequirement(failure)
-        for observe in self.observers:
-            observe(exchange)
         return exchange
+
+    # --- the record of the run: every exchange, whichever engine sent it --------------------------
+    def exchange(
+        self,
+        method: str,
+        url: str,
+        path: str,
+        *,
+        request_headers: Mapping[str, str],
+        request_body: bytes | None,
+        status: int,
+        headers: httpx.Headers | Sequence[tuple[str, str]],
+        body: bytes,
+        elapsed_s: float,
+    ) -> Exchange:
+        """One request and its answer as the suite keeps them (not yet recorded: see record()).
+
+        `url` is the full URL that was sent, `path` the part after the base URL. The operation is resolved
+        from the method and the path, a body longer than the suite keeps is cut, the curl is redacted.
+        """
+        op = self.operations.resolve(method, path.split("?", 1)[0])
+        return Exchange(
+            operation_id=op.operation_id if op else None,
+            method=method,
+            url=url,
+            path=path,
+            request_headers=dict(request_headers),
+            request_body=request_body,
+            status=status,
+            headers=headers if isinstance(headers, httpx.Headers) else httpx.Headers(list(headers)),
+            body=body[:_MAX_KEPT_BODY],
+            elapsed_s=elapsed_s,
+            curl=self.redactor.curl(method, url, request_headers, request_body),
+        )
+
+    def record(self, exchange: Exchange, *, observe: bool = True) -> None:
+        """Count one exchange in the run and show it to the observers.
+
+        The exchange gets the run's next sequence number and counts in its operation's statistics; then
+        every observer sees it (observe=False: counted, not shown, for an answer the suite could not read
+        to its end). Exchanges are recorded one at a time, so observers see them in sequence order even
+        when another engine's worker threads record concurrently. The client records its own requests;
+        another engine sending to the target (Schemathesis) records each of its exchanges here.
+        """
+        with self._recording:
+            self.sent += 1
+            exchange.sequence = self.sent
+            if exchange.operation_id is not None:
+                stats = self.stats.setdefault(exchange.operation_id, OperationStats())
+                stats.requests += 1
+                stats.statuses[exchange.status] += 1
+            if observe:
+                for observe_exchange in list(self.observers):
+                    observe_exchange(exchange)
 
     def call(
         self,

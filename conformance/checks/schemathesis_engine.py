@@ -23,7 +23,7 @@ from conformance.checks.auth import ALL_OPERATIONS
 from conformance.context import CheckContext
 from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
 from conformance.requirements import Level, requirement
-from conformance.target import Exchange, TargetClient, read_bounded
+from conformance.target import TargetClient, read_bounded
 
 if TYPE_CHECKING:
     import requests
@@ -65,7 +65,6 @@ _HINTS = {
 }
 _STATEFUL_FACTOR = 3  # stateful scenarios per --max-examples
 _PER_OPERATION = 3  # failures kept per (requirement, operation); Schemathesis repeats them across phases
-_MAX_KEPT_BODY = 256 * 1024
 
 
 @dataclass(slots=True)
@@ -104,7 +103,7 @@ class _Relay:
 
     def pace(self) -> None:
         # --rate-limit holds for Schemathesis' requests too (TargetClient keeps the one clock).
-        self.ctx.client._pace()
+        self.ctx.client.pace()
 
     def deliver(
         self,
@@ -114,38 +113,28 @@ class _Relay:
         body: bytes,
         elapsed_s: float,
     ) -> None:
-        import httpx
-
-        ctx = self.ctx
         method = str(request.method or "GET").upper()
         url = str(request.url or "")
         path = urlsplit(url).path
         path = path[len(self._base_path) :] if path.startswith(self._base_path) else path
         sent = {str(name): str(value) for name, value in request.headers.items()}
-        content = _body_bytes(request.body)
-        op = ctx.operations.resolve(method, path)
-        exchange = Exchange(
-            operation_id=op.operation_id if op else None,
-            method=method,
-            url=url,
-            path=path,
+        exchange = self.ctx.client.exchange(
+            method,
+            url,
+            path,
             request_headers=sent,
-            request_body=content,
+            request_body=_body_bytes(request.body),
             status=status,
-            headers=httpx.Headers(headers),
-            body=body[:_MAX_KEPT_BODY],
+            headers=headers,
+            body=body,
             elapsed_s=elapsed_s,
-            curl=ctx.redactor.curl(method, url, sent, content),
         )
-        # Worker threads deliver concurrently; observers (cleanup tracking, counters) are not all thread-safe.
+        self.ctx.client.record(exchange)  # worker threads deliver concurrently; the client records one at a time
         with self._lock:
             self.count += 1
-            _account(ctx, exchange)
             case_id = sent.get("X-Schemathesis-TestCaseId")
             if case_id:
                 self.sequence_of[case_id] = exchange.sequence
-            for observe in list(ctx.client.observers):
-                observe(exchange)
 
 
 def _body_bytes(body: object) -> bytes | None:
@@ -153,19 +142,6 @@ def _body_bytes(body: object) -> bytes | None:
     if isinstance(body, str):
         return body.encode()
     return bytes(body) if isinstance(body, bytes | bytearray) else None
-
-
-def _account(ctx: CheckContext, exchange: Exchange) -> None:
-    """Count the exchange in the client's totals exactly as TargetClient._send does for its own."""
-    from conformance.stats import OperationStats
-
-    with ctx.client._lock:
-        ctx.client.sent += 1
-        exchange.sequence = ctx.client.sent
-        if exchange.operation_id is not None:
-            stats = ctx.client.stats.setdefault(exchange.operation_id, OperationStats())
-            stats.requests += 1
-            stats.statuses[exchange.status] += 1
 
 
 def _observed_schema(schema: Any, relay: _Relay) -> Any:
