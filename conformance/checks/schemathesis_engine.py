@@ -3,17 +3,18 @@
 One engine run per suite run (memoized in ``ctx.memo["schemathesis"]``) drives the phases
 examples, coverage, fuzzing and stateful with every built-in check, the per-operation
 expectations of ``conformance/schemathesis.toml``, user A's bearer token and the run's seed.
-Every request Schemathesis sends goes through a transport of ours, so each one reaches the
-suite as an Exchange: per-operation counts, the SCHEMA-* observers and resource cleanup see
-the fuzzing traffic like any other check's.
+Every request Schemathesis sends goes out through a requests adapter of ours, bounded like
+TargetClient's own and recorded by the client as an Exchange: per-operation counts, the SCHEMA-*
+observers and resource cleanup see the fuzzing traffic like any other check's. The few private parts
+of Schemathesis this needs are in ``conformance/_schemathesis_private.py``, each pinned by a test.
 """
 
 from __future__ import annotations
 
-import contextlib
+import threading
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,20 +91,14 @@ class SchemathesisRun:
 
 # --- traffic ------------------------------------------------------------------------------------
 class _Relay:
-    """Turns each request Schemathesis sends into an Exchange the whole suite sees."""
+    """Records each request Schemathesis sends as an Exchange the whole suite sees."""
 
-    def __init__(self, ctx: CheckContext) -> None:
-        import threading
-
-        self.ctx = ctx
+    def __init__(self, client: TargetClient) -> None:
+        self.client = client
         self.count = 0
         self.sequence_of: dict[str, int] = {}  # Schemathesis case id -> the run's request number
         self._lock = threading.Lock()
-        self._base_path = urlsplit(ctx.client.base_url).path.rstrip("/")
-
-    def pace(self) -> None:
-        # --rate-limit holds for Schemathesis' requests too (TargetClient keeps the one clock).
-        self.ctx.client.pace()
+        self._base_path = urlsplit(client.base_url).path.rstrip("/")
 
     def deliver(
         self,
@@ -118,7 +113,7 @@ class _Relay:
         path = urlsplit(url).path
         path = path[len(self._base_path) :] if path.startswith(self._base_path) else path
         sent = {str(name): str(value) for name, value in request.headers.items()}
-        exchange = self.ctx.client.exchange(
+        exchange = self.client.exchange(
             method,
             url,
             path,
@@ -129,7 +124,7 @@ class _Relay:
             body=body,
             elapsed_s=elapsed_s,
         )
-        self.ctx.client.record(exchange)  # worker threads deliver concurrently; the client records one at a time
+        self.client.record(exchange)  # worker threads deliver concurrently; the client records one at a time
         with self._lock:
             self.count += 1
             case_id = sent.get("X-Schemathesis-TestCaseId")
@@ -144,57 +139,23 @@ def _body_bytes(body: object) -> bytes | None:
     return bytes(body) if isinstance(body, bytes | bytearray) else None
 
 
-def _observed_schema(schema: Any, relay: _Relay) -> Any:
-    """The schema with a transport that relays every request; checks and probes of cases all use it."""
-    from schemathesis.transport.requests import REQUESTS_TRANSPORT, RequestsTransport
+def _session_preparer(relay: _Relay) -> Callable[[requests.Session], None]:
+    """What every session Schemathesis sends on gets: a bounded adapter and no redirect followed.
 
-    class RelayingTransport(RequestsTransport):
-        def send(self, case: Any, *, session: Any = None, **kwargs: Any) -> Any:
-            relay.pace()
-            response = super().send(case, session=session, **kwargs)
-            pairs = [(name, value) for name, values in response.headers.items() for value in values]
-            relay.deliver(response.request, response.status_code, pairs, response.content, response.elapsed)
-            return response
-
-    transport = RelayingTransport()
-    transport._copy_serializers_from(REQUESTS_TRANSPORT)
-    # `transport` is a read-only property of the schema class; a subclass per run keeps the change local.
-    schema.__class__ = type(
-        "Relaying" + type(schema).__name__, (type(schema),), {"transport": property(lambda _self: transport)}
-    )
-    return schema
-
-
-def _relay_probes(relay: _Relay, payload: Any) -> None:
-    """Capability probes bypass the transport (raw session.send); relay what they sent."""
-    from schemathesis.core.result import Ok
-
-    if not isinstance(payload, Ok):
-        return
-    for probe in getattr(payload.ok(), "probes", []):
-        response = probe.response
-        if probe.request is None or response is None:
-            continue
-        relay.deliver(
-            probe.request,
-            response.status_code,
-            list(response.headers.items()),
-            response.content,
-            response.elapsed.total_seconds(),
-        )
-
-
-@contextlib.contextmanager
-def _bounded_sessions(client: TargetClient) -> Iterator[None]:
-    """Every session Schemathesis opens (its workers' and its capability probes') sends through a bounded adapter.
-
-    The adapter keeps TargetClient's promises for the fuzzing traffic: the circuit breaker (no request
-    once it is open, every network failure counted), the total deadline of --timeout and the body cap.
+    The adapter is where each of Schemathesis' requests reaches the network (its workers', its checks'
+    follow-ups and its capability probes'), so it keeps TargetClient's promises for the fuzzing traffic in
+    one place: the circuit breaker (no request once it is open, every network failure counted), the total
+    deadline of --timeout and the body cap; and it records each answered request (relay.deliver). No
+    redirect is followed: a 302 loop must not become 30 requests. (The --rate-limit clock is kept by the
+    transport, before Schemathesis starts timing the answer.)
     """
     import requests
     from requests.adapters import HTTPAdapter
-    from schemathesis.engine import context as engine_context
     from urllib3.exceptions import DecodeError, ProtocolError, ReadTimeoutError
+
+    from conformance import _schemathesis_private as private
+
+    client = relay.client
 
     def chunks(response: requests.Response) -> Iterator[bytes]:
         try:
@@ -227,7 +188,8 @@ def _bounded_sessions(client: TargetClient) -> Iterator[None]:
                 )
                 try:
                     body, complete = read_bounded(chunks(response), started + client.timeout_s)
-                    response._content_consumed = complete is True  # a fully read connection is reused
+                    # A connection read to its end is reused; one abandoned midway is dropped.
+                    private.keep_read_body(response, body, reuse_connection=complete is True)
                 finally:
                     response.close()
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
@@ -242,33 +204,23 @@ def _bounded_sessions(client: TargetClient) -> Iterator[None]:
                     f"the body is larger than {len(body) // 1024} KiB; not read to its end", request=request
                 )
             client.record_answer()
-            response._content = body
+            headers = [(str(name), str(value)) for name, value in response.raw.headers.items()]
+            relay.deliver(request, response.status_code, headers, body, time.perf_counter() - started)
             return response
 
-    original = engine_context.make_session
-
-    def make_session(*args: Any, **kwargs: Any) -> requests.Session:
-        session = original(*args, **kwargs)
-        # No redirect is followed, the probes' (raw session.send) included: a 302 loop must not become 30 requests.
-        session.__class__ = type(
-            "NoRedirects" + type(session).__name__,
-            (type(session),),
-            {"get_redirect_target": lambda _self, _response: None},
-        )
+    def prepare(session: requests.Session) -> None:
+        if isinstance(session.get_adapter("http://"), BoundedAdapter):
+            return  # prepared already (a worker's session is reused for every case)
         adapter = BoundedAdapter()
         session.mount("http://", adapter)
         session.mount("https://", adapter)
-        return session
+        private.follow_no_redirect(session)
 
-    engine_context.make_session = make_session  # workers and probes look it up at call time
-    try:
-        yield
-    finally:
-        engine_context.make_session = original
+    return prepare
 
 
 # --- the run ------------------------------------------------------------------------------------
-def _load_schema(ctx: CheckContext, relay: _Relay) -> Any:
+def _load_schema(ctx: CheckContext) -> Any:
     import schemathesis
     from schemathesis.config import SchemathesisConfig
 
@@ -291,7 +243,7 @@ def _load_schema(ctx: CheckContext, relay: _Relay) -> Any:
     # One stateful scenario is one random walk over links across the whole API, not an example of one
     # operation; a few walks rarely reach a successful DELETE, and use_after_free judges nothing without one.
     schema.config.phases.stateful.generation.update(max_examples=ctx.max_examples * _STATEFUL_FACTOR)
-    return _observed_schema(schema, relay)
+    return schema
 
 
 def run_schemathesis(ctx: CheckContext) -> None:
@@ -301,10 +253,17 @@ def run_schemathesis(ctx: CheckContext) -> None:
     ctx.redactor.add(ctx.user_a.token)
     started = time.perf_counter()
     run = SchemathesisRun()
-    relay = _Relay(ctx)
+    relay = _Relay(ctx.client)
     try:
-        with _bounded_sessions(ctx.client):
-            _execute(ctx, _load_schema(ctx, relay), relay, run)
+        from conformance import _schemathesis_private as private
+
+        prepare = _session_preparer(relay)
+        schema = _load_schema(ctx)
+        # Every request goes through the suite's sessions: those the engine makes and those its checks' follow-ups
+        # would open (the transport), each paced by the client's clock, bounded and recorded (the sessions' adapter).
+        private.use_transport(schema, private.SessionTransport(prepare, pace=ctx.client.pace))
+        with private.engine_sessions(prepare):
+            _execute(ctx, schema, relay, run)
     except Exception as exc:  # a broken spec or config must decide nothing, not crash every requirement
         run.fatal = f"Schemathesis could not run: {type(exc).__name__}: {ctx.redactor.text(str(exc))}"
     run.requests = relay.count
@@ -324,7 +283,7 @@ def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun
         if ctx.client.stopped is not None:  # the circuit breaker opened: no phase can decide anything more
             stream.stop()
         if isinstance(event, events.PhaseFinished):
-            _phase_finished(run, relay, event)
+            _phase_finished(run, event)
         elif isinstance(event, events.ScenarioFinished):
             _collect(ctx, run, relay, event, seen)
         elif isinstance(event, events.NonFatalError):
@@ -350,12 +309,10 @@ def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun
         run.fatal = f"the target stopped answering: {ctx.client.stopped}"
 
 
-def _phase_finished(run: SchemathesisRun, relay: _Relay, event: Any) -> None:
+def _phase_finished(run: SchemathesisRun, event: Any) -> None:
     from schemathesis.engine import Status
 
     phase = event.phase
-    if phase.name.value == "probing":
-        _relay_probes(relay, event.payload)
     if phase.name.value not in PHASES:
         return
     if event.status == Status.SKIP:
