@@ -345,11 +345,12 @@ def render_table(report: dict[str, Any]) -> str:
         "",
         f"Regenerate with `python -m selftest.detection --profile {report['profile']} --readme-table` "
         f"(writes `reports/detection.json`; {report['wall_time_s'] / 60:.0f} min here, 2 worker processes). "
-        f"`make test` runs the same self-test on every submission at the CI budget (`tests/selftest/`, "
-        f"`--max-examples {ci.max_examples}`, seed {ci.seed}): the full catalogue once per fault (its named "
-        "requirements fail, with a curl line), once against the clean server (every MUST passes, every skip has "
-        "a reason) and the same seed twice (identical verdicts); about 8 minutes at `-n 2` on 2 cores. "
-        "The bare Schemathesis column is not run in CI.",
+        f"`make test` runs a targeted self-test on every submission at the CI budget (`tests/selftest/`, "
+        f"`--max-examples {ci.max_examples}`, seed {ci.seed}): each fault against the requirements that can see "
+        "it (its named ones, and for an observer the suite's own active checks: `selftest/targeting.py`), which "
+        "must fail with a curl line while no other selected MUST fails; the full catalogue against the clean "
+        "server twice (every MUST passes, every skip has a reason, identical verdicts) and against a few "
+        "representative faults. The bare Schemathesis column is not run in CI.",
     ]
     return "\n".join(lines)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,33 @@ class UserRun:
         return next(item for item in self.results["requirements"] if item["id"] == requirement_id)
 
 
-def run_cli(capsys: pytest.CaptureFixture[str], report_dir: Path, *faults: str, seed: int = CI.seed) -> UserRun:
-    """`kesk-conformance run --seed S --max-examples N [--fault F] --report-dir DIR --quiet`: the full catalogue."""
+def run_cli(
+    capsys: pytest.CaptureFixture[str],
+    report_dir: Path,
+    *faults: str,
+    seed: int = CI.seed,
+    select: Sequence[str] = (),
+) -> UserRun:
+    """`kesk-conformance run --seed S --max-examples N [--fault F] [--select ID] --report-dir DIR --quiet`.
+
+    Without `select`, the full default catalogue.
+    """
     argv = ["run", "--seed", str(seed), "--max-examples", str(CI.max_examples), "--report-dir", str(report_dir)]
     for fault in faults:
         argv += ["--fault", fault]
+    for requirement_id in select:
+        argv += ["--select", requirement_id]
     capsys.readouterr()
     code = kesk_conformance([*argv, "--quiet"])
     output = capsys.readouterr().out
     results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
     return UserRun(code, results, re.sub(r"\s+", " ", output))
+
+
+def failure_operations(run: UserRun) -> dict[str, list[str]]:
+    """The operations each failed requirement names, sorted: what two runs of one seed must share."""
+    return {
+        item["id"]: sorted(failure["operation"] for failure in item["failures"])
+        for item in run.results["requirements"]
+        if item["failures"]
+    }
