@@ -76,12 +76,17 @@ class TargetClient:
         timeout_s: float = 10.0,
         rate_limit: float | None = None,
         max_retry_after_s: float = 30.0,
+        max_total_wait_s: float = 120.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.operations = operations
         self.redactor = redactor
         self.max_retry_after_s = max_retry_after_s
+        self.max_total_wait_s = max_total_wait_s  # back-pressure waits of the whole run together
+        self.back_pressure_retries = 0
+        self.back_pressure_waited_s = 0.0
+        self.back_pressure_cut = 0  # 429s not waited out because the run's budget was spent
         self.timeout_s = timeout_s
         self.stopped: str | None = None  # why the client stopped sending (the circuit breaker), once it did
         self._failures_in_row = 0
@@ -127,8 +132,11 @@ class TargetClient:
         json_body: Any = None,
         content: bytes | None = None,
         params: Mapping[str, Any] | None = None,
-        retry_429: bool = True,
     ) -> Exchange:
+        """Send one request; documented back-pressure (429 rate_limited, Retry-After) is waited out and re-sent.
+
+        A 429 that says ``too_many_attempts`` is an answer (a verdict on the request), returned as it is.
+        """
         all_headers = {"Accept": "application/json"}
         if token is not None:
             all_headers["Authorization"] = f"Bearer {token}"
@@ -140,25 +148,16 @@ class TargetClient:
         waited = 0.0
         for attempt in range(MAX_429_RETRIES + 1):
             exchange = self._send(method, url, path, all_headers, content, params)
-            if exchange.status != 429 or not retry_429:
+            delay = self.back_pressure(exchange.status, exchange.headers, exchange.body, waited=waited)
+            if delay is None or attempt == MAX_429_RETRIES:
                 break
-            delay = self._retry_delay(exchange)
-            if (
-                delay is None
-                or attempt == MAX_429_RETRIES
-                or waited + delay > self.max_retry_after_s
-                or self._storm >= STORM_AFTER
-            ):
-                break
-            time.sleep(delay)
+            self.wait_out(delay)
             waited += delay
+        backed_off = is_back_pressure(exchange.status, exchange.body)
         with self._lock:
-            if exchange.status != 429:
-                self._storm = 0
-            elif retry_429:
-                self._storm += 1
-        if exchange.status == 429 and retry_429:
-            # The check asked for an answer, not a 429: it cannot decide. The 429 itself was observed.
+            self._storm = self._storm + 1 if backed_off else 0
+        if backed_off:
+            # The check asked for an answer, not back-pressure: it cannot decide. The 429 itself was observed.
             raise UndecidedRequirement(
                 f"{method} {self.redactor.text(url)}: the target kept answering 429 Too Many Requests "
                 f"(Retry-After: {exchange.headers.get('retry-after', 'none')}; waited {waited:g} s, at most "
@@ -166,12 +165,33 @@ class TargetClient:
             )
         return exchange
 
-    def _retry_delay(self, exchange: Exchange) -> float | None:
+    # --- back-pressure: 429 with Retry-After, for every engine ------------------------------------
+    def back_pressure(self, status: int, headers: Mapping[str, str], body: bytes, *, waited: float) -> float | None:
+        """Seconds to wait before sending this request again, or None when the answer is to be judged.
+
+        Only documented back-pressure is waited out (429 whose code is not too_many_attempts, with a
+        Retry-After in seconds), within the per-request bound, the storm bound and the run's budget.
+        """
+        if not is_back_pressure(status, body):
+            return None
         try:
-            delay = float(exchange.headers.get("retry-after", ""))
+            delay = float(headers.get("retry-after", ""))
         except ValueError:
             return None
-        return delay if 0 <= delay <= self.max_retry_after_s else None
+        with self._lock:
+            if self._storm >= STORM_AFTER:
+                return None
+            if not 0 <= delay <= self.max_retry_after_s or waited + delay > self.max_retry_after_s:
+                return None
+            if self.back_pressure_waited_s + delay > self.max_total_wait_s:
+                self.back_pressure_cut += 1
+                return None
+            self.back_pressure_waited_s += delay
+            self.back_pressure_retries += 1
+        return delay
+
+    def wait_out(self, delay: float) -> None:
+        time.sleep(delay)
 
     # --- the circuit breaker ----------------------------------------------------------------------
     def ensure_answering(self) -> None:
@@ -307,7 +327,6 @@ class TargetClient:
         path_params: Mapping[str, object] | None = None,
         json_body: Any = None,
         params: Mapping[str, Any] | None = None,
-        retry_429: bool = True,
         headers: Mapping[str, str] | None = None,
         content: bytes | None = None,
     ) -> Exchange:
@@ -319,10 +338,20 @@ class TargetClient:
             token=token,
             json_body=json_body,
             params=params,
-            retry_429=retry_429,
             headers=headers,
             content=content,
         )
+
+
+def is_back_pressure(status: int, body: bytes) -> bool:
+    """A 429 that asks the client to slow down (rate_limited, or no code), not a too_many_attempts verdict."""
+    if status != 429:
+        return False
+    try:
+        parsed = json.loads(body)
+    except ValueError:
+        parsed = None
+    return not (isinstance(parsed, dict) and parsed.get("code") == "too_many_attempts")
 
 
 def read_bounded(chunks: Iterator[bytes], deadline: float) -> tuple[bytes, bool | None]:

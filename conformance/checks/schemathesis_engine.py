@@ -24,7 +24,7 @@ from conformance.checks.auth import ALL_OPERATIONS
 from conformance.context import CheckContext
 from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
 from conformance.requirements import Level, requirement
-from conformance.target import TargetClient, read_bounded
+from conformance.target import MAX_429_RETRIES, TargetClient, is_back_pressure, read_bounded
 
 if TYPE_CHECKING:
     import requests
@@ -76,6 +76,7 @@ class SchemathesisRun:
     phases: dict[str, str] = field(default_factory=dict)  # phase -> "ran" or why it did not run
     checks_run: Counter[str] = field(default_factory=Counter)  # check name -> cases it judged
     stateful_statuses: Counter[str] = field(default_factory=Counter)  # "DELETE 200" seen in the stateful phase
+    back_pressure: int = 0  # check failures left unjudged: the answer was a 429 the run could not wait out
     # Recorded calls per phase, checks' follow-up calls (ignored_auth, unsupported_method) included;
     # `requests` also counts the capability probes that precede every phase.
     phase_interactions: Counter[str] = field(default_factory=Counter)
@@ -177,6 +178,21 @@ def _session_preparer(relay: _Relay) -> Callable[[requests.Session], None]:
             verify: Any = True,
             cert: Any = None,
             proxies: Any = None,
+        ) -> requests.Response:
+            # Documented back-pressure (429 with Retry-After) is waited out and the request re-sent, as
+            # TargetClient does for the suite's own requests: Schemathesis judges the answer after it.
+            waited = 0.0
+            for _ in range(MAX_429_RETRIES):
+                response = self.send_once(request, timeout, verify, cert, proxies)
+                delay = client.back_pressure(response.status_code, response.headers, response.content, waited=waited)
+                if delay is None:
+                    return response
+                client.wait_out(delay)
+                waited += delay
+            return self.send_once(request, timeout, verify, cert, proxies)
+
+        def send_once(
+            self, request: requests.PreparedRequest, timeout: Any, verify: Any, cert: Any, proxies: Any
         ) -> requests.Response:
             if client.stopped is not None:
                 raise requests.ConnectionError(f"the target stopped answering: {client.stopped}", request=request)
@@ -342,6 +358,9 @@ def _collect(
             node = recorder.cases.get(failing_id) or recorder.cases.get(case_id)
             label = node.value.operation.label if node is not None else (info.failure.operation or "")
             response = recorder.find_response(case_id=failing_id)
+            if response is not None and is_back_pressure(response.status_code, response.content):
+                run.back_pressure += 1  # a documented 429 the run could not wait out: no verdict on the request
+                continue
             steps = tuple(f"{step.method} {step.path}" for step in info.steps) if len(info.steps) > 1 else ()
             _add(
                 ctx,

@@ -32,9 +32,9 @@ class GuessingLifecycle(Lifecycle):
         last: Exchange | None = None
         for shift in range(1, most + 2):
             wrong = f"{(int(right) + shift) % 1_000_000:06d}"
-            last = self.send(attempt, user=user, retry_429=False, **_payload(attempt, wrong, kwargs))
+            last = self.send(attempt, user=user, **_payload(attempt, wrong, kwargs))
             throttled = throttled or last.status == 429
-        final = self.send(attempt, user=user, retry_429=False, **_payload(attempt, right, kwargs))
+        final = self.send(attempt, user=user, **_payload(attempt, right, kwargs))
         if final.status == success:
             self.violation(
                 _OTP_BRUTE_FORCE,
@@ -85,7 +85,7 @@ class GuessingLifecycle(Lifecycle):
     def still_locked(self) -> None:
         """Sends the right code of a locked flow once more: still not accepted."""
         for user, attempt, right, params in self.locked:
-            exchange = self.send(attempt, user=user, retry_429=False, **_payload(attempt, right, params))
+            exchange = self.send(attempt, user=user, **_payload(attempt, right, params))
             self.check(
                 _OTP_BRUTE_FORCE,
                 not 200 <= exchange.status < 300,

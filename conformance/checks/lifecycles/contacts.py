@@ -231,7 +231,6 @@ class ContactLifecycle(Lifecycle):
             user=self.user,
             path_params={self.kind.id_param: contact.id},
             json_body={"token": token},
-            retry_429=False,
         )
 
     @precondition(lambda self: self.mine_where(self.verifiable))

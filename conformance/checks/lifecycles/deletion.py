@@ -70,7 +70,7 @@ class DeletionLifecycle(Lifecycle):
                 self.send("cancelAccountDeletion", user=self.user)
 
     def confirm_with(self, otp: str, user: User | None = None) -> Exchange:
-        return self.send("confirmAccountDeletion", user=user or self.user, json_body={"otp": otp}, retry_429=False)
+        return self.send("confirmAccountDeletion", user=user or self.user, json_body={"otp": otp})
 
     def expect_refused(self, rid: str, exchange: Exchange, what: str) -> None:
         """A refused OTP for the pending request: the model says which refusal, and counts the attempt."""

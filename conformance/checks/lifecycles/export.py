@@ -102,7 +102,7 @@ class ExportLifecycle(Lifecycle):
         )
         otp = self.ctx.code(channel="email", address=self.email, purpose="data_export")
         self.note("(inbox: a data_export OTP reached the primary email)")
-        confirmed = self.send("confirmDataExport", user=self.user, json_body={"otp": otp}, retry_429=False)
+        confirmed = self.send("confirmDataExport", user=self.user, json_body={"otp": otp})
         body = self.expect("GDPR-EXPORT-FLOW", confirmed, 202, what="the right OTP confirms the export")
         request_id = body.get("request_id")
         self.check(
