@@ -13,6 +13,7 @@ from .clock import format_timestamp
 from .deletion import open_deletion, render_deletion
 from .errors import ApiError
 from .exports import recent_exports
+from .otp import PENDING
 from .state import ServerState
 from .users import purge_user
 from .validation import Fields
@@ -66,6 +67,8 @@ class Account:
         limits = self._state.limits
         with self._state.db.transaction() as conn:
             deletion = open_deletion(conn, user_id)
+            if deletion is not None and deletion["status"] == PENDING:
+                deletion = deletion if self._state.at(hooks.ACCOUNT_GDPR_STATUS_SHOWS_UNCONFIRMED, True) else None
             body = {
                 "pending_deletion": (
                     render_deletion(deletion, grace_period_days=limits.deletion_grace_period_days)

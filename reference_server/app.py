@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 
+from . import hooks
 from .account import Account
 from .auth import Authenticator
 from .clock import Clock
@@ -33,6 +34,7 @@ from .identity import Identity
 from .profile import Profile
 from .state import ServerState, password_hasher
 from .testsupport import TestSupport
+from .variants import VariantSet
 from .web import error_response
 
 __all__ = ["BASE_PATH", "create_app"]
@@ -48,6 +50,7 @@ def create_app(
     *,
     db: str = ":memory:",
     faults: Sequence[str] = (),
+    variants: Sequence[str] = (),
     test_mode: bool = True,
     export_dir: str | None = None,
     spec: str | os.PathLike[str] | None = None,
@@ -60,12 +63,14 @@ def create_app(
     temporary directory removed at shutdown for ":memory:". The numbers the server
     enforces (token lifetimes, attempts, page sizes...) are `limits`, by default the
     `x-kesk-limits` of the contract at `spec` (by default the bundled spec/openapi.yaml).
-    Raises `UnknownFaultError` for a fault name that is not in the catalogue and
+    `variants` switches on conformant variations (variants.py) the contract allows.
+    Raises `UnknownFaultError` (`UnknownVariantError`) for a fault (variant) name that is not in its catalogue and
     `ContractError` for a contract without usable limits.
     """
     if spec is not None and limits is not None:
         raise TypeError("pass the contract (spec) or its limits, not both")
     fault_set = FaultSet.of(faults)
+    variant_set = VariantSet.of(variants)  # conformant variations (variants.py)
     if limits is None:
         limits = load_limits(spec)
     temporary_exports = export_dir is None and db == ":memory:"
@@ -115,6 +120,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.server = state
+    variant_set.install(app, database, spec)
     worker.resume_unfinished()
     return app
 
@@ -122,11 +128,15 @@ def create_app(
 def _allowed_methods(request: Request) -> list[str]:
     """Every method of every route on this path: Starlette's own 405 names only the first route's."""
     path = request.url.path.removeprefix(BASE_PATH)
+    state: ServerState = request.app.state.server
+    every_route = state.at(hooks.APP_ALLOWED_METHODS_EVERY_ROUTE, True)
     methods: set[str] = set()
     for mount in request.app.routes:
         for route in getattr(mount, "routes", []):
             if isinstance(route, Route) and route.path_regex.match(path):
                 methods |= (route.methods or set()) - {"HEAD"}
+                if not every_route:
+                    return sorted(methods)
     return sorted(methods)
 
 

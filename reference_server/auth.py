@@ -6,6 +6,7 @@ from starlette.requests import Request
 
 from . import hooks
 from .errors import ApiError
+from .hooks import AuthAttempt
 from .state import ServerState
 from .users import hash_token, purge_user
 
@@ -21,24 +22,36 @@ class Authenticator:
     def require_user(self, request: Request, *, anonymous_is_first_user: bool = False) -> int:
         """The caller's user id, or 401 for a missing, malformed or unknown token."""
         header = request.headers.get("authorization")
+        unknown_is_first_user = self._state.at(hooks.AUTH_UNKNOWN_TOKEN_IS_FIRST_USER, False)
+        try:
+            return self._identify(
+                header, anonymous_is_first_user=anonymous_is_first_user, unknown_is_first_user=unknown_is_first_user
+            )
+        except _Refused as refused:
+            scheme = None if header is None else header.strip().partition(" ")[0]
+            attempt = AuthAttempt(scheme=scheme, accept=request.headers.get("accept", ""))
+            refusal = _unauthorized(presented=refused.presented)
+            raise self._state.at(hooks.AUTH_REQUIRE_USER_REFUSAL, refusal, attempt) from None
+
+    def _identify(self, header: str | None, *, anonymous_is_first_user: bool, unknown_is_first_user: bool) -> int:
         if header is None:
             if anonymous_is_first_user:
                 return self._first_user_or_refuse(presented=False)
-            raise _unauthorized(presented=False)
+            raise _Refused(presented=False)
         scheme, _, token = header.strip().partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token or " " in token:
-            raise _unauthorized(presented=True)
+            raise _Refused(presented=True)
         with self._state.db.transaction() as conn:
             row = conn.execute("SELECT user_id FROM tokens WHERE token_hash = ?", (hash_token(token),)).fetchone()
             if row is None:
-                if self._state.at(hooks.AUTH_UNKNOWN_TOKEN_IS_FIRST_USER, False):
+                if unknown_is_first_user:
                     return self._first_user_or_refuse(presented=True)
-                raise _unauthorized(presented=True)
+                raise _Refused(presented=True)
             user_id = int(row["user_id"])
             self._purge_if_grace_period_over(user_id)
             if conn.execute("SELECT 1 FROM tokens WHERE user_id = ?", (user_id,)).fetchone() is None:
-                raise _unauthorized(presented=True)
+                raise _Refused(presented=True)
         return user_id
 
     def _purge_if_grace_period_over(self, user_id: int) -> None:
@@ -57,8 +70,16 @@ class Authenticator:
         with self._state.db.transaction() as conn:
             row = conn.execute("SELECT id FROM users WHERE deleted_at IS NULL ORDER BY id LIMIT 1").fetchone()
         if row is None:
-            raise _unauthorized(presented=presented)
+            raise _Refused(presented=presented)
         return int(row["id"])
+
+
+class _Refused(Exception):
+    """No valid token: `require_user` turns it into the 401."""
+
+    def __init__(self, *, presented: bool) -> None:
+        super().__init__("no valid bearer token")
+        self.presented = presented
 
 
 def _unauthorized(*, presented: bool) -> ApiError:

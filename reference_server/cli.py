@@ -1,4 +1,4 @@
-"""Command-line entry points: `serve`, `new-user`, `faults` (dispatched by kesk-conformance)."""
+"""Command-line entry points: `serve`, `new-user`, `faults`, `variants` (dispatched by kesk-conformance)."""
 
 from __future__ import annotations
 
@@ -10,10 +10,13 @@ import httpx
 import uvicorn
 
 from .app import create_app
+from .contract import ContractError
 from .embedded import base_url, bind_loopback, uvicorn_config
 from .faults import CATALOGUE, UnknownFaultError
+from .variants import CATALOGUE as VARIANTS
+from .variants import UnknownVariantError
 
-__all__ = ["faults_main", "new_user_main", "serve_main"]
+__all__ = ["faults_main", "new_user_main", "serve_main", "variants_main"]
 
 
 class _AnnouncingServer(uvicorn.Server):
@@ -37,10 +40,16 @@ def serve_main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--fault", action="append", default=[], metavar="NAME", help="switch on a seeded fault (repeatable)"
     )
+    parser.add_argument(
+        "--variant", action="append", default=[], metavar="NAME", help="switch on a conformant variant (repeatable)"
+    )
+    parser.add_argument(
+        "--spec", metavar="PATH", help="serve by an edited copy of spec/openapi.yaml (its x-kesk-limits)"
+    )
     args = parser.parse_args(argv)
     try:
-        app = create_app(db=args.db, faults=args.fault, test_mode=True)
-    except UnknownFaultError as exc:
+        app = create_app(db=args.db, faults=args.fault, variants=args.variant, spec=args.spec, test_mode=True)
+    except (UnknownFaultError, UnknownVariantError, ContractError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
@@ -91,4 +100,22 @@ def faults_main(argv: list[str] | None = None) -> int:
     width = max(len(f.name) for f in CATALOGUE)
     for fault in CATALOGUE:
         print(f"{fault.name:<{width}}  {', '.join(fault.requirements)}  {fault.description}")
+    return 0
+
+
+def variants_main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="kesk-conformance variants",
+        description="List the conformant variants: behaviour the contract allows that the server does not show"
+        " by default.",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON array")
+    args = parser.parse_args(argv)
+    if args.json:
+        rows = [{"name": v.name, "description": v.description, "allowed_by": v.allowed_by} for v in VARIANTS]
+        print(json.dumps(rows, indent=2))
+        return 0
+    width = max(len(v.name) for v in VARIANTS)
+    for variant in VARIANTS:
+        print(f"{variant.name:<{width}}  {variant.description}")
     return 0

@@ -9,7 +9,7 @@ import re
 import secrets
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import phonenumbers
@@ -21,7 +21,7 @@ from starlette.routing import Route
 from . import hooks
 from .auth import Authenticator
 from .clock import format_timestamp
-from .errors import ApiError
+from .errors import ApiError, FieldProblem
 from .hooks import ContactCall, Lookup
 from .state import ServerState, new_code, send_message
 from .validation import Fields
@@ -162,6 +162,7 @@ class ContactResource:
         contact = self._kind.parse(fields)
         fields.finish()
         assert contact is not None  # parse reports every refusal through `fields`
+        contact = replace(contact, value=self._state.at(hooks.CONTACT_ADD_VALUE, contact.value, call))
         now = self._state.clock.now()
         code = new_code()
         with self._state.db.transaction() as conn:
@@ -212,13 +213,19 @@ class ContactResource:
 
     async def list(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
-        page = page_params(request, self._state.limits)
+        out_of_range = self._state.at(hooks.CONTACT_LIST_OUT_OF_RANGE_STATUS, 422, self._call)
+        page = page_params(request, self._state.limits, out_of_range_status=out_of_range)
+        deepest = self._state.at(hooks.CONTACT_LIST_MAX_OFFSET, None, self._call)
+        if deepest is not None and page.offset > deepest:
+            problem = FieldProblem("page", f"must not start past item {deepest} (per_page {page.size})")
+            raise ApiError(422, "validation_failed", "Pagination parameters are out of range.", (problem,))
         offset, limit = self._state.at(hooks.CONTACT_LIST_WINDOW, (page.offset, page.size), self._call)
+        counts_removed = self._state.at(hooks.CONTACT_LIST_COUNTS_REMOVED, False, self._call)
         with self._state.db.transaction() as conn:
             total = int(
                 conn.execute(
-                    "SELECT COUNT(*) FROM contacts WHERE user_id = ? AND kind = ? AND removed_at IS NULL",
-                    (user_id, self._kind.name),
+                    "SELECT COUNT(*) FROM contacts WHERE user_id = ? AND kind = ? AND (removed_at IS NULL OR ?)",
+                    (user_id, self._kind.name, int(counts_removed)),
                 ).fetchone()[0]
             )
             rows = (
@@ -248,8 +255,9 @@ class ContactResource:
         token = fields.string("token", pattern=_TOKEN)
         fields.finish()
         now = self._state.clock.now()
+        lookup = self._state.at(hooks.CONTACT_VERIFY_LOOKUP, _CALLERS_OWN, self._call)
         with self._state.db.transaction() as conn:
-            row = self._owned(conn, user_id, contact_id)
+            row = self._owned(conn, user_id, contact_id, lookup)
             if row["is_verified"]:
                 raise ApiError(409, "already_verified", f"{self._kind.label} is already verified.")
             expires_at = float(row["code_expires_at"] or 0)
@@ -272,11 +280,13 @@ class ContactResource:
     async def make_default(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
         contact_id = path_id(request, self._kind.id_param)
+        lookup = self._state.at(hooks.CONTACT_MAKE_DEFAULT_LOOKUP, _CALLERS_OWN, self._call)
         with self._state.db.transaction() as conn:
-            row = self._owned(conn, user_id, contact_id)
+            row = self._owned(conn, user_id, contact_id, lookup)
             requires_verified = self._state.at(hooks.CONTACT_MAKE_DEFAULT_REQUIRES_VERIFIED, True, self._call)
             if not row["is_verified"] and requires_verified:
-                raise ApiError(409, "not_verified", f"Verify the {self._kind.name} before making it primary.")
+                refusal = ApiError(409, "not_verified", f"Verify the {self._kind.name} before making it primary.")
+                raise self._state.at(hooks.CONTACT_MAKE_DEFAULT_NOT_VERIFIED, refusal, self._call)
             if self._state.at(hooks.CONTACT_MAKE_DEFAULT_CLEARS_OLD_PRIMARY, True, self._call):
                 conn.execute(
                     "UPDATE contacts SET is_primary = 0 WHERE user_id = ? AND kind = ?",
@@ -300,10 +310,11 @@ class ContactResource:
                     "primary_removal",
                     f"Make another {self._kind.name} primary before removing this one.",
                 )
-            conn.execute(
-                "UPDATE contacts SET removed_at = ?, is_primary = 0 WHERE id = ?",
-                (self._state.clock.now(), contact_id),
-            )
+            if self._state.at(hooks.CONTACT_REMOVE_MARKS_REMOVED, True, self._call):
+                conn.execute(
+                    "UPDATE contacts SET removed_at = ?, is_primary = 0 WHERE id = ?",
+                    (self._state.clock.now(), contact_id),
+                )
         return json_response({"message": f"{self._kind.label} removed."})
 
     def _primary_may_go(self, conn: sqlite3.Connection, row: sqlite3.Row) -> bool:

@@ -81,7 +81,7 @@ class Deletion:
         fields = Fields(await read_json_object(request))
         otp = fields.string("otp", pattern=OTP_PATTERN)
         fields.finish()
-        grace_s = self._state.limits.deletion_grace_period_s
+        grace_s = self._state.at(hooks.DELETION_CONFIRM_GRACE_S, self._state.limits.deletion_grace_period_s)
 
         def schedule(conn: sqlite3.Connection, row: sqlite3.Row) -> None:
             conn.execute(

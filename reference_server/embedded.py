@@ -17,6 +17,7 @@ __all__ = ["base_url", "bind_loopback", "running_server", "uvicorn_config"]
 def running_server(
     *,
     faults: Sequence[str] = (),
+    variants: Sequence[str] = (),
     db: str = ":memory:",
     wrap: Callable[[Any], object] | None = None,
     host: str = "127.0.0.1",
@@ -28,7 +29,7 @@ def running_server(
     `wrap` may put an ASGI middleware around the app (the self-test's request counter does);
     `app_options` go to `create_app` as keyword arguments.
     """
-    app = create_app(db=db, faults=faults, test_mode=True, **app_options)
+    app = create_app(db=db, faults=faults, variants=variants, test_mode=True, **app_options)
     try:
         with serve_in_thread(app if wrap is None else wrap(app), host=host, port=port) as url:
             yield url

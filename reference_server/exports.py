@@ -138,7 +138,7 @@ class ExportWorker:
                 if row is None:  # the user was deleted meanwhile
                     return
                 now = self._state.clock.now()
-                document = export_document(conn, int(row["user_id"]), now)
+                document = self._state.at(hooks.EXPORT_RUN_DOCUMENT, export_document(conn, int(row["user_id"]), now))
                 filename = f"kesk-export-{secrets.token_urlsafe(32)}.json"
                 self._state.export_dir.mkdir(parents=True, exist_ok=True)
                 text = json.dumps(document, indent=2)
@@ -164,7 +164,8 @@ class Exports:
         return [
             Route("/user/request-data-export", endpoint(self.request), methods=["POST"]),
             Route("/user/confirm-data-export", endpoint(self.confirm), methods=["POST"]),
-            Route("/user/download-export/{filename}", endpoint(self.download), methods=["GET"]),
+            # `path`: a name holding a slash still reaches the handler, which refuses it like any other.
+            Route("/user/download-export/{filename:path}", endpoint(self.download), methods=["GET"]),
         ]
 
     async def request(self, request: Request) -> Response:
@@ -195,7 +196,9 @@ class Exports:
 
     async def download(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
-        filename = str(request.path_params["filename"])
+        filename = self._state.at(
+            hooks.EXPORT_DOWNLOAD_FILENAME, str(request.path_params["filename"]), self._state.export_dir
+        )
         # Only names the server itself could have minted are looked up: no path traversal.
         if len(filename) > 128 or not FILENAME.fullmatch(filename):
             raise ApiError.not_found("Export file")
@@ -213,5 +216,6 @@ class Exports:
         path = self._state.export_dir / filename
         if not path.is_file():
             raise ApiError.not_found("Export file")
-        headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+        disposition = self._state.at(hooks.EXPORT_DOWNLOAD_DISPOSITION, "attachment")
+        headers = {"Content-Disposition": f'{disposition}; filename="{filename}"'}
         return json_response(path.read_text(encoding="utf-8"), headers=headers)

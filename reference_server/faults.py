@@ -10,13 +10,17 @@ kind of object at the same hooks.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any, TypeVar
 
+import phonenumbers
+
 from . import hooks
-from .errors import SeededServerError
+from .errors import ApiError, SeededServerError
 from .hooks import Behaviour, ContactCall, Hook, Lookup, NfcChecks, OtpAttempt
 
 __all__ = ["CATALOGUE", "Fault", "FaultSet", "UnknownFaultError", "fault_names"]
@@ -99,6 +103,28 @@ def _repeat_last_of_previous_page(window: tuple[int, int], context: object) -> t
     return (offset - 1, limit) if offset > 0 else window
 
 
+def _not_primary(flags: tuple[bool, bool], call: ContactCall) -> tuple[bool, bool]:
+    is_verified, _ = flags
+    return is_verified, False
+
+
+def _as_not_found(refusal: ApiError, call: ContactCall) -> ApiError:
+    return ApiError.not_found("Email address" if call.kind == "email" else "Phone number")
+
+
+_E164 = re.compile(r"\+[1-9][0-9]{6,14}")
+
+
+def _trunk_prefix_kept(value: str, call: ContactCall) -> str:
+    """'+', the calling code, then the national digits as typed: the trunk prefix 0 stays in."""
+    typed = str(call.body.get("phone_number", ""))
+    digits = "".join(ch for ch in typed if ch.isdigit())
+    if typed.lstrip().startswith("+") or not digits.startswith("0"):
+        return value
+    kept = f"+{phonenumbers.country_code_for_region(str(call.body.get('country_code', '')))}{digits}"
+    return kept if _E164.fullmatch(kept) else value
+
+
 def _redeemed_again(row: sqlite3.Row | None, attempt: OtpAttempt) -> sqlite3.Row | None:
     return row if row is not None else attempt.redeemed()
 
@@ -116,6 +142,48 @@ def _skip_nfc_check(name: str) -> Callable[[NfcChecks, object], NfcChecks]:
         return replace(checks, **{name: False})
 
     return apply
+
+
+def _basic_challenge_for_basic(refusal: ApiError, attempt: hooks.AuthAttempt) -> ApiError:
+    if (attempt.scheme or "").lower() != "basic":
+        return refusal
+    return replace(refusal, headers={"WWW-Authenticate": 'Basic realm="kesk"'})
+
+
+def _login_redirect_unless_json(refusal: ApiError, attempt: hooks.AuthAttempt) -> ApiError:
+    if attempt.scheme is not None or attempt.asks_for_json:
+        return refusal
+    return ApiError(302, "unauthorized", "Sign in first.", headers={"Location": "/login"})
+
+
+def _no_challenge_unless_json(refusal: ApiError, attempt: hooks.AuthAttempt) -> ApiError:
+    return refusal if attempt.asks_for_json else replace(refusal, headers={})
+
+
+def _bad_request_for_missing(refusal: ApiError, context: object) -> ApiError:
+    return ApiError.malformed("The product is not in your favourites.")
+
+
+def _created_if_new(status: int, new: bool) -> int:
+    return 201 if new else status
+
+
+def _a_day_short(grace_s: int, context: object) -> int:
+    return grace_s - 86400
+
+
+def _without_primary_email(document: dict[str, Any], context: object) -> dict[str, Any]:
+    return {**document, "emails": [email for email in document["emails"] if not email["is_primary"]]}
+
+
+def _error_outside_export_dir(filename: str, export_dir: Path) -> str:
+    if not (export_dir / filename).resolve().is_relative_to(export_dir.resolve()):
+        raise SeededServerError("path outside the export directory")
+    return filename
+
+
+def _status_processing(body: dict[str, Any], context: object) -> dict[str, Any]:
+    return {**body, "status": "processing"}
 
 
 CATALOGUE: tuple[Fault[Any, Any], ...] = (
@@ -216,6 +284,127 @@ CATALOGUE: tuple[Fault[Any, Any], ...] = (
         "PHONE-REMOVE-GONE",
         hook=hooks.CONTACT_GET_LOOKUP,
         apply=_on("phone", _include_removed),
+    ),
+    _fault(
+        "bola_email_make_default",
+        "setPrimaryUserEmail looks up another user's email too.",
+        "BOLA-EMAIL-CHANGE",
+        hook=hooks.CONTACT_MAKE_DEFAULT_LOOKUP,
+        apply=_on("email", _any_owner),
+    ),
+    _fault(
+        "bola_email_remove",
+        "removeUserEmail removes another user's email.",
+        "BOLA-EMAIL-REMOVE",
+        hook=hooks.CONTACT_REMOVE_LOOKUP,
+        apply=_on("email", _any_owner),
+    ),
+    _fault(
+        "bola_phone_read",
+        "getUserPhone returns another user's phone.",
+        "BOLA-PHONE-READ",
+        hook=hooks.CONTACT_GET_LOOKUP,
+        apply=_on("phone", _any_owner),
+    ),
+    _fault(
+        "bola_phone_verify",
+        "verifyUserPhone checks a token against another user's phone.",
+        "BOLA-PHONE-CHANGE",
+        hook=hooks.CONTACT_VERIFY_LOOKUP,
+        apply=_on("phone", _any_owner),
+    ),
+    _fault(
+        "removed_email_readable",
+        "getUserEmail still answers 200 after the email was removed.",
+        "EMAIL-REMOVE-GONE",
+        hook=hooks.CONTACT_GET_LOOKUP,
+        apply=_on("email", _include_removed),
+    ),
+    _fault(
+        "email_total_counts_removed",
+        "listUserEmails counts removed emails in its total.",
+        "EMAIL-LIST-MODEL",
+        hook=hooks.CONTACT_LIST_COUNTS_REMOVED,
+        apply=_on("email", _force(True)),
+    ),
+    _fault(
+        "first_phone_not_primary",
+        "addUserPhone does not make the user's first phone number primary.",
+        "PHONE-PRIMARY-UNIQUE",
+        hook=hooks.CONTACT_ADD_FLAGS,
+        apply=_on("phone", _not_primary),
+    ),
+    _fault(
+        "unverified_primary_phone",
+        "setPrimaryUserPhone accepts an unverified phone number.",
+        "PHONE-PRIMARY-VERIFIED",
+        hook=hooks.CONTACT_MAKE_DEFAULT_REQUIRES_VERIFIED,
+        apply=_on("phone", _force(False)),
+    ),
+    _fault(
+        "wrong_token_verifies_phone",
+        "verifyUserPhone accepts any 6 digits.",
+        "PHONE-VERIFY-TOKEN",
+        hook=hooks.CONTACT_VERIFY_CHECKS_TOKEN,
+        apply=_on("phone", _force(False)),
+    ),
+    _fault(
+        "primary_phone_removable",
+        "removeUserPhone removes the primary phone number while the user has others.",
+        "PHONE-PRIMARY-REMOVAL",
+        hook=hooks.CONTACT_REMOVE_PRIMARY_MAY_GO,
+        apply=_on("phone", _force(True)),
+    ),
+    _fault(
+        "phone_trunk_prefix_kept",
+        "addUserPhone stores a national number with its trunk prefix kept (+3580401234567, not +358401234567).",
+        "PHONE-LIST-MODEL",
+        hook=hooks.CONTACT_ADD_VALUE,
+        apply=_on("phone", _trunk_prefix_kept),
+    ),
+    _fault(
+        "pagination_bounds_400",
+        "listUserEmails and listUserPhones answer 400, not 422, to page or per_page out of range.",
+        "PAGINATION-BOUNDS",
+        hook=hooks.CONTACT_LIST_OUT_OF_RANGE_STATUS,
+        apply=_force(400),
+    ),
+    _fault(
+        "profile_latest_phone",
+        "getMyProfile shows the phone number added last, not the primary one.",
+        "PROFILE-PRIMARY-PHONE",
+        hook=hooks.PROFILE_ME_LATEST_PHONE,
+        apply=_force(True),
+    ),
+    _fault(
+        "validation_ignores_identity",
+        "getProfileValidation leaves identity verification out of missing and is_complete.",
+        "PROFILE-VALIDATION-STATE",
+        hook=hooks.PROFILE_VALIDATION_REQUIRES_IDENTITY,
+        apply=_force(False),
+    ),
+    _fault(
+        "deep_page_refused",
+        "listUserEmails and listUserPhones refuse with 422 a page that starts past the 10,000th item.",
+        "INPUT-POSITIVE-ACCEPTED",
+        hook=hooks.CONTACT_LIST_MAX_OFFSET,
+        apply=_force(10_000),
+    ),
+    Fault(
+        name="removal_not_saved",
+        description="removeUserEmail and removeUserPhone answer 200 but never mark the contact removed.",
+        # A removed contact still answering is what the lifecycles' *-REMOVE-GONE judge too.
+        requirements=("STATEFUL-USE-AFTER-FREE", "EMAIL-REMOVE-GONE", "PHONE-REMOVE-GONE"),
+        hook=hooks.CONTACT_REMOVE_MARKS_REMOVED,
+        apply=_force(False),
+    ),
+    Fault(
+        name="unverified_email_not_found",
+        description="setPrimaryUserEmail answers 404 not_found, not 409 not_verified, for an unverified email.",
+        # The documented refusal of an unverified email is EMAIL-PRIMARY-VERIFIED's too.
+        requirements=("STATEFUL-RESOURCE-AVAILABLE", "EMAIL-PRIMARY-VERIFIED"),
+        hook=hooks.CONTACT_MAKE_DEFAULT_NOT_VERIFIED,
+        apply=_on("email", _as_not_found),
     ),
     _fault(
         "cancel_noop",
@@ -356,6 +545,154 @@ CATALOGUE: tuple[Fault[Any, Any], ...] = (
         "IDV-NFC-EXPIRY",
         hook=hooks.IDV_SUBMIT_NFC_CHECKS,
         apply=_skip_nfc_check("document_expiry"),
+    ),
+    # -- auth, isolation, favourites, FCM, GDPR, identity and routing faults ----------------------------
+    _fault(
+        "basic_challenge_for_basic",
+        "A Basic Authorization header is refused with a Basic challenge, not the Bearer one.",
+        "AUTH-401-MALFORMED",
+        hook=hooks.AUTH_REQUIRE_USER_REFUSAL,
+        apply=_basic_challenge_for_basic,
+    ),
+    _fault(
+        "login_redirect_without_token",
+        "A request without a token that does not ask for JSON is redirected (302) to a sign-in page.",
+        "AUTH-HEADER-REQUIRED",
+        hook=hooks.AUTH_REQUIRE_USER_REFUSAL,
+        apply=_login_redirect_unless_json,
+    ),
+    _fault(
+        "challenge_missing_unless_json",
+        "A 401 to a request that does not ask for JSON has no WWW-Authenticate header.",
+        "SCHEMA-RESPONSE-HEADERS",
+        hook=hooks.AUTH_REQUIRE_USER_REFUSAL,
+        apply=_no_challenge_unless_json,
+    ),
+    _fault(
+        "fcm_refresh_with_unknown_token",
+        "registerFcmToken with an unknown bearer token refreshes a token already on file.",
+        "AUTH-IGNORED",
+        hook=hooks.FCM_REGISTER_UNKNOWN_BEARER_REFRESHES,
+        apply=_force(True),
+    ),
+    _fault(
+        "bola_favourites_list",
+        "listFavouriteProducts lists every user's favourites.",
+        "BOLA-LIST-SCOPE",
+        hook=hooks.FAVOURITE_LIST_LOOKUP,
+        apply=_any_owner,
+    ),
+    _fault(
+        "bola_favourite_remove",
+        "removeFavouriteProduct removes the product from every user's favourites.",
+        "BOLA-FAVOURITE-REMOVE",
+        hook=hooks.FAVOURITE_REMOVE_LOOKUP,
+        apply=_any_owner,
+    ),
+    _fault(
+        "bola_fcm_unregister",
+        "unregisterFcmToken removes another user's token.",
+        "BOLA-FCM-UNREGISTER",
+        hook=hooks.FCM_UNREGISTER_LOOKUP,
+        apply=_any_owner,
+    ),
+    _fault(
+        "favourites_list_stale",
+        "listFavouriteProducts answers from a 30-second cache that adding and removing do not clear.",
+        "FAVOURITE-LIST-MODEL",
+        hook=hooks.FAVOURITE_LIST_CACHED,
+        apply=_force(True),
+    ),
+    _fault(
+        "favourite_missing_bad_request",
+        "removeFavouriteProduct answers 400 instead of 404 for a product that is not a favourite.",
+        "FAVOURITE-REMOVE-MISSING",
+        hook=hooks.FAVOURITE_REMOVE_MISSING,
+        apply=_bad_request_for_missing,
+    ),
+    _fault(
+        "fcm_new_token_201",
+        "registerFcmToken answers 201 instead of 200 for a token it did not know.",
+        "FCM-REGISTER",
+        hook=hooks.FCM_REGISTER_STATUS,
+        apply=_created_if_new,
+    ),
+    _fault(
+        "fcm_platform_unchecked",
+        "registerFcmToken accepts any platform string.",
+        "INPUT-NEGATIVE-REJECTED",
+        hook=hooks.FCM_REGISTER_PLATFORMS,
+        apply=_force(None),
+    ),
+    _fault(
+        "deletion_grace_day_short",
+        "confirmAccountDeletion schedules the deletion a day early (29 days after the confirmation).",
+        "GDPR-DELETION-FLOW",
+        hook=hooks.DELETION_CONFIRM_GRACE_S,
+        apply=_a_day_short,
+    ),
+    _fault(
+        "gdpr_status_hides_unconfirmed",
+        "getGdprStatus shows no pending deletion while the deletion awaits its OTP.",
+        "GDPR-STATUS-MODEL",
+        hook=hooks.ACCOUNT_GDPR_STATUS_SHOWS_UNCONFIRMED,
+        apply=_force(False),
+    ),
+    _fault(
+        "export_inline_disposition",
+        "downloadExport sends Content-Disposition: inline, so the file is shown instead of downloaded.",
+        "GDPR-EXPORT-FLOW",
+        hook=hooks.EXPORT_DOWNLOAD_DISPOSITION,
+        apply=_force("inline"),
+    ),
+    _fault(
+        "export_omits_primary_email",
+        "The export file leaves the primary email out of its emails list.",
+        "GDPR-EXPORT-CONTENT",
+        hook=hooks.EXPORT_RUN_DOCUMENT,
+        apply=_without_primary_email,
+    ),
+    _fault(
+        "export_traversal_error",
+        "downloadExport answers 500 for a file name that resolves outside the export directory.",
+        "GDPR-EXPORT-TRAVERSAL",
+        hook=hooks.EXPORT_DOWNLOAD_FILENAME,
+        apply=_error_outside_export_dir,
+    ),
+    _fault(
+        "idv_session_processing",
+        "appCreateVerificationSession reports a new session as processing, not requires_input.",
+        "IDV-SESSION",
+        hook=hooks.IDV_CREATE_SESSION_BODY,
+        apply=_status_processing,
+    ),
+    _fault(
+        "nfc_chip_always_failed",
+        "NFC submission treats every chip authentication as failed, so no valid passport verifies.",
+        "IDV-NFC-VALID",
+        hook=hooks.IDV_SUBMIT_NFC_CHIP_AUTHENTICATED,
+        apply=_force(False),
+    ),
+    _fault(
+        "nfc_failure_unverifies",
+        "A refused NFC submission turns an identity already verified by NFC back to failed.",
+        "IDV-STATUS-MODEL",
+        hook=hooks.IDV_REFUSE_KEEPS_VERIFIED,
+        apply=_force(False),
+    ),
+    _fault(
+        "partial_allow_header",
+        "A 405's Allow header names only the first route's methods on a path several routes serve.",
+        "HTTP-METHOD-NOT-ALLOWED",
+        hook=hooks.APP_ALLOWED_METHODS_EVERY_ROUTE,
+        apply=_force(False),
+    ),
+    _fault(
+        "sensitive_without_verified_email",
+        "requestAccountDeletion and requestDataExport accept a user whose primary email is unverified.",
+        "GDPR-VERIFIED-EMAIL-REQUIRED",
+        hook=hooks.OTP_OPEN_REQUIRES_VERIFIED_EMAIL,
+        apply=_force(False),
     ),
 )
 

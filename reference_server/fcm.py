@@ -11,6 +11,7 @@ from starlette.routing import Route
 from . import hooks
 from .auth import Authenticator
 from .errors import ApiError
+from .hooks import Lookup
 from .state import ServerState
 from .validation import Fields
 from .web import endpoint, json_response, read_json_object
@@ -19,6 +20,7 @@ __all__ = ["FcmTokens"]
 
 _FCM_TOKEN = re.compile(r"[A-Za-z0-9_:\-]+")
 _FCM_TOKEN_MAX = 4096
+_PLATFORMS = ("ios", "android", "web")
 
 
 class FcmTokens:
@@ -33,13 +35,35 @@ class FcmTokens:
         ]
 
     async def register(self, request: Request) -> Response:
-        user_id = self._auth.require_user(request)
-        fields = Fields(await read_json_object(request))
-        token = fields.string("fcm_token", min_length=1, max_length=_FCM_TOKEN_MAX, pattern=_FCM_TOKEN)
-        platform = fields.string("platform", choices=("ios", "android", "web"))
-        fields.finish()
+        refused: ApiError | None = None
+        try:
+            user_id = self._auth.require_user(request)
+        except ApiError as refusal:
+            refreshes = _unknown_bearer(request, refusal) and self._state.at(
+                hooks.FCM_REGISTER_UNKNOWN_BEARER_REFRESHES, False
+            )
+            if not refreshes:
+                raise
+            refused, user_id = refusal, 0
+        platforms = self._state.at(hooks.FCM_REGISTER_PLATFORMS, _PLATFORMS)
+        try:
+            fields = Fields(await read_json_object(request))
+            token = fields.string("fcm_token", min_length=1, max_length=_FCM_TOKEN_MAX, pattern=_FCM_TOKEN)
+            platform = fields.string("platform", choices=platforms)
+            fields.finish()
+        except ApiError:
+            if refused is not None:
+                raise refused from None
+            raise
         token = self._state.at(hooks.FCM_REGISTER_TOKEN, token, _FCM_TOKEN_MAX)
         with self._state.db.transaction() as conn:
+            if refused is not None:
+                # A caller without a valid token refreshing a token already on file, as its owner (never conformant).
+                owner = conn.execute("SELECT user_id FROM fcm_tokens WHERE token = ?", (token,)).fetchone()
+                if owner is None:
+                    raise refused
+                user_id = int(owner["user_id"])
+            known = conn.execute("SELECT 1 FROM fcm_tokens WHERE token = ?", (token,)).fetchone() is not None
             # Re-registering updates the platform; a token held by another user moves here.
             conn.execute(
                 "INSERT INTO fcm_tokens (token, user_id, platform, registered_at) VALUES (?, ?, ?, ?)"
@@ -47,13 +71,23 @@ class FcmTokens:
                 " platform = excluded.platform, registered_at = excluded.registered_at",
                 (token, user_id, platform, self._state.clock.now()),
             )
-        return json_response({"success": True, "message": "FCM token registered."})
+        status = self._state.at(hooks.FCM_REGISTER_STATUS, 200, not known)
+        return json_response({"success": True, "message": "FCM token registered."}, status)
 
     async def unregister(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
         token = str(request.path_params["fcm_token"])
+        lookup = self._state.at(hooks.FCM_UNREGISTER_LOOKUP, Lookup())
         with self._state.db.transaction() as conn:
-            cursor = conn.execute("DELETE FROM fcm_tokens WHERE token = ? AND user_id = ?", (token, user_id))
+            cursor = conn.execute(
+                "DELETE FROM fcm_tokens WHERE token = ? AND (user_id = ? OR ?)", (token, user_id, lookup.any_owner)
+            )
         if cursor.rowcount == 0 and self._state.at(hooks.FCM_UNREGISTER_REFUSES_UNKNOWN, True):
             raise ApiError.not_found("FCM token")
         return json_response({"success": True, "message": "FCM token unregistered."})
+
+
+def _unknown_bearer(request: Request, refusal: ApiError) -> bool:
+    """A 401 for a request that did present a bearer token (one the server does not know)."""
+    scheme = request.headers.get("authorization", "").strip().partition(" ")[0]
+    return refusal.status == 401 and scheme.lower() == "bearer"

@@ -20,10 +20,14 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, Protocol, TypeVar
+
+from .errors import ApiError
 
 __all__ = [
     "HOOKS",
+    "AuthAttempt",
     "Behaviour",
     "ContactCall",
     "Hook",
@@ -51,6 +55,18 @@ class Hook(Generic[V, C]):
 
 
 # -- what handlers tell the behaviours -----------------------------------------------
+
+
+@dataclass(slots=True, frozen=True)
+class AuthAttempt:
+    """What a refused request presented: its Authorization scheme (None: no header) and Accept header."""
+
+    scheme: str | None
+    accept: str
+
+    @property
+    def asks_for_json(self) -> bool:
+        return "json" in self.accept.lower()
 
 
 @dataclass(slots=True, frozen=True)
@@ -96,6 +112,9 @@ class OtpAttempt(Protocol):
 AUTH_UNKNOWN_TOKEN_IS_FIRST_USER: Hook[bool, None] = Hook(
     "auth.require_user.unknown_token_is_first_user", "True: an unknown bearer token acts as the first user (False)"
 )
+AUTH_REQUIRE_USER_REFUSAL: Hook[ApiError, AuthAttempt] = Hook(
+    "auth.require_user.refusal", "the refusal of a request without a valid token (401 with the Bearer challenge)"
+)
 
 CONTACT_ADD_RECEIVED: Hook[None, ContactCall] = Hook(
     "contacts.add.received", "None; the request body is in the context, before validation"
@@ -103,16 +122,35 @@ CONTACT_ADD_RECEIVED: Hook[None, ContactCall] = Hook(
 CONTACT_ADD_FLAGS: Hook[tuple[bool, bool], ContactCall] = Hook(
     "contacts.add.flags", "(is_verified, is_primary) of the new contact, as the server decided them"
 )
+CONTACT_ADD_VALUE: Hook[str, ContactCall] = Hook(
+    "contacts.add.value", "the value stored for the new contact (a normalised address, an E.164 number)"
+)
 CONTACT_LIST_WINDOW: Hook[tuple[int, int], ContactCall] = Hook(
     "contacts.list.window", "(offset, limit) of the rows read for the requested page"
 )
+CONTACT_LIST_OUT_OF_RANGE_STATUS: Hook[int, ContactCall] = Hook(
+    "contacts.list.out_of_range_status", "the status of a page or per_page out of range (422)"
+)
+CONTACT_LIST_MAX_OFFSET: Hook[int | None, ContactCall] = Hook(
+    "contacts.list.max_offset", "the deepest offset a page may start at, deeper answers 422 (None: no limit)"
+)
+CONTACT_LIST_COUNTS_REMOVED: Hook[bool, ContactCall] = Hook(
+    "contacts.list.counts_removed", "True: `total` counts removed contacts too (False)"
+)
 CONTACT_GET_LOOKUP: Hook[Lookup, ContactCall] = Hook("contacts.get.lookup", "how the contact id is looked up")
 CONTACT_GET_BODY: Hook[dict[str, Any], ContactCall] = Hook("contacts.get.body", "the response body")
+CONTACT_VERIFY_LOOKUP: Hook[Lookup, ContactCall] = Hook("contacts.verify.lookup", "how the contact id is looked up")
 CONTACT_VERIFY_CHECKS_TOKEN: Hook[bool, ContactCall] = Hook(
     "contacts.verify.checks_token", "True: the token's expiry and value are checked (True)"
 )
+CONTACT_MAKE_DEFAULT_LOOKUP: Hook[Lookup, ContactCall] = Hook(
+    "contacts.make_default.lookup", "how the contact id is looked up"
+)
 CONTACT_MAKE_DEFAULT_REQUIRES_VERIFIED: Hook[bool, ContactCall] = Hook(
     "contacts.make_default.requires_verified", "True: only a verified contact may become primary (True)"
+)
+CONTACT_MAKE_DEFAULT_NOT_VERIFIED: Hook[ApiError, ContactCall] = Hook(
+    "contacts.make_default.not_verified", "the refusal of an unverified contact (409 not_verified)"
 )
 CONTACT_MAKE_DEFAULT_CLEARS_OLD_PRIMARY: Hook[bool, ContactCall] = Hook(
     "contacts.make_default.clears_old_primary", "True: the old primary loses its flag (True)"
@@ -121,31 +159,66 @@ CONTACT_REMOVE_LOOKUP: Hook[Lookup, ContactCall] = Hook("contacts.remove.lookup"
 CONTACT_REMOVE_PRIMARY_MAY_GO: Hook[bool, ContactCall] = Hook(
     "contacts.remove.primary_may_go", "True: this primary contact may be removed (the kind's rule decides)"
 )
+CONTACT_REMOVE_MARKS_REMOVED: Hook[bool, ContactCall] = Hook(
+    "contacts.remove.marks_removed", "True: the contact is marked removed before the 200 (True)"
+)
 
 FCM_REGISTER_TOKEN: Hook[str, int] = Hook(
     "fcm.register.token", "the token about to be stored; the context is the longest token allowed"
 )
+FCM_REGISTER_PLATFORMS: Hook[tuple[str, ...] | None, None] = Hook(
+    "fcm.register.platforms", "the platform values accepted (ios, android, web); None: any string"
+)
+FCM_REGISTER_UNKNOWN_BEARER_REFRESHES: Hook[bool, None] = Hook(
+    "fcm.register.unknown_bearer_refreshes",
+    "True: a request with an unknown bearer token refreshes a token already on file, as its owner (False)",
+)
+FCM_REGISTER_STATUS: Hook[int, bool] = Hook(
+    "fcm.register.status", "the status of a successful registration (200); the context: whether the token was new"
+)
 FCM_UNREGISTER_REFUSES_UNKNOWN: Hook[bool, None] = Hook(
     "fcm.unregister.refuses_unknown", "True: an unknown token answers 404 (True)"
 )
+FCM_UNREGISTER_LOOKUP: Hook[Lookup, None] = Hook("fcm.unregister.lookup", "how the token is looked up")
 
 FAVOURITE_ADD_ALLOWS_DUPLICATE: Hook[bool, None] = Hook(
     "favourites.add.allows_duplicate", "True: a product already a favourite is added again (False)"
 )
 FAVOURITE_ADD_STATUS: Hook[int, None] = Hook("favourites.add.status", "the status of a successful add (201)")
+FAVOURITE_LIST_LOOKUP: Hook[Lookup, None] = Hook("favourites.list.lookup", "whose favourites are listed")
+FAVOURITE_LIST_CACHED: Hook[bool, None] = Hook(
+    "favourites.list.cached", "True: a page read in the last 30 s is answered again from a cache (False)"
+)
+FAVOURITE_REMOVE_LOOKUP: Hook[Lookup, None] = Hook("favourites.remove.lookup", "how the favourite is looked up")
+FAVOURITE_REMOVE_MISSING: Hook[ApiError, None] = Hook(
+    "favourites.remove.missing", "the refusal when the product is not a favourite (404 not_found)"
+)
 
 PROFILE_ME_STALE_PRIMARY_EMAIL: Hook[bool, None] = Hook(
     "profile.me.stale_primary_email", "True: the profile shows the first email, not the primary one (False)"
+)
+PROFILE_ME_LATEST_PHONE: Hook[bool, None] = Hook(
+    "profile.me.latest_phone", "True: the profile shows the latest phone added, not the primary one (False)"
 )
 PROFILE_ME_BODY: Hook[dict[str, Any], None] = Hook("profile.me.body", "the MyProfileResponse body")
 PROFILE_VALIDATION_ANONYMOUS_IS_FIRST_USER: Hook[bool, None] = Hook(
     "profile.validation.anonymous_is_first_user", "True: a request without a token acts as the first user (False)"
 )
+PROFILE_VALIDATION_REQUIRES_IDENTITY: Hook[bool, None] = Hook(
+    "profile.validation.requires_identity",
+    "True: identity verification is part of a complete profile (`missing`, `is_complete`) (True)",
+)
 
 DELETION_CANCEL_CANCELS: Hook[bool, None] = Hook(
     "deletion.cancel.cancels", "True: the open deletion is marked cancelled (True)"
 )
+DELETION_CONFIRM_GRACE_S: Hook[int, None] = Hook(
+    "deletion.confirm.grace_s", "seconds from the confirmation to the deletion (the contract's grace period)"
+)
 
+OTP_OPEN_REQUIRES_VERIFIED_EMAIL: Hook[bool, None] = Hook(
+    "otp.open.requires_verified_email", "True: a request needs a verified primary email, else 403 (True)"
+)
 OTP_CHECK_ENFORCES_ATTEMPTS: Hook[bool, None] = Hook(
     "otp._check.enforces_attempts", "True: a request out of attempts answers 429 (True)"
 )
@@ -159,7 +232,14 @@ OTP_CHECK_ACCEPTS_MISMATCH: Hook[bool, OtpAttempt] = Hook(
     "otp._check.accepts_mismatch", "True: an OTP that is not the pending request's confirms it anyway (False)"
 )
 
+EXPORT_RUN_DOCUMENT: Hook[dict[str, Any], None] = Hook("exports._run.document", "the ExportDocument written")
+EXPORT_DOWNLOAD_FILENAME: Hook[str, Path] = Hook(
+    "exports.download.filename", "the file name asked for, before the pattern check; the context: the export directory"
+)
 EXPORT_DOWNLOAD_LOOKUP: Hook[Lookup, None] = Hook("exports.download.lookup", "how the export file is looked up")
+EXPORT_DOWNLOAD_DISPOSITION: Hook[str, None] = Hook(
+    "exports.download.disposition", "the disposition type of the Content-Disposition header (attachment)"
+)
 EXPORT_DOWNLOAD_ENFORCES_EXPIRY: Hook[bool, None] = Hook(
     "exports.download.enforces_expiry", "True: an expired export file answers 410 (True)"
 )
@@ -173,8 +253,22 @@ ACCOUNT_DELETE_REVOKES_TOKENS: Hook[bool, None] = Hook(
 ACCOUNT_GDPR_STATUS_MEDIA_TYPE: Hook[str, None] = Hook(
     "account.gdpr_status.media_type", "the Content-Type of the response (application/json; charset=utf-8)"
 )
+ACCOUNT_GDPR_STATUS_SHOWS_UNCONFIRMED: Hook[bool, None] = Hook(
+    "account.gdpr_status.shows_unconfirmed", "True: a deletion awaiting its OTP shows as pending_deletion (True)"
+)
 
 IDV_SUBMIT_NFC_CHECKS: Hook[NfcChecks, None] = Hook("identity.submit_nfc.checks", "which checks the submission runs")
+IDV_CREATE_SESSION_BODY: Hook[dict[str, Any], None] = Hook("identity.create_session.body", "the VerificationSession")
+IDV_SUBMIT_NFC_CHIP_AUTHENTICATED: Hook[bool, str] = Hook(
+    "identity.submit_nfc.chip_authenticated", "whether the chip authenticated; the context is the result sent"
+)
+IDV_REFUSE_KEEPS_VERIFIED: Hook[bool, None] = Hook(
+    "identity._refuse.keeps_verified", "True: a refused submission leaves an NFC-verified identity verified (True)"
+)
+
+APP_ALLOWED_METHODS_EVERY_ROUTE: Hook[bool, None] = Hook(
+    "app._allowed_methods.every_route", "True: a 405's Allow names the methods of every route on the path (True)"
+)
 
 # Every hook point, in the order written above (read off this module, so none can be left out).
 HOOKS: tuple[Hook[Any, Any], ...] = tuple(value for value in list(globals().values()) if isinstance(value, Hook))

@@ -89,16 +89,15 @@ class Identity:
                 (session_id, now, user_id),
             )
         # The client credentials are handed out once and never stored.
-        return json_response(
-            {
-                "session_id": session_id,
-                "client_secret": f"{session_id}_secret_{secrets.token_urlsafe(24)}",
-                "ephemeral_key_secret": f"ek_test_{secrets.token_urlsafe(24)}",
-                "status": "requires_input",
-                "created_at": format_timestamp(now),
-                "expires_at": format_timestamp(now + _SESSION_TTL_S),
-            }
-        )
+        body = {
+            "session_id": session_id,
+            "client_secret": f"{session_id}_secret_{secrets.token_urlsafe(24)}",
+            "ephemeral_key_secret": f"ek_test_{secrets.token_urlsafe(24)}",
+            "status": "requires_input",
+            "created_at": format_timestamp(now),
+            "expires_at": format_timestamp(now + _SESSION_TTL_S),
+        }
+        return json_response(self._state.at(hooks.IDV_CREATE_SESSION_BODY, body))
 
     async def status(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
@@ -132,7 +131,7 @@ class Identity:
             mismatch = _integrity_problem(passport.text, groups, declared, _HASHES[algorithm])
             if mismatch:
                 return self._refuse(user_id, "data_group_mismatch", mismatch)
-        if chip_result != "succeeded":
+        if not self._state.at(hooks.IDV_SUBMIT_NFC_CHIP_AUTHENTICATED, chip_result == "succeeded", chip_result):
             return self._refuse(user_id, "chip_authentication_failed", "Chip authentication failed.")
 
         with self._state.db.transaction() as conn:
@@ -161,12 +160,13 @@ class Identity:
 
     def _refuse(self, user_id: int, code: str, message: str) -> Response:
         """Record the failure (a verified identity stays verified) and answer 422."""
+        keeps_verified = self._state.at(hooks.IDV_REFUSE_KEEPS_VERIFIED, True)
         with self._state.db.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO identity (user_id) VALUES (?)", (user_id,))
             conn.execute(
                 "UPDATE identity SET nfc_status = 'failed', nfc_failure_reason = ?"
-                " WHERE user_id = ? AND nfc_status != 'verified'",
-                (code, user_id),
+                " WHERE user_id = ? AND (nfc_status != 'verified' OR NOT ?)",
+                (code, user_id, keeps_verified),
             )
         return error_response(ApiError(422, code, message))
 

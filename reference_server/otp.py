@@ -39,7 +39,8 @@ class OtpFlow:
             " AND is_primary = 1 AND removed_at IS NULL",
             (user_id,),
         ).fetchone()
-        if email is None or not email["is_verified"]:
+        requires_verified = self._state.at(hooks.OTP_OPEN_REQUIRES_VERIFIED_EMAIL, True)
+        if email is None or (requires_verified and not email["is_verified"]):
             raise ApiError(403, "verification_required", "Verify your primary email first.")
         now = self._state.clock.now()
         conn.execute(

@@ -28,7 +28,9 @@ def _primary(conn: sqlite3.Connection, user_id: int, kind: str) -> sqlite3.Row |
     return row
 
 
-def profile_body(conn: sqlite3.Connection, user_id: int, *, stale_primary_email: bool = False) -> dict[str, Any]:
+def profile_body(
+    conn: sqlite3.Connection, user_id: int, *, stale_primary_email: bool = False, latest_phone: bool = False
+) -> dict[str, Any]:
     """MyProfileResponse."""
     user = conn.execute("SELECT * FROM users WHERE id = ?", (user_id,)).fetchone()
     email = _primary(conn, user_id, "email")
@@ -38,6 +40,12 @@ def profile_body(conn: sqlite3.Connection, user_id: int, *, stale_primary_email:
             (user_id,),
         ).fetchone()
     phone = _primary(conn, user_id, "phone")
+    if latest_phone:
+        phone = conn.execute(
+            "SELECT * FROM contacts WHERE user_id = ? AND kind = 'phone' AND removed_at IS NULL"
+            " ORDER BY id DESC LIMIT 1",
+            (user_id,),
+        ).fetchone()
     return {
         "id": user_id,
         "display_name": None,
@@ -53,7 +61,7 @@ def profile_body(conn: sqlite3.Connection, user_id: int, *, stale_primary_email:
     }
 
 
-def validation_body(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
+def validation_body(conn: sqlite3.Connection, user_id: int, *, requires_identity: bool = True) -> dict[str, Any]:
     """ProfileValidationResponse: `missing` lists what stands between the user and a complete profile."""
     email = _primary(conn, user_id, "email")
     phone = _primary(conn, user_id, "phone")
@@ -66,7 +74,7 @@ def validation_body(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
             ("email_verification", email_verified),
             ("primary_phone", phone is not None),
             ("phone_verification", phone_verified),
-            ("identity_verification", identity_verified),
+            ("identity_verification", identity_verified or not requires_identity),
         )
         if not done
     ]
@@ -95,12 +103,14 @@ class Profile:
     async def me(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
         stale = self._state.at(hooks.PROFILE_ME_STALE_PRIMARY_EMAIL, False)
+        latest_phone = self._state.at(hooks.PROFILE_ME_LATEST_PHONE, False)
         with self._state.db.transaction() as conn:
-            body = profile_body(conn, user_id, stale_primary_email=stale)
+            body = profile_body(conn, user_id, stale_primary_email=stale, latest_phone=latest_phone)
         return json_response(self._state.at(hooks.PROFILE_ME_BODY, body))
 
     async def validation(self, request: Request) -> Response:
         anonymous_ok = self._state.at(hooks.PROFILE_VALIDATION_ANONYMOUS_IS_FIRST_USER, False)
         user_id = self._auth.require_user(request, anonymous_is_first_user=anonymous_ok)
+        requires_identity = self._state.at(hooks.PROFILE_VALIDATION_REQUIRES_IDENTITY, True)
         with self._state.db.transaction() as conn:
-            return json_response(validation_body(conn, user_id))
+            return json_response(validation_body(conn, user_id, requires_identity=requires_identity))

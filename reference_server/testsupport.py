@@ -10,6 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .clock import format_timestamp
+from .errors import ApiError, FieldProblem
 from .state import ServerState
 from .users import create_user
 from .validation import Fields
@@ -33,7 +34,15 @@ class TestSupport:
         ]
 
     async def new_user(self, request: Request) -> Response:
-        user = create_user(self._state)
+        """The body is optional: `{"email_verified": false}` asks for an unverified primary email."""
+        email_verified = True
+        if await request.body():
+            body = await read_json_object(request)
+            value = body.get("email_verified", True)
+            if not isinstance(value, bool):
+                raise ApiError.validation((FieldProblem("email_verified", "must be a boolean"),))
+            email_verified = value
+        user = create_user(self._state, email_verified=email_verified)
         body = {"user_id": user.user_id, "token": user.token, "password": user.password, "email": user.email}
         return json_response(body, 201)
 

@@ -8,7 +8,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from .state import ServerState
+from .state import ServerState, new_code, send_message
 
 __all__ = ["NewUser", "create_user", "hash_token", "purge_user"]
 
@@ -26,21 +26,37 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_user(state: ServerState) -> NewUser:
-    """A disposable user with a verified primary email and no phones."""
+def create_user(state: ServerState, *, email_verified: bool = True) -> NewUser:
+    """A disposable user with a primary email and no phones.
+
+    The primary email is verified, unless `email_verified` is False: then it awaits its
+    verification token, sent to the outbox as when an address is added.
+    """
     password = secrets.token_urlsafe(18)
     email = f"user-{secrets.token_hex(8)}@example.com"
     token = secrets.token_urlsafe(32)
     password_hash = state.hasher.hash(password)
     now = state.clock.now()
+    code = None if email_verified else new_code()
     with state.db.transaction() as conn:
         cursor = conn.execute("INSERT INTO users (password_hash, created_at) VALUES (?, ?)", (password_hash, now))
         user_id = int(cursor.lastrowid or 0)
         conn.execute(
             "INSERT INTO contacts (kind, user_id, value, value_key, is_verified, is_primary,"
-            " verified_at, created_at) VALUES ('email', ?, ?, ?, 1, 1, ?, ?)",
-            (user_id, email, email.lower(), now, now),
+            " verified_at, created_at, code, code_expires_at) VALUES ('email', ?, ?, ?, ?, 1, ?, ?, ?, ?)",
+            (
+                user_id,
+                email,
+                email.lower(),
+                int(email_verified),
+                now if email_verified else None,
+                now,
+                code,
+                None if code is None else now + state.limits.verification_token_ttl_s,
+            ),
         )
+        if code is not None:
+            send_message(conn, channel="email", address=email, purpose="email_verification", code=code, now=now)
         conn.execute("INSERT INTO tokens (token_hash, user_id) VALUES (?, ?)", (hash_token(token), user_id))
     return NewUser(user_id=user_id, token=token, password=password, email=email)
 

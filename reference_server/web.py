@@ -129,10 +129,10 @@ class Page:
         }
 
 
-def page_params(request: Request, limits: Limits) -> Page:
+def page_params(request: Request, limits: Limits, *, out_of_range_status: int = 422) -> Page:
     """`page` (>= 1, default 1) and `per_page` (1..per_page_max, default per_page_default).
 
-    400 when they are not integers, 422 when out of range.
+    400 when they are not integers, `out_of_range_status` (the contract's 422) when out of range.
     """
     number = _int_query(request, "page", 1)
     size = _int_query(request, "per_page", limits.per_page_default)
@@ -142,7 +142,8 @@ def page_params(request: Request, limits: Limits) -> Page:
     if not 1 <= size <= limits.per_page_max:
         problems.append(FieldProblem("per_page", f"must be between 1 and {limits.per_page_max}"))
     if problems:
-        raise ApiError(422, "validation_failed", "Pagination parameters are out of range.", tuple(problems))
+        code = "validation_failed" if out_of_range_status == 422 else "malformed_request"
+        raise ApiError(out_of_range_status, code, "Pagination parameters are out of range.", tuple(problems))
     return Page(number, size)
 
 

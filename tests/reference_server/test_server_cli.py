@@ -13,6 +13,7 @@ from rs_helpers import new_user
 
 from reference_server.cli import faults_main, new_user_main
 from reference_server.embedded import running_server
+from reference_server.faults import CATALOGUE
 
 REPO = Path(__file__).parents[2]
 
@@ -52,7 +53,7 @@ def test_serve_refuses_an_unknown_fault() -> None:
 def test_faults_json_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:
     assert faults_main(["--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
-    assert len(rows) == 34
+    assert len(rows) == len(CATALOGUE)
     assert all(set(row) == {"name", "description", "requirements"} for row in rows)
     assert {
         "name": "two_primaries",
@@ -64,7 +65,7 @@ def test_faults_json_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> 
 def test_faults_text_lists_one_line_per_fault(capsys: pytest.CaptureFixture[str]) -> None:
     assert faults_main([]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == 34 and lines[0].startswith("missing_required_field")
+    assert len(lines) == len(CATALOGUE) and lines[0].startswith("missing_required_field")
 
 
 def test_new_user_prints_credentials(base_url: str, capsys: pytest.CaptureFixture[str]) -> None:
