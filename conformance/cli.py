@@ -21,10 +21,12 @@ USAGE = """usage: kesk-conformance COMMAND [options]
 commands:
   run        run the conformance suite (default target: the bundled reference server)
   list       list the requirement catalogue
+  merge      join the results.json of shards (run --shard I/N) into one run's reports
   spec       validate the contract (spec/openapi.yaml) and print its outline
   serve      run the reference server
   new-user   create a disposable user through the test-support contract
   faults     list the reference server's seeded faults
+  variants   list the reference server's conformant variants (behaviour the contract allows)
 
 `kesk-conformance COMMAND --help` describes a command's options."""
 
@@ -75,6 +77,12 @@ def _run_main(argv: Sequence[str]) -> int:
     return run_main(argv)
 
 
+def _merge_main(argv: Sequence[str]) -> int:
+    from conformance.merge import merge_main
+
+    return merge_main(argv)
+
+
 def _list_main(argv: Sequence[str]) -> int:
     from conformance.runner_cli import list_main
 
@@ -84,10 +92,12 @@ def _list_main(argv: Sequence[str]) -> int:
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "run": _run_main,
     "list": _list_main,
+    "merge": _merge_main,
     "spec": _spec_main,
     "serve": _reference_server("serve_main"),
     "new-user": _reference_server("new_user_main"),
     "faults": _reference_server("faults_main"),
+    "variants": _reference_server("variants_main"),
 }
 
 

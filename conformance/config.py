@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import sys
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -38,18 +37,22 @@ class Settings:
     strict: bool = False
     seed: int | None = None
     max_examples: int = 10
-    workers: int = 1
+    workers: int = 8
+    maxfail: int | None = None  # stop starting requirements once this many MUST requirements failed
+    shard: str | None = None  # "I/N": run part I of N of the selection (a CI matrix)
+    exitfirst: bool = False
     rate_limit: float | None = None
     timeout: float = 10.0
     allow_destructive: bool = False
     report_dir: str = "reports"
     spec: str | None = None  # an edited copy of the contract (default: the bundled spec/openapi.yaml)
     fault: list[str] = field(default_factory=list)  # reference-server faults for the embedded target
+    variant: list[str] = field(default_factory=list)  # reference-server variants for the embedded target
     quiet: bool = False
 
 
 _SECRET_FIELDS = ("token", "token_b", "password")
-_LIST_FIELDS = {"select", "exclude", "fault"}
+_LIST_FIELDS = {"select", "exclude", "fault", "variant"}
 
 
 def _field_types() -> dict[str, str]:
@@ -123,18 +126,33 @@ def _validate(settings: Settings) -> Settings:
             )
         if settings.fault:
             raise ConfigError("--fault applies to the bundled reference server only; drop it or drop --base-url")
+        if settings.variant:
+            raise ConfigError("--variant applies to the bundled reference server only; drop it or drop --base-url")
     if settings.max_examples < 1:
         raise ConfigError("--max-examples must be at least 1")
     if settings.workers < 1:
         raise ConfigError("--workers must be at least 1")
-    if settings.workers > 1 and sys.version_info < (3, 12):
-        # Schemathesis' worker threads crash in Hypothesis' threaded ast.parse on Python 3.11.
-        raise ConfigError("--workers above 1 needs Python 3.12 or newer; use --workers 1 on this Python")
+    if settings.maxfail is not None and settings.maxfail < 1:
+        raise ConfigError("--maxfail must be at least 1")
+    if settings.exitfirst:
+        settings.maxfail = 1
+    if settings.shard is not None:
+        shard_of(settings)  # a malformed --shard is a usage error before the run
     if settings.rate_limit is not None and settings.rate_limit <= 0:
         raise ConfigError("--rate-limit must be a positive number of requests per second")
     if settings.timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
     return settings
+
+
+def shard_of(settings: Settings) -> tuple[int, int] | None:
+    """--shard "I/N" as (I, N); None when the whole selection runs."""
+    if settings.shard is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", settings.shard)
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise ConfigError(f"--shard {settings.shard!r} must be I/N with 1 <= I <= N, e.g. --shard 2/4")
+    return int(match.group(1)), int(match.group(2))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -155,7 +173,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--strict", action="store_const", const=True, help="SHOULD violations fail the run too")
     add("--seed", metavar="N", help="make the run repeatable")
     add("--max-examples", metavar="N", help="generated examples per operation and mode (default 10)")
-    add("--workers", metavar="N", help="parallel processes (default 1)")
+    add("--workers", metavar="N", help="requirements run at the same time, on threads (default 8)")
+    add("--exitfirst", "-x", action="store_const", const=True, help="stop starting requirements after a failure")
+    add("--maxfail", metavar="N", help="stop starting requirements after N MUST requirements failed")
+    add("--shard", metavar="I/N", help="run part I of N of the selection, balanced by measured cost (CI matrices)")
     add("--rate-limit", metavar="R", help="at most R requests per second")
     add("--timeout", metavar="S", help="per-request timeout in seconds (default 10)")
     add(
@@ -171,6 +192,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the contract to judge by: an edited copy of spec/openapi.yaml (default: bundled)",
     )
     add("--fault", metavar="NAME", action="append", help="reference-server fault to switch on (embedded target only)")
+    add(
+        "--variant",
+        metavar="NAME",
+        action="append",
+        help="reference-server conformant variant to switch on (embedded target only)",
+    )
     add("--quiet", action="store_const", const=True, help="no progress, only the summary")
 
 

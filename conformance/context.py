@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import random
+import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
 
 import httpx
 
@@ -17,6 +18,8 @@ from conformance.operations import OperationIndex
 from conformance.redact import Redactor
 from conformance.target import Exchange, TargetClient
 from conformance.users import TestSupportUserFactory, UnsupportedUser, User, UserFactory, UserFactoryError
+
+T = TypeVar("T")
 
 
 class TestClock:
@@ -49,6 +52,18 @@ class Resources:
 
 
 @dataclass(slots=True)
+class _OnceLocks:
+    """One lock per memo key, so that a shared computation runs once however many workers ask for it."""
+
+    guard: threading.Lock = field(default_factory=threading.Lock)
+    by_key: dict[str, threading.Lock] = field(default_factory=dict)
+
+    def of(self, key: str) -> threading.Lock:
+        with self.guard:
+            return self.by_key.setdefault(key, threading.Lock())
+
+
+@dataclass(slots=True)
 class CheckContext:
     client: TargetClient
     operations: OperationIndex
@@ -68,7 +83,27 @@ class CheckContext:
     memo: dict[str, Any] = field(default_factory=dict)
     failures: list[FailureDetail] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
+    requirement_id: str = ""  # whose check this context serves ("" for the run's own set-up)
+    _once_locks: _OnceLocks = field(default_factory=_OnceLocks)
     _disposable_count: int = 0
+
+    def for_requirement(self, requirement_id: str) -> CheckContext:
+        """A context of its own for one check (its failures, its seeded random data); the rest is shared."""
+        return replace(
+            self, requirement_id=requirement_id, rng=random.Random(f"{self.seed}:{requirement_id}"), failures=[]
+        )
+
+    def once(self, key: str, compute: Callable[[], T]) -> T:
+        """`compute()` the first time any check asks for `key` in this run; the same value after that.
+
+        Concurrent checks asking for the same key wait for the first one's result (a machine or the
+        Schemathesis run is shared by all the requirements that report from it).
+        """
+        with self._once_locks.of(key):
+            if key not in self.memo:
+                self.memo[key] = compute()
+            found: T = self.memo[key]
+            return found
 
     @property
     def limits(self) -> Limits:

@@ -78,6 +78,21 @@ class Contract:
     def load(cls, path: Path | None = None) -> Contract:
         return cls(load_spec(path), path)
 
+    def require_consistent(self) -> None:
+        """SpecError when x-kesk-limits and the schemas that restate a limit disagree (an edit done halfway)."""
+        restated = (
+            ("PerPage", "maximum", self.limits.per_page_max),
+            ("PerPage", "x-kesk-default", self.limits.per_page_default),
+            ("PerPageField", "maximum", self.limits.per_page_max),
+        )
+        for schema, name, stated in restated:
+            found = self.schema(schema).get(name, stated)
+            if found != stated:
+                raise SpecError(
+                    f"{self.path}: components/schemas/{schema} {name} is {found} but x-kesk-limits says {stated}; "
+                    "edit both"
+                )
+
     def require_same_api(self, reference: Contract) -> None:
         """SpecError unless this contract has the reference's operations (an edited copy, not another API)."""
         missing = sorted(set(reference.operations) - set(self.operations))

@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
+import random
+import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from conformance._spec import load_spec
 from conformance.config import ConfigError, Settings, resolve
+from conformance.operations import OperationIndex
 
 _OPTIONS = (
     # (flag, settings field, help)
@@ -63,6 +69,9 @@ def settings_from(config: pytest.Config) -> Settings:
     )
     for flag, name, _ in _OPTIONS:
         setattr(namespace, name, config.getoption(flag.lstrip("-").replace("-", "_")))
+    if namespace.seed is None:
+        # Under pytest-xdist every worker runs its share with the seed the controller chose (see below).
+        namespace.seed = getattr(config, "workerinput", {}).get("kesk_seed") or config.stash.get(_SEED, None)
     try:
         return resolve(namespace)
     except ConfigError as exc:
@@ -75,11 +84,45 @@ def _kesk_options_given(config: pytest.Config) -> bool:
     return any(config.getoption(name) is not None for name in names)
 
 
+_SEED = pytest.StashKey[str]()
+_STARTED = pytest.StashKey[float]()
+_WORKERS_DIR = ".workers"  # under the report dir: one results.json per pytest-xdist worker, merged at the end
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    # One seed for the whole session, so that pytest-xdist workers give the verdicts one process would.
+    config.stash[_SEED] = str(random.SystemRandom().randrange(2**31))
+    config.stash[_STARTED] = time.time()  # workers' results older than this are another session's
     # Check our options up front (a clean one-line usage error); a pytest run that does not use the
     # suite is left alone even when KESK_* variables are set.
     if _kesk_options_given(config):
         settings_from(config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist: hand each worker the controller's seed."""
+    node.workerinput["kesk_seed"] = node.config.getoption("kesk_seed") or node.config.stash[_SEED]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """pytest-xdist's controller: join the workers' results into one results.json, junit.xml, report.html."""
+    if hasattr(session.config, "workerinput"):
+        return
+    try:
+        folder = Path(settings_from(session.config).report_dir)
+    except pytest.UsageError:
+        return
+    started = session.config.stash[_STARTED]
+    parts = sorted(path for path in (folder / _WORKERS_DIR).glob("*/results.json") if path.stat().st_mtime >= started)
+    if not parts:
+        return
+    from conformance.merge import merge
+    from conformance.reporting import write_reports
+
+    result = merge(parts)
+    documented = {op.operation_id: list(op.responses()) for op in OperationIndex(load_spec())}
+    write_reports(result, folder, documented_statuses=documented)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -102,17 +145,21 @@ def kesk_settings(pytestconfig: pytest.Config) -> Settings:
 @pytest.fixture(scope="session")
 def kesk_session(kesk_settings: Settings) -> Iterator[object]:
     """One run session (target, users, client) shared by every requirement of this process."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
     from conformance.reporting import write_reports
     from conformance.runner import TargetUnreachable, open_session
 
+    # The suite's Hypothesis caches go under its report dir, not the team's working directory.
+    set_hypothesis_home_dir(Path(kesk_settings.report_dir) / ".hypothesis")
     try:
         with open_session(kesk_settings) as session:
             yield session
             result = session.result()
     except (ConfigError, TargetUnreachable) as exc:
         pytest.exit(f"kesk-conformance: {exc}", returncode=2)
-    from conformance._spec import load_spec
-    from conformance.operations import OperationIndex
-
     documented = {op.operation_id: list(op.responses()) for op in OperationIndex(load_spec())}
-    write_reports(result, Path(kesk_settings.report_dir), documented_statuses=documented)
+    set_hypothesis_home_dir(None)  # back to Hypothesis' own default for the team's other tests
+    folder = Path(kesk_settings.report_dir)
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    write_reports(result, folder / _WORKERS_DIR / worker if worker else folder, documented_statuses=documented)

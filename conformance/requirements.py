@@ -22,7 +22,16 @@ from conformance.contract import Citation, bundled_contract
 if TYPE_CHECKING:
     from conformance.context import CheckContext
 
-__all__ = ["CheckFunction", "DuplicateRequirement", "Level", "Need", "Registry", "Requirement", "requirement"]
+__all__ = [
+    "CheckFunction",
+    "DuplicateRequirement",
+    "Level",
+    "Need",
+    "Registry",
+    "Requirement",
+    "Sharing",
+    "requirement",
+]
 
 CheckFunction = Callable[["CheckContext"], None]
 _ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
@@ -31,6 +40,17 @@ _ID_PATTERN = re.compile(r"^[A-Z][A-Z0-9]*(-[A-Z0-9]+)+$")
 class Level(StrEnum):
     MUST = "MUST"
     SHOULD = "SHOULD"
+
+
+class Sharing(StrEnum):
+    """Whether a requirement's check may run while others run."""
+
+    CONCURRENT = "concurrent"
+    # Its verdict models user A's whole account (every email, favourite...): with no user factory to give
+    # it a user of its own, it runs alone.
+    ALONE_ON_SHARED_USERS = "alone_on_shared_users"
+    # It changes what every other check sees (it advances the server's test clock): it always runs alone.
+    ALONE = "alone"
 
 
 class Need(StrEnum):
@@ -58,6 +78,7 @@ class Requirement:
     observes: bool = False
     cites: tuple[Citation, ...] = ()
     doc: str = ""  # what the check sends
+    sharing: Sharing = Sharing.CONCURRENT
 
     def __call__(self, ctx: CheckContext) -> None:
         self.check(ctx)

@@ -25,6 +25,7 @@ class RequirementResult:
     failures: list[FailureDetail] = field(default_factory=list)
     requests: int = 0
     duration_s: float = 0.0
+    finished_s: float = 0.0  # seconds into the run when the verdict was known (a failure: when first reported)
 
     def fails_run(self, *, strict: bool) -> bool:
         """A MUST (or, under --strict, any) requirement that failed, or that could not be decided: an
@@ -46,6 +47,7 @@ class RequirementResult:
             "operations": list(item.operations),
             "requests": self.requests,
             "duration_s": round(self.duration_s, 3),
+            "finished_s": round(self.finished_s, 3),
             "failures": [failure.as_json() for failure in self.failures],
         }
 

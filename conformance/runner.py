@@ -9,21 +9,25 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from conformance._threads import make_ast_parse_thread_safe
 from conformance.catalogue import catalogue
-from conformance.config import ConfigError, Settings
+from conformance.config import ConfigError, Settings, shard_of
 from conformance.context import CheckContext, TestClock
 from conformance.contract import Contract, bundled_contract
 from conformance.failures import SkipRequirement, UndecidedRequirement
 from conformance.inbox import Inbox, TestSupportInbox, parse_inbox
 from conformance.operations import OperationIndex
 from conformance.redact import Redactor
-from conformance.requirements import Need, Requirement
+from conformance.requirements import Need, Requirement, Sharing
 from conformance.results import Outcome, RequirementResult, RunResult
+from conformance.shards import shard
 from conformance.target import Exchange, TargetClient
 from conformance.users import CommandUserFactory, TestSupportUserFactory, User, UserFactory, UserFactoryError
 
@@ -39,6 +43,7 @@ class Target:
     base_url: str
     embedded: bool
     faults: tuple[str, ...]
+    variants: tuple[str, ...] = ()
 
 
 @contextlib.contextmanager
@@ -50,12 +55,12 @@ def open_target(settings: Settings) -> Iterator[Target]:
     from reference_server.embedded import running_server  # the embedded default target
 
     try:
-        server = running_server(faults=tuple(settings.fault))
+        server = running_server(faults=tuple(settings.fault), variants=tuple(settings.variant), spec=settings.spec)
         base_url = server.__enter__()
-    except ValueError as exc:  # an unknown fault name
+    except ValueError as exc:  # an unknown fault or variant name
         raise ConfigError(str(exc)) from None
     try:
-        yield Target(base_url, embedded=True, faults=tuple(settings.fault))
+        yield Target(base_url, embedded=True, faults=tuple(settings.fault), variants=tuple(settings.variant))
     finally:
         server.__exit__(None, None, None)
 
@@ -144,17 +149,16 @@ def _cleanup(ctx: CheckContext) -> None:
     ctx.resources.created.clear()
 
 
-def _run_one(item: Requirement, ctx: CheckContext, settings: Settings) -> RequirementResult:
-    missing = _missing_needs(item, ctx, settings)
+def _run_one(item: Requirement, shared: CheckContext, settings: Settings) -> RequirementResult:
+    missing = _missing_needs(item, shared, settings)
     if missing:
         return RequirementResult(item, Outcome.SKIPPED, reason=missing)
-    ctx.failures = []
-    ctx.rng = random.Random(f"{ctx.seed}:{item.id}")
-    sent_before = ctx.client.sent
+    ctx = shared.for_requirement(item.id)
     started = time.perf_counter()
     outcome, reason = Outcome.PASSED, ""
     try:
-        item.check(ctx)
+        with ctx.client.sending_for(item.id):
+            item.check(ctx)
     except SkipRequirement as exc:
         outcome, reason = Outcome.SKIPPED, str(exc)
     except UndecidedRequirement as exc:
@@ -169,7 +173,7 @@ def _run_one(item: Requirement, ctx: CheckContext, settings: Settings) -> Requir
         outcome,
         reason=reason,
         failures=list(ctx.failures),
-        requests=ctx.client.sent - sent_before,
+        requests=ctx.client.sent_for[item.id],
         duration_s=time.perf_counter() - started,
     )
 
@@ -244,8 +248,59 @@ class RunSession:
 
     def run(self, item: Requirement) -> RequirementResult:
         result = _run_one(item, self.ctx, self.settings)
+        result.finished_s = time.perf_counter() - self.started
         self.results.append(result)
         return result
+
+    def run_all(self, selected: list[Requirement], progress: ProgressCallback | None = None) -> None:
+        """Run the selection on --workers threads, in the catalogue's order, and keep the results in that order.
+
+        Independent requirements run concurrently. Afterwards, one at a time: those that move the server's
+        clock, those whose verdict models user A's whole account when there is no user factory to give them
+        users of their own, and last the observers, which judge every exchange the others made. With
+        --maxfail N no requirement starts once N MUST requirements failed; those not started are skipped.
+        """
+        shared_users = self.ctx.factory is None
+
+        def runs_alone(item: Requirement) -> bool:
+            return (
+                item.observes
+                or item.sharing is Sharing.ALONE
+                or (item.sharing is Sharing.ALONE_ON_SHARED_USERS and shared_users)
+            )
+
+        concurrent = [item for item in selected if not runs_alone(item)]
+        alone = sorted((item for item in selected if runs_alone(item)), key=lambda item: item.observes)
+        order = {item.id: index for index, item in enumerate(selected)}
+        stop = _Stop(self.settings)
+        report = threading.Lock()
+
+        def one(item: Requirement) -> RequirementResult:
+            if stop.reached():
+                skipped = RequirementResult(item, Outcome.SKIPPED, reason=stop.reason())
+                self.results.append(skipped)
+                return skipped
+            if progress:
+                with report:
+                    progress(item, None)
+            result = self.run(item)
+            stop.count(result)
+            if progress:
+                with report:
+                    progress(item, result)
+            return result
+
+        if self.settings.workers > 1 and len(concurrent) > 1:
+            make_ast_parse_thread_safe()
+            with ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="kesk") as pool:
+                for future in [pool.submit(one, item) for item in concurrent]:
+                    future.result()
+        else:
+            for item in concurrent:
+                one(item)
+        for item in alone:
+            one(item)
+        self.results.sort(key=lambda result: order[result.requirement.id])
 
     def close(self) -> None:
         try:
@@ -260,9 +315,16 @@ class RunSession:
                 "base_url": self.target.base_url,
                 "embedded_reference_server": self.target.embedded,
                 "faults": list(self.target.faults),
+                "variants": list(self.target.variants),
                 "users": [user.label for user in (ctx.user_a, ctx.user_b) if user],
                 "inbox": ctx.inbox.description if ctx.inbox else None,
                 "test_support": self.test_support,
+                # documented 429s waited out (and those the run's budget of waiting cut short)
+                "back_pressure": {
+                    "retries": self.client.back_pressure_retries,
+                    "waited_s": round(self.client.back_pressure_waited_s, 3),
+                    "cut": self.client.back_pressure_cut,
+                },
             },
             seed=ctx.seed,
             strict=self.settings.strict,
@@ -277,6 +339,11 @@ def selected_requirements(settings: Settings) -> list[Requirement]:
     selected = catalogue().select(settings.select, settings.exclude)
     if not selected:
         raise ConfigError("--select/--exclude left no requirement to run; see `kesk-conformance list`")
+    part = shard_of(settings)
+    if part is not None:
+        selected = shard(selected, *part)
+        if not selected:
+            raise ConfigError(f"--shard {settings.shard} holds no requirement of this selection; use fewer shards")
     return selected
 
 
@@ -286,7 +353,7 @@ def contract_for(settings: Settings) -> Contract:
         return bundled_contract()
     contract = Contract.load(Path(settings.spec))
     contract.require_same_api(bundled_contract())
-    contract.limits  # noqa: B018  (unusable limits are a usage error before the run, not a crash in it)
+    contract.require_consistent()  # unusable or contradictory limits: a usage error before the run
     return contract
 
 
@@ -305,13 +372,29 @@ def open_session(settings: Settings) -> Iterator[RunSession]:
             session.close()
 
 
+class _Stop:
+    """--exitfirst / --maxfail N: how many MUST requirements may fail before no more start."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.limit = settings.maxfail
+        self.strict = settings.strict
+        self.failed = 0
+        self._lock = threading.Lock()
+
+    def count(self, result: RequirementResult) -> None:
+        if result.fails_run(strict=self.strict):
+            with self._lock:
+                self.failed += 1
+
+    def reached(self) -> bool:
+        return self.limit is not None and self.failed >= self.limit
+
+    def reason(self) -> str:
+        return f"not run: {self.failed} requirement(s) failed and --maxfail is {self.limit}"
+
+
 def execute(settings: Settings, *, progress: ProgressCallback | None = None) -> RunResult:
     selected = selected_requirements(settings)
     with open_session(settings) as session:
-        for item in selected:
-            if progress:
-                progress(item, None)
-            result = session.run(item)
-            if progress:
-                progress(item, result)
+        session.run_all(selected, progress)
     return session.result()

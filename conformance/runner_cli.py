@@ -43,7 +43,7 @@ def _check_writable(folder: Path) -> None:
 
 def run_main(argv: Sequence[str]) -> int:
     from conformance.reporting import render_summary, write_reports
-    from conformance.runner import TargetUnreachable, contract_for, execute
+    from conformance.runner import TargetUnreachable, contract_for, execute, selected_requirements
 
     console = Console(stderr=False, highlight=False)
     try:
@@ -52,7 +52,7 @@ def run_main(argv: Sequence[str]) -> int:
         contract = contract_for(settings)
         # Hypothesis keeps caches in ./.hypothesis unless told: a run writes only to its report directory.
         set_hypothesis_home_dir(Path(settings.report_dir) / ".hypothesis")
-        total = len(catalogue().select(settings.select, settings.exclude))
+        total = len(selected_requirements(settings))
         done = 0
 
         def progress(item: Requirement, result: RequirementResult | None) -> None:
@@ -60,14 +60,18 @@ def run_main(argv: Sequence[str]) -> int:
             if settings.quiet:
                 return
             if result is None:
-                console.print(f"[dim]{done + 1:>3}/{total}[/dim] {item.id} ...", end="\r")
-                return
+                return  # requirements run concurrently: each is reported when its verdict is known
             done += 1
             style = _OUTCOME_STYLE[result.outcome]
             console.print(
                 f"[dim]{done:>3}/{total}[/dim] [{style}]{result.outcome.value:<7}[/{style}] {item.id}"
-                f" [dim]({result.requests} requests)[/dim]"
+                f" [dim]({result.requests} requests, {result.finished_s:.1f} s)[/dim]",
+                soft_wrap=True,
             )
+            if result.failures:  # a failure is shown the moment it is known; the full report comes at the end
+                first = result.failures[0]
+                console.print(f"      expected: {first.expected}", soft_wrap=True, markup=False, highlight=False)
+                console.print(f"      actual:   {first.actual}", soft_wrap=True, markup=False, highlight=False)
 
         result = execute(settings, progress=progress)
     except (ConfigError, SpecError, TargetUnreachable) as exc:

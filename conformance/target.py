@@ -12,9 +12,12 @@ failures in a row the client stops sending: every later request fails at once.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -32,6 +35,8 @@ BREAKER_THRESHOLD = 5  # network failures in a row after which the client stops 
 MAX_429_RETRIES = 3  # per request; their waits together stay within max_retry_after_s
 STORM_AFTER = 5  # requests in a row still answered 429 after their retries: stop waiting for the storm to pass
 _NO_JSON = object()
+# The requirement on whose behalf the current thread sends: per-requirement request counts under concurrency.
+_SENDING_FOR: contextvars.ContextVar[str | None] = contextvars.ContextVar("kesk_sending_for", default=None)
 
 
 @dataclass(slots=True)
@@ -76,7 +81,7 @@ class TargetClient:
         timeout_s: float = 10.0,
         rate_limit: float | None = None,
         max_retry_after_s: float = 30.0,
-        max_total_wait_s: float = 120.0,
+        max_total_wait_s: float = 300.0,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
@@ -104,6 +109,7 @@ class TargetClient:
         self.stats: dict[str, OperationStats] = {}
         self.observers: list[Callable[[Exchange], None]] = []
         self.sent = 0
+        self.sent_for: Counter[str] = Counter()  # requests per requirement (see sending_for)
 
     def close(self) -> None:
         self._http.close()
@@ -299,7 +305,16 @@ class TargetClient:
             curl=self.redactor.curl(method, url, request_headers, request_body),
         )
 
-    def record(self, exchange: Exchange, *, observe: bool = True) -> None:
+    @contextlib.contextmanager
+    def sending_for(self, requirement_id: str) -> Iterator[None]:
+        """Count what this thread sends, until the block ends, as sent for `requirement_id`."""
+        token = _SENDING_FOR.set(requirement_id)
+        try:
+            yield
+        finally:
+            _SENDING_FOR.reset(token)
+
+    def record(self, exchange: Exchange, *, observe: bool = True, sent_for: str | None = None) -> None:
         """Count one exchange in the run and show it to the observers.
 
         The exchange gets the run's next sequence number and counts in its operation's statistics; then
@@ -311,6 +326,9 @@ class TargetClient:
         with self._recording:
             self.sent += 1
             exchange.sequence = self.sent
+            owner = sent_for or _SENDING_FOR.get()
+            if owner:
+                self.sent_for[owner] += 1
             if exchange.operation_id is not None:
                 stats = self.stats.setdefault(exchange.operation_id, OperationStats())
                 stats.requests += 1

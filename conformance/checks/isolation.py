@@ -11,6 +11,7 @@ from typing import Any
 
 from conformance.checks._flows import MISSING_ID, add_email, add_favourite, add_phone, ready_export
 from conformance.context import CheckContext
+from conformance.failures import UndecidedRequirement
 from conformance.requirements import CheckFunction, Level, Need, Requirement, requirement
 from conformance.target import Exchange
 from conformance.users import User
@@ -51,6 +52,22 @@ def _unchanged(
             hint=_HINT,
             exchange=after,
         )
+
+
+def _page_holding(ctx: CheckContext, operation_id: str, user: User, key: str, value: object) -> Exchange | None:
+    """The page of `user`'s list that holds an item whose `key` is `value` (every page is read), or None."""
+    most = ctx.limits.per_page_max
+    for page in range(1, 1000):
+        exchange = ctx.call(operation_id, user=user, params={"page": page, "per_page": most})
+        body = exchange.json()
+        items = body.get("items") if isinstance(body, dict) and exchange.status == 200 else None
+        if not isinstance(items, list):
+            raise UndecidedRequirement(f"cannot read every page of {operation_id}: {ctx.actual(exchange)}")
+        if any(isinstance(item, dict) and item.get(key) == value for item in items):
+            return exchange
+        if len(items) < most:
+            return None
+    return None
 
 
 def _contact_probe(ctx: CheckContext, kind: str, operations: tuple[str, ...]) -> None:
@@ -138,15 +155,14 @@ def lists_are_scoped(ctx: CheckContext) -> None:
         ("listUserPhones", "id", phone["id"]),
         ("listFavouriteProducts", "product_id", product),
     ):
-        listed = ctx.call(operation_id, user=intruder, params={"per_page": 100})
-        items = (listed.json() or {}).get("items", []) if listed.status == 200 else []
-        if any(isinstance(item, dict) and item.get(key) == value for item in items):
+        page = _page_holding(ctx, operation_id, intruder, key, value)
+        if page is not None:
             ctx.fail(
                 operation=operation_id,
-                expected="user A's item absent from user B's list",
+                expected="user A's item absent from every page of user B's list",
                 actual=f"user B's list holds user A's {key} {value}",
                 hint=_HINT,
-                exchange=listed,
+                exchange=page,
             )
 
 
@@ -166,15 +182,13 @@ def favourite_removal_is_scoped(ctx: CheckContext) -> None:
     foreign = ctx.call("removeFavouriteProduct", user=intruder, path_params={"id": product})
     missing = ctx.call("removeFavouriteProduct", user=intruder, path_params={"id": MISSING_ID})
     _same_as_missing(ctx, "removeFavouriteProduct", foreign, missing)
-    listed = ctx.call("listFavouriteProducts", user=owner, params={"per_page": 100})
-    items = (listed.json() or {}).get("items", []) if listed.status == 200 else []
-    if not any(isinstance(item, dict) and item.get("product_id") == product for item in items):
+    if _page_holding(ctx, "listFavouriteProducts", owner, "product_id", product) is None:
         ctx.fail(
             operation="removeFavouriteProduct",
             expected="user A's favourite still listed",
-            actual="it is gone from user A's list",
+            actual="it is gone from every page of user A's list",
             hint=_HINT,
-            exchange=listed,
+            exchange=foreign,
         )
 
 

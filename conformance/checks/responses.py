@@ -24,10 +24,7 @@ _PER_OPERATION = 3  # failures shown per operation; the rest are counted, not re
 
 
 def _validator(ctx: CheckContext) -> ResponseValidator:
-    validator = ctx.memo.get("response-validator")
-    if not isinstance(validator, ResponseValidator):
-        validator = ctx.memo["response-validator"] = ResponseValidator(ctx.operations)
-    return validator
+    return ctx.once("response-validator", lambda: ResponseValidator(ctx.operations))
 
 
 def _observe(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from conformance._threads import make_ast_parse_thread_safe
 from conformance.checks.auth import ALL_OPERATIONS
 from conformance.context import CheckContext
 from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
@@ -94,8 +95,9 @@ class SchemathesisRun:
 class _Relay:
     """Records each request Schemathesis sends as an Exchange the whole suite sees."""
 
-    def __init__(self, client: TargetClient) -> None:
+    def __init__(self, client: TargetClient, sent_for: str) -> None:
         self.client = client
+        self.sent_for = sent_for  # the requirement whose check started the run: its engine's threads send for it
         self.count = 0
         self.sequence_of: dict[str, int] = {}  # Schemathesis case id -> the run's request number
         self._lock = threading.Lock()
@@ -125,7 +127,8 @@ class _Relay:
             body=body,
             elapsed_s=elapsed_s,
         )
-        self.client.record(exchange)  # worker threads deliver concurrently; the client records one at a time
+        # Worker threads deliver concurrently; the client records one at a time.
+        self.client.record(exchange, sent_for=self.sent_for)
         with self._lock:
             self.count += 1
             case_id = sent.get("X-Schemathesis-TestCaseId")
@@ -240,11 +243,11 @@ def _load_schema(ctx: CheckContext) -> Any:
     import schemathesis
     from schemathesis.config import SchemathesisConfig
 
-    from conformance._spec import spec_path
-
+    if ctx.workers > 1:
+        make_ast_parse_thread_safe()  # Schemathesis' workers are threads
     config = SchemathesisConfig.from_path(CONFIG_PATH)
     config.update(seed=ctx.seed, max_failures=None)
-    schema = schemathesis.openapi.from_path(spec_path(), config=config)
+    schema = schemathesis.openapi.from_path(ctx.contract.path, config=config)
     schema.config.update(
         base_url=ctx.client.base_url,
         headers={"Authorization": f"Bearer {ctx.user_a.token}"},
@@ -263,13 +266,15 @@ def _load_schema(ctx: CheckContext) -> Any:
 
 
 def run_schemathesis(ctx: CheckContext) -> None:
-    """Run Schemathesis once per suite run; later calls reuse ctx.memo["schemathesis"]."""
-    if isinstance(ctx.memo.get("schemathesis"), SchemathesisRun):
-        return
+    """Run Schemathesis once per suite run; later calls (from any worker) reuse ctx.memo["schemathesis"]."""
+    ctx.once("schemathesis", lambda: _run(ctx))
+
+
+def _run(ctx: CheckContext) -> SchemathesisRun:
     ctx.redactor.add(ctx.user_a.token)
     started = time.perf_counter()
     run = SchemathesisRun()
-    relay = _Relay(ctx.client)
+    relay = _Relay(ctx.client, ctx.requirement_id)
     try:
         from conformance import _schemathesis_private as private
 
@@ -284,10 +289,10 @@ def run_schemathesis(ctx: CheckContext) -> None:
         run.fatal = f"Schemathesis could not run: {type(exc).__name__}: {ctx.redactor.text(str(exc))}"
     run.requests = relay.count
     run.duration_s = time.perf_counter() - started
-    ctx.memo["schemathesis"] = run
     merged: dict[str, list[FailureDetail]] = ctx.memo.setdefault("schemathesis-failures", {})
     for requirement_id, failures in run.failures.items():
         merged.setdefault(requirement_id, []).extend(failures)
+    return run
 
 
 def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -51,3 +52,29 @@ def test_a_bad_option_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
     assert done.returncode == 4  # pytest's usage-error status
     assert "is not an http(s) URL" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
+
+
+def test_under_pytest_xdist_the_verdicts_are_one_process_verdicts(tmp_path: Path) -> None:
+    # Given a server with a fault, and a selection the suite runs in one process and on two xdist workers
+    selection = ["--kesk-select", "AUTH-401-*", "--kesk-select", "BOLA-*", "--kesk-select", "FAVOURITE-*"]
+    with running_server(faults=("bola_email_read",)) as base_url:
+        users = [httpx.post(f"{base_url}/_test/users", json={}, timeout=10).json() for _ in range(2)]
+        given = ["--base-url", base_url, "--kesk-token", users[0]["token"], "--kesk-token-b", users[1]["token"]]
+        given += ["--kesk-seed", "9", *selection]
+        (tmp_path / "one").mkdir()
+        (tmp_path / "two").mkdir()
+        one = run_pytest(tmp_path / "one", *given, "-p", "no:xdist")
+        two = run_pytest(tmp_path / "two", *given, "-n", "2")
+
+    # Then both fail the same way, and the workers' results are merged into one results.json
+    assert one.returncode == two.returncode == 1, two.stdout[-2000:]
+
+    def verdicts(folder: Path) -> dict[str, str]:
+        results = json.loads((folder / "reports" / "results.json").read_text(encoding="utf-8"))
+        return {item["id"]: item["outcome"] for item in results["requirements"]}
+
+    assert verdicts(tmp_path / "one") == verdicts(tmp_path / "two")
+    assert verdicts(tmp_path / "two")["BOLA-EMAIL-READ"] == "failed"
+    assert len(list((tmp_path / "two" / "reports" / ".workers").iterdir())) == 2
+    # and nothing but the reports was written in the team's folder
+    assert [path.name for path in (tmp_path / "one").iterdir()] == ["reports"]

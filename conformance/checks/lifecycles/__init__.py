@@ -9,7 +9,7 @@ OTP and token guessing). Each machine lists the requirements it reports (``Machi
 
 from __future__ import annotations
 
-from conformance.checks.lifecycles._base import MachineSpec, bind
+from conformance.checks.lifecycles._base import MachineSpec, MachineVerdict, bind
 from conformance.checks.lifecycles.abuse import GUESSING
 from conformance.checks.lifecycles.account import ACCOUNT
 from conformance.checks.lifecycles.contacts import EMAILS, PHONES
@@ -18,7 +18,7 @@ from conformance.checks.lifecycles.export import EXPORT
 from conformance.checks.lifecycles.favourites import FAVOURITES_AND_DEVICES
 from conformance.checks.lifecycles.identity import IDENTITY
 
-__all__ = ["MACHINES", "REQUIREMENT_IDS", "MachineSpec", "bind"]
+__all__ = ["MACHINES", "REQUIREMENT_IDS", "MachineSpec", "MachineVerdict", "bind"]
 
 # The run order of the machines: the cheaper ones first, emails and phones (the most requests: they walk
 # every list after every step) last, so that faults show early.

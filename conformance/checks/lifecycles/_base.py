@@ -22,7 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
 from conformance.context import CheckContext
 from conformance.contract import Citation
 from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
-from conformance.requirements import Level, Need, Requirement, declare
+from conformance.requirements import Level, Need, Requirement, Sharing, declare
 from conformance.target import Exchange
 from conformance.users import User
 
@@ -160,6 +160,7 @@ class MachineSpec:
     requirements: tuple[Requirement, ...]
     steps: int = 12
     max_examples: int | None = None  # None: the run's --max-examples (capped)
+    sharing: Sharing = Sharing.CONCURRENT  # the requirements it reports share it (the strictest of their machines)
 
     @property
     def owns(self) -> tuple[str, ...]:
@@ -225,15 +226,17 @@ def _record(ctx: CheckContext, outcome: MachineOutcome, exc: LifecycleViolation)
 
 
 def run_once(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
-    """Run ``spec``'s machine (the first time it is asked for in this run) and return what it found."""
-    key = f"lifecycle:{spec.name}"
-    known = ctx.memo.get(key)
-    if isinstance(known, MachineOutcome):
-        return known
+    """Run ``spec``'s machine (the first time any requirement asks for it in this run); what it found."""
+    # The machine's own context: its random data depends on the seed, not on which requirement came first.
+    return ctx.once(f"lifecycle:{spec.name}", lambda: _run_machine(ctx.for_requirement(f"machine:{spec.name}"), spec))
+
+
+def _run_machine(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
     outcome = MachineOutcome()
     started = time.perf_counter()
     found: list[LifecycleViolation] = []  # violations raised so far; the last is the smallest yet
     first_found: list[float] = []
+    undecided: list[UndecidedRequirement] = []  # requests the target gave no usable answer to
 
     def build() -> Lifecycle:
         # Hypothesis shrinks a failure by replaying shorter step sequences. Past the budget the
@@ -253,6 +256,16 @@ def run_once(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
                 raise
 
         machine.violation = remember  # type: ignore[method-assign]
+        sender = machine.send
+
+        def send(*args: Any, **kwargs: Any) -> Exchange:
+            try:
+                return sender(*args, **kwargs)
+            except UndecidedRequirement as exc:
+                undecided.append(exc)  # a replay that then goes another way is no flaky machine
+                raise
+
+        machine.send = send  # type: ignore[method-assign]
         return machine
 
     try:
@@ -263,6 +276,10 @@ def run_once(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
         outcome.error = f"{spec.name}: {exc}"
     except (AssertionError, Flaky, BaseExceptionGroup) as exc:
         violation = _first_violation(exc)
+        if violation is None and undecided:
+            outcome.error = f"{spec.name}: {undecided[0]}"
+            outcome.duration_s = time.perf_counter() - started
+            return outcome
         if violation is None and found:
             # Replays after the shrink budget (or a server that answers differently on a replay) make
             # Hypothesis call the run flaky; the smallest violation seen so far is still a real one.
@@ -274,7 +291,6 @@ def run_once(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
     except Exception as exc:  # a machine's own bug (say, InvalidDefinition): an error, not a crash of the run
         outcome.error = f"{spec.name} could not run: {type(exc).__name__}: {ctx.redactor.text(str(exc))[:300]}"
     outcome.duration_s = time.perf_counter() - started
-    ctx.memo[key] = outcome
     return outcome
 
 
@@ -341,7 +357,9 @@ def bind(machines: Iterable[MachineSpec]) -> list[Requirement]:
     for spec in reversed(chosen):
         for item in reversed(spec.requirements):
             records.setdefault(item.id, item)
-    return [
-        replace(item, check=MachineVerdict(rid, tuple(spec for spec in chosen if rid in spec.owns)))
-        for rid, item in reversed(records.items())
-    ]
+    bound = []
+    for rid, item in reversed(records.items()):
+        owners = tuple(spec for spec in chosen if rid in spec.owns)
+        sharing = max((spec.sharing for spec in owners), key=list(Sharing).index)
+        bound.append(replace(item, check=MachineVerdict(rid, owners), sharing=sharing))
+    return bound

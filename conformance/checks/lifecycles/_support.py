@@ -44,13 +44,13 @@ def body_of(exchange: Exchange) -> dict[str, Any]:
 
 
 def read_all(ctx: CheckContext, operation_id: str, user: User) -> list[dict[str, Any]]:
-    """Every item of a paginated list (per_page 100), to learn what the server held before a machine starts."""
+    """Every item of a paginated list, page by page at the contract's largest per_page (accounts have history)."""
     items: list[dict[str, Any]] = []
     for page in range(1, 1000):
         exchange = ctx.call(operation_id, user=user, params={"page": page, "per_page": ctx.limits.per_page_max})
         body = body_of(exchange)
         if exchange.status != 200 or not isinstance(body.get("items"), list):
-            raise UndecidedRequirement(f"cannot read {operation_id} to start from: {ctx.actual(exchange)}")
+            raise UndecidedRequirement(f"cannot read every page of {operation_id}: {ctx.actual(exchange)}")
         items.extend(item for item in body["items"] if isinstance(item, dict))
         if len(body["items"]) < ctx.limits.per_page_max:
             break

@@ -21,7 +21,7 @@ from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._support import body_of, profile_email
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
-from conformance.requirements import Need
+from conformance.requirements import Need, Sharing
 from conformance.target import Exchange
 from conformance.users import User
 
@@ -343,4 +343,5 @@ DELETION = MachineSpec(
         _GDPR_STATUS_MODEL,
     ),
     steps=12,
+    sharing=Sharing.ALONE,  # it advances the server's test clock (GDPR-OTP-EXPIRY)
 )

@@ -19,7 +19,7 @@ from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._support import body_of, profile_email, read_all, unique_product
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
-from conformance.requirements import Need
+from conformance.requirements import Need, Sharing
 from conformance.target import Exchange
 
 __all__ = ["EXPORT", "ExportLifecycle"]
@@ -262,4 +262,5 @@ EXPORT = MachineSpec(
     ExportLifecycle,
     requirements=(_GDPR_EXPORT_FLOW, _GDPR_EXPORT_CONTENT, _GDPR_EXPORT_EXPIRY, _GDPR_EXPORT_TRAVERSAL),
     steps=8,
+    sharing=Sharing.ALONE,  # it advances the server's test clock (GDPR-EXPORT-EXPIRY)
 )

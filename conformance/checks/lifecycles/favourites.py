@@ -16,6 +16,7 @@ from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._support import read_all, unique_fcm_token, unique_product
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
+from conformance.requirements import Sharing
 from conformance.target import Exchange
 
 __all__ = ["FAVOURITES_AND_DEVICES", "FavouritesAndDevicesLifecycle"]
@@ -29,7 +30,8 @@ class FavouritesAndDevicesLifecycle(Lifecycle):
 
     def __init__(self, ctx: CheckContext) -> None:
         super().__init__(ctx)
-        self.user = ctx.user_a
+        # A user of its own where a factory exists: its list model holds only while nobody else writes to it.
+        self.user = ctx.disposable_user() if ctx.factory is not None else ctx.user_a
         self.products = {int(item["product_id"]) for item in read_all(ctx, "listFavouriteProducts", self.user)}
         self.mine: set[int] = set()
         self.devices: dict[str, str] = {}  # token -> platform
@@ -200,4 +202,5 @@ FAVOURITES_AND_DEVICES = MachineSpec(
         _FCM_UNREGISTER_UNKNOWN,
     ),
     steps=14,
+    sharing=Sharing.ALONE_ON_SHARED_USERS,
 )

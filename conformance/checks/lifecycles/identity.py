@@ -17,6 +17,7 @@ from conformance.checks.lifecycles._nfc import submission
 from conformance.checks.lifecycles._support import body_of
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
+from conformance.requirements import Sharing
 
 __all__ = ["IDENTITY", "IdentityLifecycle"]
 
@@ -221,4 +222,5 @@ IDENTITY = MachineSpec(
         PROFILE_VALIDATION_STATE,
     ),
     steps=8,
+    sharing=Sharing.ALONE_ON_SHARED_USERS,
 )

@@ -1,0 +1,109 @@
+"""`kesk-conformance merge RESULTS.json...`: shard results joined into one results.json, junit.xml and report.html.
+
+Each shard (`run --shard I/N`) writes its own results.json; merged, they read as one run of the whole
+selection: every requirement once, per-operation traffic added up, the longest shard's duration. The
+exit status is the merged run's (1 when a MUST requirement failed), so a CI job can gate on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from conformance.catalogue import catalogue
+from conformance.contract import bundled_contract
+from conformance.failures import FailureDetail
+from conformance.operations import OperationIndex
+from conformance.results import Outcome, RequirementResult, RunResult
+from conformance.stats import OperationStats
+
+__all__ = ["MergeError", "merge", "merge_main"]
+
+# When shards overlap, the more decisive verdict stands.
+_RANK = {Outcome.FAILED: 3, Outcome.ERROR: 2, Outcome.PASSED: 1, Outcome.SKIPPED: 0}
+
+
+class MergeError(Exception):
+    """Results that cannot be one run; the message says which file and why."""
+
+
+def _load(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise MergeError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):
+        raise MergeError(f"{path} is not a kesk-conformance results.json")
+    return data
+
+
+def _result(item: dict[str, Any], path: Path) -> RequirementResult:
+    known = catalogue()
+    if item.get("id") not in known:
+        raise MergeError(f"{path}: requirement {item.get('id')!r} is not in this kit's catalogue")
+    return RequirementResult(
+        known.get(item["id"]),
+        Outcome(item["outcome"]),
+        reason=str(item.get("reason", "")),
+        failures=[
+            FailureDetail(**{**failure, "steps": tuple(failure.get("steps", ()))}) for failure in item["failures"]
+        ],
+        requests=int(item.get("requests", 0)),
+        duration_s=float(item.get("duration_s", 0.0)),
+        finished_s=float(item.get("finished_s", 0.0)),
+    )
+
+
+def merge(paths: Sequence[Path]) -> RunResult:
+    documents = [(path, _load(path)) for path in paths]
+    seeds = {document["seed"] for _, document in documents}
+    if len(seeds) != 1:
+        raise MergeError(f"the shards ran with different seeds ({', '.join(map(str, sorted(seeds)))}); use one --seed")
+    chosen: dict[str, RequirementResult] = {}
+    operations: dict[str, OperationStats] = {}
+    for path, document in documents:
+        for item in document["requirements"]:
+            result = _result(item, path)
+            known = chosen.get(result.requirement.id)
+            if known is None or _RANK[result.outcome] > _RANK[known.outcome]:
+                chosen[result.requirement.id] = result
+        for operation_id, stats in document.get("operations", {}).items():
+            total = operations.setdefault(operation_id, OperationStats())
+            total.requests += int(stats["requests"])
+            total.statuses += Counter({int(code): int(n) for code, n in stats["statuses"].items()})
+    order = {item.id: index for index, item in enumerate(catalogue())}
+    first = documents[0][1]
+    return RunResult(
+        target={**first["target"], "shards": [str(path) for path, _ in documents]},
+        seed=int(first["seed"]),
+        strict=any(bool(document.get("strict")) for _, document in documents),
+        results=sorted(chosen.values(), key=lambda result: order[result.requirement.id]),
+        operations=operations,
+        duration_s=max(float(document["summary"]["duration_s"]) for _, document in documents),
+    )
+
+
+def merge_main(argv: Sequence[str]) -> int:
+    from conformance.reporting import write_reports
+
+    parser = argparse.ArgumentParser(
+        prog="kesk-conformance merge", description="Join the results.json of shards into one run's reports."
+    )
+    parser.add_argument("results", nargs="+", type=Path, metavar="RESULTS.json")
+    parser.add_argument("--report-dir", default="reports", type=Path, metavar="DIR")
+    args = parser.parse_args(list(argv))
+    try:
+        result = merge(args.results)
+    except MergeError as exc:
+        print(f"kesk-conformance merge: {exc}", file=sys.stderr)
+        return 2
+    documented = {op.operation_id: list(op.responses()) for op in OperationIndex(bundled_contract().document)}
+    paths = write_reports(result, args.report_dir, documented_statuses=documented)
+    counts = ", ".join(f"{result.count(outcome)} {outcome.value}" for outcome in Outcome)
+    print(f"{counts}  ({len(args.results)} shards, seed {result.seed}); reports: {', '.join(map(str, paths.values()))}")
+    return result.exit_code
