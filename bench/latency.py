@@ -1,0 +1,205 @@
+"""The suite against a server across a network: a loopback proxy that adds a fixed delay to every answer.
+
+For each delay (0, 20, 50 and 100 ms by default) it measures, in one process so the figures compare:
+
+- the full default run (`kesk-conformance run`, default workers) against the clean reference server:
+  wall time, requests, requests per second;
+- the time until a sample of seeded faults is first reported (`--maxfail 1`: the first failure's
+  `finished_s` in results.json), median and max;
+- bare `st run` with the same budget, one worker, and with the most workers that work here (Python 3.12+).
+
+The reference server runs as a subprocess (its own interpreter); the proxy runs in this process.
+Figures go to `--out` (reports/bench.json) under "latency". A measurement, never a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from reference_server.launcher import serve_command, serve_in_process, serve_in_thread
+from selftest.bare import bare_command, new_token
+
+__all__ = ["DelayProxy", "delayed", "main"]
+
+DEFAULT_DELAYS_MS = (0, 20, 50, 100)
+# One fault per area (schema, auth, isolation, contacts, GDPR, identity, favourites, Schemathesis).
+DEFAULT_FAULTS = (
+    "wrong_field_type",
+    "auth_ignored",
+    "bola_email_read",
+    "two_primaries",
+    "otp_reusable",
+    "nfc_expired_accepted",
+    "favourite_duplicate",
+    "server_error_max_length",
+)
+_HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
+
+Scope = dict[str, Any]
+
+
+class DelayProxy:
+    """ASGI app: forwards each request to `upstream` and holds the answer `delay_s` before sending it."""
+
+    def __init__(self, upstream: str, delay_s: float) -> None:
+        self.upstream = upstream.rstrip("/")
+        self.delay_s = delay_s
+        self._client: httpx.AsyncClient | None = None
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while (message := await receive())["type"] != "lifespan.shutdown":
+                if message["type"] == "lifespan.startup":
+                    self._client = httpx.AsyncClient(follow_redirects=False, timeout=60)
+                    await send({"type": "lifespan.startup.complete"})
+            if self._client is not None:
+                await self._client.aclose()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        assert self._client is not None
+        query = scope.get("query_string", b"").decode()
+        url = self.upstream + scope["raw_path"].decode() + (f"?{query}" if query else "")
+        headers = [(k.decode(), v.decode()) for k, v in scope["headers"] if k.decode().lower() != "host"]
+        answer = await self._client.request(scope["method"], url, headers=headers, content=body)
+        await asyncio.sleep(self.delay_s)
+        out = [(k.encode(), v.encode()) for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS]
+        await send({"type": "http.response.start", "status": answer.status_code, "headers": out})
+        await send({"type": "http.response.body", "body": answer.content})
+
+
+@contextmanager
+def delayed(delay_ms: int, faults: Sequence[str] = ()) -> Iterator[str]:
+    """A fresh reference server (subprocess) behind a proxy adding `delay_ms`; yields the proxy's base URL."""
+    with serve_in_process(serve_command(faults=faults)) as server:
+        origin = server.base_url.removesuffix("/v1")
+        with serve_in_thread(DelayProxy(origin, delay_ms / 1000), name="kesk-delay-proxy") as proxied:
+            yield proxied
+
+
+def _suite(base_url: str, *args: str, timeout_s: float) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as folder:
+        command = [sys.executable, "-m", "conformance.cli", "run", "--base-url", base_url, "--test-support", base_url]
+        command += ["--report-dir", folder, "--quiet", *args]
+        started = time.perf_counter()
+        try:
+            subprocess.run(command, capture_output=True, timeout=timeout_s, check=False, cwd=folder)
+        except subprocess.TimeoutExpired:
+            return {"timed_out": True, "wall_s": timeout_s}
+        wall = time.perf_counter() - started
+        results: dict[str, Any] = json.loads((Path(folder) / "results.json").read_text(encoding="utf-8"))
+    results["wall_s"] = wall
+    return results
+
+
+def _full_run(delay_ms: int, seed: int, timeout_s: float) -> dict[str, Any]:
+    with delayed(delay_ms) as base_url:
+        results = _suite(base_url, "--seed", str(seed), timeout_s=timeout_s)
+    if results.get("timed_out"):
+        return {"timed_out": True}
+    requests = int(results["summary"]["requests"])
+    return {
+        "wall_s": round(results["wall_s"], 2),
+        "requests": requests,
+        "requests_per_s": round(requests / results["wall_s"], 1),
+        "exit_code": results["summary"]["exit_code"],
+    }
+
+
+def _time_to_report(delay_ms: int, faults: Sequence[str], seed: int, timeout_s: float) -> dict[str, Any]:
+    seen: dict[str, float | None] = {}
+    for fault in faults:
+        with delayed(delay_ms, faults=(fault,)) as base_url:
+            results = _suite(base_url, "--seed", str(seed), "--maxfail", "1", timeout_s=timeout_s)
+        failed = [item["finished_s"] for item in results.get("requirements", []) if item["outcome"] == "failed"]
+        seen[fault] = round(min(failed), 2) if failed else None
+    found = [value for value in seen.values() if value is not None]
+    return {
+        "per_fault_s": seen,
+        "median_s": round(statistics.median(found), 2) if found else None,
+        "max_s": max(found) if found else None,
+        "missed": sorted(name for name, value in seen.items() if value is None),
+    }
+
+
+def _bare(delay_ms: int, workers: int, max_examples: int, seed: int, timeout_s: float) -> dict[str, Any]:
+    with delayed(delay_ms) as base_url:
+        command = bare_command(base_url, new_token(base_url), max_examples=max_examples, seed=seed)
+        command += ["--workers", str(workers)]
+        started = time.perf_counter()
+        try:
+            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
+        except subprocess.TimeoutExpired:
+            return {"workers": workers, "timed_out": True}
+        wall = time.perf_counter() - started
+    requests = _bare_requests(done.stdout)
+    return {
+        "workers": workers,
+        "wall_s": round(wall, 2),
+        "requests": requests,
+        "requests_per_s": round(requests / wall, 1) if requests else None,
+        "exit_code": done.returncode,
+    }
+
+
+def _bare_requests(output: str) -> int:
+    """The test-case count of `st run`'s summary ("... N test cases ..."): its requests, about."""
+    for line in reversed(output.splitlines()):
+        words = line.replace(",", " ").split()
+        for index, word in enumerate(words[1:], start=1):
+            if word.startswith("case") and words[index - 1].isdigit():
+                return int(words[index - 1])
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.latency", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("reports/bench.json"))
+    parser.add_argument("--delays", default=",".join(map(str, DEFAULT_DELAYS_MS)), help="milliseconds, comma-separated")
+    parser.add_argument("--faults", default=",".join(DEFAULT_FAULTS), help="faults timed until first reported")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--max-examples", type=int, default=10, help="the budget of the suite and of bare st")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds, per run")
+    args = parser.parse_args(argv)
+    delays = [int(value) for value in args.delays.split(",") if value]
+    faults = [name for name in args.faults.split(",") if name]
+    st_workers = [1] + ([4] if sys.version_info >= (3, 12) else [])  # threaded st crashes on 3.11
+    figures: dict[str, Any] = {"python": sys.version.split()[0], "delays_ms": delays, "faults": faults, "runs": {}}
+    for delay in delays:
+        print(f"latency bench: {delay} ms per answer", file=sys.stderr)
+        figures["runs"][str(delay)] = {
+            "suite": _full_run(delay, args.seed, args.timeout),
+            "time_to_first_report": _time_to_report(delay, faults, args.seed, args.timeout),
+            "bare_st": [_bare(delay, n, args.max_examples, args.seed, args.timeout) for n in st_workers],
+        }
+    zero, fifty = figures["runs"].get("0"), figures["runs"].get("50")
+    if zero and fifty and "wall_s" in zero["suite"] and "wall_s" in fifty["suite"]:
+        figures["ratio_50ms_to_0ms"] = round(fifty["suite"]["wall_s"] / zero["suite"]["wall_s"], 2)
+    existing = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
+    existing["latency"] = figures
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(existing, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
