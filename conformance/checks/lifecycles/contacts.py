@@ -178,8 +178,8 @@ class ContactLifecycle(Lifecycle):
         Each rule the contract states for a contact is tried once here, whatever steps Hypothesis draws
         later: a wrong token (400 invalid_code), the right one (200), verifying again (409 already_verified),
         make-default on the unverified one (409 not_verified), make-default on the verified one (200, the only
-        primary), removing the protected primary (409 primary_removal). Every example then has an unverified
-        and a verified address, and pages to walk.
+        primary), removing the protected primary (409 primary_removal), removing another (200, then 404).
+        Every example then has an unverified and a verified address, and pages to walk.
         """
         first, second = self.new_contact(), self.new_contact()
         contact = self.model[first]
@@ -192,6 +192,7 @@ class ContactLifecycle(Lifecycle):
         self.refuse_make_default_unverified(self.model[second])
         self.make_primary(contact)
         self.refuse_remove_primary()
+        self.remove_contact(self.new_contact())  # a removed address is gone, from its read and from the list
         return multiple(first, second)
 
     @rule(target=contacts)
@@ -317,6 +318,10 @@ class ContactLifecycle(Lifecycle):
     @rule(target=contacts, contact=consumes(contacts))
     def remove(self, contact: int) -> Any:
         """DELETE an address this machine added: refused for a protected primary, else it is gone (404)."""
+        return contact if self.remove_contact(contact) is False else multiple()
+
+    def remove_contact(self, contact: int) -> bool:
+        """DELETE one address; False when it is a protected primary (still there), True when it is gone."""
         model = self.model[contact]
         exchange = self.send(self.kind.remove_op, user=self.user, path_params={self.kind.id_param: contact})
         protected = model.primary and not (self.kind.only_primary_removable and len(self.model) == 1)
@@ -328,13 +333,13 @@ class ContactLifecycle(Lifecycle):
                 code="primary_removal",
                 what=f"the primary {self.kind.noun} cannot be removed",
             )
-            return contact  # still there: back into the bundle
+            return False  # still there: back into the bundle
         self.expect(self.ids.remove_gone, exchange, 200, what=f"a removable {self.kind.noun} is removed")
         del self.model[contact]
         self.mine.discard(contact)
         gone = self.send(self.kind.get_op, user=self.user, path_params={self.kind.id_param: contact})
         self.expect(self.ids.remove_gone, gone, 404, what=f"a removed {self.kind.noun} is not found")
-        return multiple()
+        return True
 
     @precondition(
         lambda self: self.primary_id() is not None and (not self.kind.only_primary_removable or len(self.model) > 1)

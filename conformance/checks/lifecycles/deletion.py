@@ -88,12 +88,19 @@ class DeletionLifecycle(Lifecycle):
     # --- rules -------------------------------------------------------------------------------------
     @initialize()
     def request_first(self) -> None:
-        """Requests a deletion twice before any other step: the second supersedes the first.
+        """Requests a deletion twice (the second supersedes the first), then the refusals every run must see.
 
-        Every example then has an OTP to work with and a superseded one that must be dead.
+        A wrong OTP, another user's OTP and (with a test clock) an expired OTP are each tried once here,
+        whatever steps Hypothesis draws later; then a fresh request, so every example has an OTP to work
+        with and superseded ones that must be dead.
         """
         self.request()
         self.request()
+        self.confirm_wrong_otp(offset=1)
+        self.confirm_foreign_otp()
+        if self.ctx.clock is not None:
+            self.let_otp_expire()
+            self.request()
 
     @rule()
     def request(self) -> None:

@@ -82,8 +82,13 @@ class ExportLifecycle(Lifecycle):
     # --- the export flow ---------------------------------------------------------------------------
     @initialize(target=export_files)
     def export_first(self) -> str:
-        """Exports once before any other step, so every example has a file to download and expire."""
-        return self.run_export()
+        """Exports once before any other step (every example has a file to download and expire), then tries
+        every traversal name, raw and percent-encoded, once, whatever steps Hypothesis draws later."""
+        filename = self.run_export()
+        for name in TRAVERSAL_NAMES:
+            for raw in (False, True):
+                self.traversal(name, raw)
+        return filename
 
     @rule(target=export_files)
     def export(self) -> str:
