@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 
 from hypothesis import strategies as st
-from hypothesis.stateful import Bundle, consumes, invariant, rule
+from hypothesis.stateful import Bundle, consumes, initialize, invariant, rule
 
 from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._support import read_all, unique_fcm_token, unique_product
@@ -43,6 +43,20 @@ class FavouritesAndDevicesLifecycle(Lifecycle):
                 self.send("removeFavouriteProduct", user=self.user, path_params={"id": product})
             for token in self.devices:
                 self.send("unregisterFcmToken", user=self.user, path_params={"fcm_token": token})
+
+    @initialize()
+    def every_clause_once(self) -> None:
+        """Each stated clause once per example, whatever steps Hypothesis draws later: add, add again (409),
+        remove, remove again and a never-favourited product (404); register, register again (another
+        platform), unregister, unregister again and an unknown token (404)."""
+        product = self.add_favourite()
+        self.add_duplicate(product)
+        self.remove_favourite(product)
+        self.remove_missing_favourite()
+        token = self.register("android")
+        self.register_again(token, "ios")
+        self.unregister(token)
+        self.unregister_unknown()
 
     # --- favourites --------------------------------------------------------------------------------
     @rule(target=favourites)

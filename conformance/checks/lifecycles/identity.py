@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from hypothesis.stateful import invariant, rule
+from hypothesis.stateful import initialize, invariant, rule
 
 from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._nfc import submission
@@ -47,6 +47,13 @@ class IdentityLifecycle(Lifecycle):
         if "verified" in (self.stripe, self.nfc):
             return "verified"
         return "pending" if self.stripe in ("requires_input", "processing") else "unverified"
+
+    @initialize()
+    def every_clause_once(self) -> None:
+        """A session, then each refused passport and a valid one, once per example (not left to the draw)."""
+        self.create_session()
+        for kind in ("bad_check_digit", "expired", "tampered_data_group", "valid"):
+            self.submit(kind)
 
     @rule()
     def create_session(self) -> None:
