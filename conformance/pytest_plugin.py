@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 import random
 import time
 from collections.abc import Iterator
@@ -143,7 +142,7 @@ def kesk_settings(pytestconfig: pytest.Config) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def kesk_session(kesk_settings: Settings) -> Iterator[object]:
+def kesk_session(kesk_settings: Settings, pytestconfig: pytest.Config) -> Iterator[object]:
     """One run session (target, users, client) shared by every requirement of this process."""
     from hypothesis.configuration import set_hypothesis_home_dir
 
@@ -161,5 +160,6 @@ def kesk_session(kesk_settings: Settings) -> Iterator[object]:
     documented = {op.operation_id: list(op.responses()) for op in OperationIndex(load_spec())}
     set_hypothesis_home_dir(None)  # back to Hypothesis' own default for the team's other tests
     folder = Path(kesk_settings.report_dir)
-    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    # This process's own xdist role (an environment variable could be inherited from an outer pytest).
+    worker = getattr(pytestconfig, "workerinput", {}).get("workerid")
     write_reports(result, folder / _WORKERS_DIR / worker if worker else folder, documented_statuses=documented)

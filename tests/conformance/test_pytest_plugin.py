@@ -60,7 +60,8 @@ def test_under_pytest_xdist_the_verdicts_are_one_process_verdicts(tmp_path: Path
     with running_server(faults=("bola_email_read",)) as base_url:
         users = [httpx.post(f"{base_url}/_test/users", json={}, timeout=10).json() for _ in range(2)]
         given = ["--base-url", base_url, "--kesk-token", users[0]["token"], "--kesk-token-b", users[1]["token"]]
-        given += ["--kesk-seed", "9", *selection]
+        # A user factory gives each worker's lifecycles users of their own (user A is shared by both workers).
+        given += ["--kesk-test-support", base_url, "--kesk-seed", "9", *selection]
         (tmp_path / "one").mkdir()
         (tmp_path / "two").mkdir()
         one = run_pytest(tmp_path / "one", *given, "-p", "no:xdist")

@@ -31,6 +31,14 @@ ALSO_FAILS: dict[str, frozenset[str]] = {
     "invalid_token_accepted": frozenset({"ACCOUNT-DELETE-TOKEN-REVOKED", "AUTH-IGNORED"}),
 }
 
+# Named requirements judged only in Schemathesis' stateful phase, whose random walks over the links reach
+# the faulty chain (a DELETE then a GET of the same item; a 201 then its linked follow-up) on some seeds and
+# not others: allowed to fail, not required to. The faults' other named requirements are deterministic.
+SEED_DEPENDENT: dict[str, frozenset[str]] = {
+    "removal_not_saved": frozenset({"STATEFUL-USE-AFTER-FREE"}),
+    "unverified_email_not_found": frozenset({"STATEFUL-RESOURCE-AVAILABLE"}),
+}
+
 # Run against the full default catalogue too: an observer judging every other check's traffic, and an
 # active check whose fault trips requirements of other areas. A lifecycle fault (two_primaries) runs in
 # full twice in the last test (same seed, same verdicts).
@@ -48,8 +56,9 @@ _BY_NAME = {fault.name: fault for fault in CATALOGUE}
 def assert_caught(run: UserRun, fault: Fault) -> None:
     outcomes = run.outcomes()
     failed = {rid for rid, outcome in outcomes.items() if outcome == "failed"}
-    # Then every requirement the fault names failed
-    assert set(fault.requirements) <= failed, {rid: outcomes.get(rid) for rid in fault.requirements}
+    required = set(fault.requirements) - SEED_DEPENDENT.get(fault.name, frozenset())
+    # Then every requirement the fault names failed (but those only a random walk may reach)
+    assert required <= failed, {rid: outcomes.get(rid) for rid in fault.requirements}
     # and no other MUST requirement failed, unless the fault is known to break it too
     must_failed = {rid for rid in failed if run.requirement(rid)["level"] == "MUST"}
     unexpected = must_failed - set(fault.requirements) - ALSO_FAILS.get(fault.name, frozenset())
@@ -58,7 +67,7 @@ def assert_caught(run: UserRun, fault: Fault) -> None:
     levels = {run.requirement(rid)["level"] for rid in fault.requirements}
     assert run.exit_code == (1 if "MUST" in levels else 0)
     # and the failure carries a curl line that reproduces it, shown on the terminal too
-    for requirement_id in fault.requirements:
+    for requirement_id in required:
         curls = [failure["curl"] for failure in run.requirement(requirement_id)["failures"]]
         assert any(curl.startswith("curl -X ") for curl in curls), curls
     assert "Reproduce with: curl -X " in run.output
