@@ -24,7 +24,7 @@ run: $(STAMP)
 	$(BIN)/kesk-conformance run $(ARGS)
 
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 $(ARGS)
+	HYPOTHESIS_STORAGE_DIRECTORY=$(CURDIR)/reports/.hypothesis $(BIN)/python -m pytest -n 2 $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
