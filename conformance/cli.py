@@ -7,8 +7,11 @@ with one line; nothing a user can get wrong ends in a traceback.
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from typing import NoReturn
 
 from rich.console import Console
 from rich.table import Table
@@ -36,7 +39,11 @@ def _spec_main(argv: Sequence[str]) -> int:
         print("usage: kesk-conformance spec\n\nValidate spec/openapi.yaml and print its operations.")
         return 0
     if argv:
-        print(f"kesk-conformance spec: unexpected argument {argv[0]!r}; it takes no arguments", file=sys.stderr)
+        print(
+            f"kesk-conformance spec: unexpected argument {argv[0]!r}; it takes no arguments; "
+            "see `kesk-conformance spec --help`",
+            file=sys.stderr,
+        )
         return 2
     try:
         summary = summarise()
@@ -101,6 +108,23 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
 }
 
 
+def _one_line_error(parser: argparse.ArgumentParser, message: str) -> NoReturn:
+    """argparse's usage error as one line and a pointer to --help, not the whole usage block."""
+    parser.exit(2, f"{parser.prog}: {message}; see `{parser.prog} --help`\n")
+
+
+@contextlib.contextmanager
+def _one_line_usage_errors() -> Iterator[None]:
+    """While a subcommand parses its arguments, every argparse parser (ours and the reference server's)
+    reports a usage mistake in one line. Scoped to the dispatch, so a library user's parsers are untouched."""
+    original = argparse.ArgumentParser.error
+    argparse.ArgumentParser.error = _one_line_error  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        argparse.ArgumentParser.error = original  # type: ignore[method-assign]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] in ("-h", "--help"):
@@ -111,7 +135,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"kesk-conformance: unknown command {args[0]!r}; choose one of {', '.join(COMMANDS)}", file=sys.stderr)
         return 2
     try:
-        return command(args[1:])
+        with _one_line_usage_errors():
+            return command(args[1:])
+    except SystemExit as exc:  # argparse: --help (0) or a usage mistake (2, already said in one line)
+        if exc.code is None:
+            return 0
+        return exc.code if isinstance(exc.code, int) else 2
     except KeyboardInterrupt:
         print("kesk-conformance: interrupted", file=sys.stderr)
         return 130

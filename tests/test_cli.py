@@ -34,3 +34,35 @@ def test_spec_outline_lists_all_30_operations(capsys: pytest.CaptureFixture[str]
 def test_spec_rejects_arguments(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["spec", "extra"]) == 2
     assert "takes no arguments" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "--frobnicate"],
+        ["list", "--select"],
+        ["merge"],
+        ["serve", "--no-such-flag"],
+        ["faults", "--no-such-flag"],
+        ["variants", "--no-such-flag"],
+        ["new-user", "--no-such-flag"],
+        ["spec", "--no-such-flag"],
+    ],
+)
+def test_a_usage_mistake_in_any_subcommand_is_one_line_and_a_pointer_to_help(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When a subcommand gets a flag it does not know (or misses an argument)
+    code = main(argv)
+    # Then it says so in one line that points to its --help, not argparse's whole usage block
+    captured = capsys.readouterr()
+    assert code == 2
+    assert captured.err.count("\n") == 1, captured.err
+    assert captured.err.startswith(f"kesk-conformance {argv[0]}: ")
+    assert f"see `kesk-conformance {argv[0]} --help`" in captured.err
+    assert "usage:" not in captured.err + captured.out
+
+
+def test_help_still_prints_the_usage_and_exits_0(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["list", "--help"]) == 0
+    assert "usage: kesk-conformance list" in capsys.readouterr().out
