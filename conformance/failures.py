@@ -38,6 +38,10 @@ class UndecidedRequirement(Exception):
     """Raised when the suite could not decide (network failure, unreadable answer)."""
 
 
+class RunInterrupted(UndecidedRequirement):
+    """Raised by the client once the run is interrupted (Ctrl-C, SIGTERM): the requirement did not finish."""
+
+
 def format_failure(requirement_id: str, quote: str, failure: FailureDetail, *, seed: int | None = None) -> str:
     """The one text form of a failure, used by the terminal, JUnit and HTML reports."""
     lines = [

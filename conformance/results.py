@@ -60,6 +60,7 @@ class RunResult:
     results: list[RequirementResult]
     operations: dict[str, OperationStats]
     duration_s: float
+    interrupted: bool = False  # Ctrl-C or SIGTERM cut the run short: not a conformance verdict
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for result in self.results if result.outcome is outcome)
@@ -70,6 +71,8 @@ class RunResult:
 
     @property
     def exit_code(self) -> int:
+        if self.interrupted:
+            return 130
         return 1 if any(result.fails_run(strict=self.strict) for result in self.results) else 0
 
     def as_json(self) -> dict[str, object]:
@@ -86,6 +89,7 @@ class RunResult:
                 "error": self.count(Outcome.ERROR),
                 "requests": self.requests,
                 "duration_s": round(self.duration_s, 3),
+                "interrupted": self.interrupted,
                 "exit_code": self.exit_code,
             },
         }

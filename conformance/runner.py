@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,7 +22,7 @@ from conformance.catalogue import catalogue
 from conformance.config import ConfigError, Settings, shard_of
 from conformance.context import CheckContext, TestClock
 from conformance.contract import Contract, bundled_contract
-from conformance.failures import SkipRequirement, UndecidedRequirement
+from conformance.failures import RunInterrupted, SkipRequirement, UndecidedRequirement
 from conformance.inbox import Inbox, TestSupportInbox, parse_inbox
 from conformance.operations import OperationIndex
 from conformance.redact import Redactor
@@ -161,11 +162,13 @@ def _run_one(item: Requirement, shared: CheckContext, settings: Settings) -> Req
             item.check(ctx)
     except SkipRequirement as exc:
         outcome, reason = Outcome.SKIPPED, str(exc)
+    except RunInterrupted as exc:
+        outcome, reason = Outcome.SKIPPED, str(exc)
     except UndecidedRequirement as exc:
         outcome, reason = Outcome.ERROR, str(exc)
     except Exception as exc:  # a check's own bug must not end the run; it is reported as an error
         outcome, reason = Outcome.ERROR, f"the check crashed: {type(exc).__name__}: {ctx.redactor.text(str(exc))}"
-    if ctx.failures:
+    if ctx.failures and outcome is not Outcome.SKIPPED:  # what an interrupted check saw is not a verdict
         outcome = Outcome.FAILED
         reason = reason or f"{len(ctx.failures)} violation(s)"
     return RequirementResult(
@@ -208,6 +211,7 @@ class RunSession:
         self.target = target
         self.started = time.perf_counter()
         self.results: list[RequirementResult] = []
+        self.interrupted = False  # Ctrl-C or SIGTERM ended the run early; what finished is still reported
         test_support = settings.test_support or (target.base_url if target.embedded else None)
         factory = _factory(settings, test_support, redactor)
         user_a, user_b = _users(settings, factory)
@@ -290,17 +294,37 @@ class RunSession:
                     progress(item, result)
             return result
 
-        if self.settings.workers > 1 and len(concurrent) > 1:
-            make_ast_parse_thread_safe()
-            with ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="kesk") as pool:
-                for future in [pool.submit(one, item) for item in concurrent]:
-                    future.result()
-        else:
-            for item in concurrent:
+        pool: ThreadPoolExecutor | None = None
+        try:
+            if self.settings.workers > 1 and len(concurrent) > 1:
+                make_ast_parse_thread_safe()
+                pool = ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="kesk")
+                try:
+                    for future in [pool.submit(one, item) for item in concurrent]:
+                        future.result()
+                finally:
+                    # On an interruption: the checks still running stop at their next request (halt below).
+                    pool.shutdown(wait=False, cancel_futures=True)
+            else:
+                for item in concurrent:
+                    one(item)
+            for item in alone:
                 one(item)
-        for item in alone:
-            one(item)
+        except KeyboardInterrupt:
+            self._interrupt(selected, pool)
         self.results.sort(key=lambda result: order[result.requirement.id])
+
+    def _interrupt(self, selected: list[Requirement], pool: ThreadPoolExecutor | None) -> None:
+        """Ctrl-C or SIGTERM: stop every check at its next request, wait for them, report what did not run."""
+        self.interrupted = True
+        self.client.halt()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        done = {result.requirement.id for result in self.results}
+        for item in selected:
+            if item.id not in done:
+                self.results.append(RequirementResult(item, Outcome.SKIPPED, reason="not run: the run was interrupted"))
+        self.client.resume()  # the cleanup still has to send its removals
 
     def close(self) -> None:
         try:
@@ -331,6 +355,7 @@ class RunSession:
             results=list(self.results),
             operations=dict(self.client.stats),
             duration_s=time.perf_counter() - self.started,
+            interrupted=self.interrupted,
         )
 
 
@@ -393,8 +418,26 @@ class _Stop:
         return f"not run: {self.failed} requirement(s) failed and --maxfail is {self.limit}"
 
 
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """A CI timeout sends SIGTERM: treat it as Ctrl-C, so the run cleans up and writes what it has."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def execute(settings: Settings, *, progress: ProgressCallback | None = None) -> RunResult:
+    """Run the selection. An interruption (Ctrl-C, SIGTERM) still cleans up and returns what finished."""
     selected = selected_requirements(settings)
-    with open_session(settings) as session:
+    with sigterm_as_interrupt(), open_session(settings) as session:
         session.run_all(selected, progress)
     return session.result()

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from conformance.failures import UndecidedRequirement
+from conformance.failures import RunInterrupted, UndecidedRequirement
 from conformance.operations import OperationIndex
 from conformance.redact import Redactor
 from conformance.stats import OperationStats
@@ -99,6 +99,7 @@ class TargetClient:
         self._interval = 1.0 / rate_limit if rate_limit else 0.0
         self._last_sent = 0.0
         self._lock = threading.Lock()  # the pacing clock and the circuit breaker
+        self._halted = threading.Event()  # set when the run is interrupted: no check sends another request
         self._recording = threading.RLock()  # counts and observers: one exchange at a time, in sequence order
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout_s),
@@ -120,6 +121,8 @@ class TargetClient:
         The client paces its own requests; another engine sending to the target (Schemathesis) calls this
         before each of its requests.
         """
+        if self._halted.is_set():
+            raise RunInterrupted("the run was interrupted before this requirement finished")
         if not self._interval:
             return
         with self._lock:
@@ -197,11 +200,23 @@ class TargetClient:
         return delay
 
     def wait_out(self, delay: float) -> None:
-        time.sleep(delay)
+        if self._halted.wait(delay):  # an interruption ends the wait at once
+            raise RunInterrupted("the run was interrupted before this requirement finished")
+
+    # --- interruption (Ctrl-C, SIGTERM) -----------------------------------------------------------
+    def halt(self) -> None:
+        """Refuse every further request of the checks still running, so they end quickly."""
+        self._halted.set()
+
+    def resume(self) -> None:
+        """Send again: the cleanup after an interruption."""
+        self._halted.clear()
 
     # --- the circuit breaker ----------------------------------------------------------------------
     def ensure_answering(self) -> None:
         """Raise UndecidedRequirement at once when the breaker is open (the target stopped answering)."""
+        if self._halted.is_set():
+            raise RunInterrupted("the run was interrupted before this requirement finished")
         if self.stopped is not None:
             raise UndecidedRequirement(f"the target stopped answering: {self.stopped}")
 
