@@ -435,9 +435,19 @@ def sigterm_as_interrupt() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def execute(settings: Settings, *, progress: ProgressCallback | None = None) -> RunResult:
-    """Run the selection. An interruption (Ctrl-C, SIGTERM) still cleans up and returns what finished."""
+def execute(
+    settings: Settings,
+    *,
+    progress: ProgressCallback | None = None,
+    on_session: Callable[[RunSession], None] | None = None,
+) -> RunResult:
+    """Run the selection. An interruption (Ctrl-C, SIGTERM) still cleans up and returns what finished.
+
+    `on_session` sees the session before any requirement runs (the CLI attaches its step recorder there).
+    """
     selected = selected_requirements(settings)
     with sigterm_as_interrupt(), open_session(settings) as session:
+        if on_session is not None:
+            on_session(session)
         session.run_all(selected, progress)
     return session.result()

@@ -55,6 +55,7 @@ class Exchange:
     elapsed_s: float
     curl: str
     sequence: int = 0  # 1 for the run's first request: where in the run this exchange happened
+    sent_for: str | None = None  # the requirement on whose behalf it was sent (see TargetClient.sending_for)
     _parsed: Any = field(default=None, repr=False)
 
     def json(self) -> Any:
@@ -342,6 +343,7 @@ class TargetClient:
             self.sent += 1
             exchange.sequence = self.sent
             owner = sent_for or _SENDING_FOR.get()
+            exchange.sent_for = owner
             if owner:
                 self.sent_for[owner] += 1
             if exchange.operation_id is not None:
