@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 DEFAULT_CONFIG_FILE = "kesk-conformance.toml"
+ORDERS = ("catalogue", "reverse", "shuffled")
 
 
 class ConfigError(Exception):
@@ -40,6 +41,7 @@ class Settings:
     workers: int = 8
     maxfail: int | None = None  # stop starting requirements once this many MUST requirements failed
     shard: str | None = None  # "I/N": run part I of N of the selection (a CI matrix)
+    order: str = "catalogue"  # catalogue | reverse | shuffled (by --seed): verdicts must not depend on it
     exitfirst: bool = False
     rate_limit: float | None = None
     timeout: float = 10.0
@@ -136,6 +138,8 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError("--maxfail must be at least 1")
     if settings.exitfirst:
         settings.maxfail = 1
+    if settings.order not in ORDERS:
+        raise ConfigError(f"--order {settings.order!r} is not one of {', '.join(ORDERS)}")
     if settings.shard is not None:
         shard_of(settings)  # a malformed --shard is a usage error before the run
     if settings.rate_limit is not None and settings.rate_limit <= 0:
@@ -176,6 +180,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--workers", metavar="N", help="requirements run at the same time, on threads (default 8)")
     add("--exitfirst", "-x", action="store_const", const=True, help="stop starting requirements after a failure")
     add("--maxfail", metavar="N", help="stop starting requirements after N MUST requirements failed")
+    add("--order", metavar="ORDER", help="catalogue (default), reverse or shuffled (by --seed): the run order")
     add("--shard", metavar="I/N", help="run part I of N of the selection, balanced by measured cost (CI matrices)")
     add("--rate-limit", metavar="R", help="at most R requests per second")
     add("--timeout", metavar="S", help="per-request timeout in seconds (default 10)")
