@@ -23,6 +23,7 @@ from conformance.context import CheckContext
 from conformance.contract import Citation
 from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
 from conformance.requirements import Level, Need, Requirement, Sharing, declare
+from conformance.steps import note_lifecycle_example
 from conformance.target import Exchange
 from conformance.users import User
 
@@ -55,6 +56,7 @@ class LifecycleViolation(AssertionError):
         exchange: Exchange | None = None,
         hint: str = "",
         transcript: tuple[str, ...] = (),
+        example_from: int = 0,
     ) -> None:
         super().__init__(f"{requirement_id} ({operation}): expected {expected}; actual {actual}")
         self.requirement_id = requirement_id
@@ -64,6 +66,7 @@ class LifecycleViolation(AssertionError):
         self.exchange = exchange
         self.hint = hint
         self.transcript = transcript
+        self.example_from = example_from  # the first request (sequence number) of the example that raised it
         self.shrink_stopped = False
 
     def budget_copy(self) -> LifecycleViolation:
@@ -76,6 +79,7 @@ class LifecycleViolation(AssertionError):
             exchange=self.exchange,
             hint=self.hint,
             transcript=self.transcript,
+            example_from=self.example_from,
         )
         copy.shrink_stopped = True
         return copy
@@ -88,6 +92,7 @@ class Lifecycle(RuleBasedStateMachine):
         super().__init__()
         self.ctx = ctx
         self.transcript: list[str] = []
+        self.first_sequence = ctx.client.sent + 1  # this example's requests come after this point of the run
 
     # --- sending ---------------------------------------------------------------------------------
     def send(self, operation_id: str, *, user: User | None, **kwargs: Any) -> Exchange:
@@ -122,6 +127,7 @@ class Lifecycle(RuleBasedStateMachine):
             exchange=exchange,
             hint=hint,
             transcript=tuple(self.transcript),
+            example_from=self.first_sequence,
         )
 
     def expect(
@@ -208,6 +214,10 @@ def _record(ctx: CheckContext, outcome: MachineOutcome, exc: LifecycleViolation)
         hypothesis_steps = ["(shrinking stopped early: these are the requests of the smallest failing example found)"]
     else:
         hypothesis_steps = [line for note in getattr(exc, "__notes__", []) for line in str(note).splitlines()]
+    # The exchanges of this (final, shrunk) example, for replay and export: conformance.steps.
+    note_lifecycle_example(
+        ctx.memo, exc.requirement_id, exc.example_from, exc.exchange.sequence if exc.exchange else ctx.client.sent
+    )
     requests = list(exc.transcript[-_TRANSCRIPT_TAIL:])
     steps = [*hypothesis_steps, *(["requests of the failing example:"] if requests else []), *requests]
     outcome.violations.setdefault(exc.requirement_id, []).append(
