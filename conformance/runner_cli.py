@@ -91,7 +91,11 @@ def list_main(argv: Sequence[str]) -> int:
     parser.add_argument(
         "--trace", action="store_true", help="only the trace: rule -> requirements -> faults, as a markdown table"
     )
+    parser.add_argument(
+        "--clauses", action="store_true", help="only the clause table: clause -> requirements -> faults, as markdown"
+    )
     args = parser.parse_args(list(argv))
+    from conformance import clauses  # the contract clause by clause (conformance/clauses.toml)
     try:
         operation_ids = OperationIndex(load_spec()).ids()
     except SpecError as exc:
@@ -99,7 +103,10 @@ def list_main(argv: Sequence[str]) -> int:
     selected = catalogue().select(args.select, args.exclude)
     uncovered = catalogue().uncovered(operation_ids)
     faults = faults_by_requirement()
-    if args.trace:
+    clause_rows = clauses.rows(clauses.clauses(), faults)
+    if args.clauses:
+        print(clauses.markdown(clause_rows))
+    elif args.trace:
         print(markdown(trace(bundled_contract(), selected, faults)))
     elif args.json:
         print(json.dumps([{**item.as_json(), "faults": list(faults.get(item.id, ()))} for item in selected], indent=2))
@@ -121,6 +128,7 @@ def list_main(argv: Sequence[str]) -> int:
             requirements, faults_named = ", ".join(row.requirements) or "NONE", ", ".join(row.faults) or "none"
             console.print(f"  {row.rule or '(no rule)'} -> {requirements} -> {faults_named}")
         console.print(f"{len(selected)} requirements; operations covered by none: {', '.join(uncovered) or 'none'}")
+        console.print(clauses.share_line(clause_rows))
     if uncovered:
         print(f"kesk-conformance: no requirement covers {', '.join(uncovered)}", file=sys.stderr)
         return 1
