@@ -31,6 +31,7 @@ from .favourites import Favourites
 from .fcm import FcmTokens
 from .hooks import Switchboard
 from .identity import Identity
+from .mailer import OutboxMailer, parse_smtp_address
 from .profile import Profile
 from .state import ServerState, password_hasher
 from .testsupport import TestSupport
@@ -55,6 +56,7 @@ def create_app(
     export_dir: str | None = None,
     spec: str | os.PathLike[str] | None = None,
     limits: Limits | None = None,
+    smtp: str | None = None,
 ) -> Starlette:
     """Build the reference server.
 
@@ -64,11 +66,13 @@ def create_app(
     enforces (token lifetimes, attempts, page sizes...) are `limits`, by default the
     `x-kesk-limits` of the contract at `spec` (by default the bundled spec/openapi.yaml).
     `variants` switches on conformant variations (variants.py) the contract allows.
-    Raises `UnknownFaultError` (`UnknownVariantError`) for a fault (variant) name that is not in its catalogue and
-    `ContractError` for a contract without usable limits.
+    `smtp` ("HOST:PORT") also mails every email code of the outbox through that SMTP server (mailer.py).
+    Raises `UnknownFaultError` (`UnknownVariantError`) for a fault (variant) name that is not in its catalogue,
+    `ContractError` for a contract without usable limits and `SmtpAddressError` for an `smtp` not HOST:PORT.
     """
     if spec is not None and limits is not None:
         raise TypeError("pass the contract (spec) or its limits, not both")
+    smtp_address = parse_smtp_address(smtp) if smtp else None
     fault_set = FaultSet.of(faults)
     variant_set = VariantSet.of(variants)  # conformant variations (variants.py)
     if limits is None:
@@ -93,6 +97,7 @@ def create_app(
     )
     auth = Authenticator(state)
     worker = ExportWorker(state)
+    mailer = OutboxMailer(database, *smtp_address) if smtp_address else None
     groups: list[_RouteGroup] = [
         Favourites(state, auth),
         ContactResource(state, auth, EMAIL),
@@ -110,7 +115,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if mailer is not None:
+            mailer.start()
         yield
+        if mailer is not None:
+            mailer.stop()
         if temporary_exports:
             shutil.rmtree(exports_path, ignore_errors=True)
 

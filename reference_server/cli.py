@@ -13,6 +13,7 @@ from .app import create_app
 from .contract import ContractError
 from .embedded import base_url, bind_loopback, uvicorn_config
 from .faults import CATALOGUE, UnknownFaultError
+from .mailer import SmtpAddressError
 from .variants import CATALOGUE as VARIANTS
 from .variants import UnknownVariantError
 
@@ -46,10 +47,15 @@ def serve_main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--spec", metavar="PATH", help="serve by an edited copy of spec/openapi.yaml (its x-kesk-limits)"
     )
+    parser.add_argument(
+        "--smtp", metavar="HOST:PORT", help="also mail the email codes of the outbox through this SMTP server"
+    )
     args = parser.parse_args(argv)
     try:
-        app = create_app(db=args.db, faults=args.fault, variants=args.variant, spec=args.spec, test_mode=True)
-    except (UnknownFaultError, UnknownVariantError, ContractError) as exc:
+        app = create_app(
+            db=args.db, faults=args.fault, variants=args.variant, spec=args.spec, test_mode=True, smtp=args.smtp
+        )
+    except (UnknownFaultError, UnknownVariantError, ContractError, SmtpAddressError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
