@@ -168,7 +168,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--token", metavar="T", help="bearer token of user A (env KESK_TOKEN)")
     add("--token-b", metavar="T", help="bearer token of user B, for isolation checks (env KESK_TOKEN_B)")
     add("--password", metavar="P", help="user A's password, for permanent deletion (env KESK_PASSWORD)")
-    add("--inbox", metavar="SPEC", help="test-support | mailpit:URL | command:CMD | fixed:CODE")
+    add(
+        "--inbox",
+        metavar="SPEC",
+        help="test-support | mailpit:URL | maildev:URL | command:CMD | fixed:CODE"
+        " (a mail catcher for e-mail; SMS codes then come from the test-support outbox)",
+    )
     add("--inbox-pattern", metavar="REGEX", help="how to find the code in a message (first group)")
     add("--test-support", metavar="URL", help="base URL of the test-support contract (spec/test-support.yaml)")
     add("--user-factory", metavar="CMD", help='command printing {"token", "password", "email"} of a fresh user')

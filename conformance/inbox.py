@@ -1,7 +1,9 @@
 """Inboxes: where the suite reads out-of-band values (verification tokens, OTPs).
 
-``test-support`` (the outbox of spec/test-support.yaml), ``mailpit:URL`` (the Mailpit
-HTTP API), ``command:CMD`` (prints the code) and ``fixed:CODE`` (a staging magic code).
+``test-support`` (the outbox of spec/test-support.yaml), ``mailpit:URL`` (the Mailpit HTTP API),
+``maildev:URL`` (MailDev's REST API), ``command:CMD`` (prints the code) and ``fixed:CODE`` (a staging
+magic code). A mail catcher holds e-mail only: ``mailpit:`` and ``maildev:`` read SMS codes from the
+test-support outbox (``--test-support URL``, or the embedded server's), so phone lifecycles still run.
 """
 
 from __future__ import annotations
@@ -10,6 +12,12 @@ import os
 import re
 import shlex
 import subprocess
+import threading
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import httpx
@@ -32,6 +40,8 @@ class Inbox(Protocol):
 
 
 class TestSupportInbox:
+    __test__ = False  # not a pytest class
+
     def __init__(self, base_url: str, redactor: Redactor, *, timeout_s: float = 10.0) -> None:
         self.url = base_url.rstrip("/") + "/_test/outbox"
         self.description = f"test-support outbox at {self.url}"
@@ -53,23 +63,60 @@ class TestSupportInbox:
         return code
 
 
-class MailpitInbox:
-    """Mailpit's HTTP API: search by recipient, newest first, code taken by a pattern."""
+def mentions_purpose(text: str, purpose: str) -> bool:
+    """Whether a message names its purpose: every word of it (``account_deletion``: account, deletion),
+    cut to its first five letters, occurs in the text, case-insensitively. "Confirm your account deletion"
+    and "Delete your account" both name ``account_deletion``; "Verify your email" names ``email_verification``.
+    """
+    folded = text.casefold()
+    return all(word[:5].casefold() in folded for word in purpose.split("_") if word)
+
+
+def _without_userinfo(url: str) -> str:
+    """The URL as shown in messages: a ``user:password@`` in it stays out of output."""
+    parsed = httpx.URL(url)
+    return str(parsed.copy_with(username=None, password=None)) if parsed.userinfo else url
+
+
+@dataclass(slots=True, frozen=True)
+class CaughtMail:
+    """One message as a mail catcher holds it."""
+
+    id: str
+    subject: str
+    text: str
+
+
+class MailCatcherInbox(ABC):
+    """What Mailpit and MailDev share: the newest mail to the address naming the purpose, its code by a pattern.
+
+    A catcher receives mail a moment after the server sent it, so the inbox remembers which messages it
+    has answered from: when the newest matching one was already used, it polls (``poll_s``) for a newer
+    one for up to ``wait_s`` seconds, and only then answers the newest it has. E-mail only: other
+    channels answer None (``ByChannelInbox`` pairs a catcher with the test-support outbox for SMS).
+    """
 
     def __init__(
         self,
         url: str,
         redactor: Redactor,
         *,
-        pattern: str = DEFAULT_CODE_PATTERN,
-        timeout_s: float = 10.0,
-        transport: httpx.BaseTransport | None = None,
+        name: str,
+        pattern: str,
+        timeout_s: float,
+        wait_s: float,
+        poll_s: float,
+        transport: httpx.BaseTransport | None,
     ) -> None:
         self.url = url.rstrip("/")
-        self.description = f"Mailpit at {self.url}"
+        self.description = f"{name} at {_without_userinfo(self.url)}"
         self.pattern = re.compile(pattern)
         self._redactor = redactor
+        self._wait_s = wait_s
+        self._poll_s = poll_s
         self._http = httpx.Client(timeout=timeout_s, transport=transport)
+        self._used: dict[tuple[str, str], set[str]] = {}
+        self._lock = threading.Lock()
 
     def _get(self, path: str, **params: str) -> Any:
         try:
@@ -79,19 +126,151 @@ class MailpitInbox:
         except (httpx.HTTPError, ValueError) as exc:
             raise InboxError(f"cannot read {self.description}{path}: {type(exc).__name__}") from None
 
+    @abstractmethod
+    def mails_to(self, address: str) -> Iterator[CaughtMail]:
+        """The catcher's mail to ``address``, newest first."""
+
+    def _newest(self, address: str, purpose: str) -> tuple[str, str] | None:
+        """(message id, code) of the newest mail to ``address`` that names ``purpose`` and holds a code."""
+        for mail in self.mails_to(address):
+            text = f"{mail.subject}\n{mail.text}"
+            match = self.pattern.search(text) if mentions_purpose(text, purpose) else None
+            if match:
+                return mail.id, match.group(1) if match.groups() else match.group(0)
+        return None
+
     def latest_code(self, *, channel: str, address: str, purpose: str) -> str | None:
         if channel != "email":
-            return None  # Mailpit only receives e-mail
+            return None  # a mail catcher only receives e-mail
+        key = (address.casefold(), purpose)
+        deadline = time.monotonic() + self._wait_s
+        while True:
+            found = self._newest(address, purpose)
+            with self._lock:
+                used = self._used.setdefault(key, set())
+                fresh = found is not None and found[0] not in used
+                if found is not None:
+                    used.add(found[0])
+            if found is not None and (fresh or time.monotonic() >= deadline):
+                self._redactor.add(found[1])
+                return found[1]
+            if time.monotonic() >= deadline:
+                return None
+            time.sleep(self._poll_s)
+
+
+class MailpitInbox(MailCatcherInbox):
+    """Mailpit's HTTP API: ``/api/v1/search`` by recipient (newest first), then ``/api/v1/message/{ID}``."""
+
+    def __init__(
+        self,
+        url: str,
+        redactor: Redactor,
+        *,
+        pattern: str = DEFAULT_CODE_PATTERN,
+        timeout_s: float = 10.0,
+        wait_s: float = 5.0,
+        poll_s: float = 0.2,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            url,
+            redactor,
+            name="Mailpit",
+            pattern=pattern,
+            timeout_s=timeout_s,
+            wait_s=wait_s,
+            poll_s=poll_s,
+            transport=transport,
+        )
+
+    def mails_to(self, address: str) -> Iterator[CaughtMail]:
         found = self._get("/api/v1/search", query=f'to:"{address}"')
-        for summary in found.get("messages", []):  # Mailpit lists the newest first
+        for summary in found.get("messages") or []:  # Mailpit lists the newest first
             message = self._get(f"/api/v1/message/{summary['ID']}")
-            text = " ".join(str(message.get(part) or "") for part in ("Subject", "Text"))
-            match = self.pattern.search(text)
-            if match:
-                code = match.group(1) if match.groups() else match.group(0)
-                self._redactor.add(code)
-                return code
-        return None
+            text = str(message.get("Text") or "") or _strip_tags(str(message.get("HTML") or ""))
+            yield CaughtMail(str(summary["ID"]), str(message.get("Subject") or ""), text)
+
+
+class MailDevInbox(MailCatcherInbox):
+    """MailDev's REST API: ``GET /api/email`` lists every caught mail with ``to``, ``subject``, ``text``."""
+
+    def __init__(
+        self,
+        url: str,
+        redactor: Redactor,
+        *,
+        pattern: str = DEFAULT_CODE_PATTERN,
+        timeout_s: float = 10.0,
+        wait_s: float = 5.0,
+        poll_s: float = 0.2,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        super().__init__(
+            url,
+            redactor,
+            name="MailDev",
+            pattern=pattern,
+            timeout_s=timeout_s,
+            wait_s=wait_s,
+            poll_s=poll_s,
+            transport=transport,
+        )
+
+    def mails_to(self, address: str) -> Iterator[CaughtMail]:
+        listed = self._get("/api/email")
+        if not isinstance(listed, list):
+            raise InboxError(f"cannot read {self.description}/api/email: not a list of messages")
+        wanted = address.casefold()
+        mine = [(i, m) for i, m in enumerate(listed) if isinstance(m, dict) and wanted in _maildev_recipients(m)]
+        mine.sort(key=lambda item: (_maildev_received(item[1]), item[0]), reverse=True)  # newest first
+        for _, mail in mine:
+            text = str(mail.get("text") or "") or _strip_tags(str(mail.get("html") or ""))
+            yield CaughtMail(str(mail.get("id")), str(mail.get("subject") or ""), text)
+
+
+def _maildev_recipients(mail: dict[str, Any]) -> set[str]:
+    """The addresses a MailDev message went to: its To header and its SMTP envelope (Bcc included)."""
+    envelope = mail.get("envelope")
+    listed = [*(mail.get("to") or []), *((envelope.get("to") or []) if isinstance(envelope, dict) else [])]
+    return {str(entry.get("address", "")).casefold() for entry in listed if isinstance(entry, dict)}
+
+
+def _maildev_received(mail: dict[str, Any]) -> float:
+    """When MailDev received the message (``time``), else its Date header (``date``); 0 when neither parses."""
+    for key in ("time", "date"):
+        try:
+            return datetime.fromisoformat(str(mail[key]).replace("Z", "+00:00")).timestamp()
+        except (KeyError, ValueError, OverflowError):
+            continue
+    return 0.0
+
+
+def _strip_tags(html: str) -> str:
+    return re.sub(r"<[^>]+>", " ", html)
+
+
+class ByChannelInbox:
+    """E-mail codes from a mail catcher, every other channel's (SMS) from a second inbox.
+
+    A staging server mails its e-mail codes but has no SMS catcher; its test-support outbox still holds
+    the SMS codes, so the phone lifecycles run too.
+    """
+
+    def __init__(self, email: Inbox, other: Inbox) -> None:
+        self.email = email
+        self.other = other
+        self.description = f"{email.description} (e-mail), {other.description} (other channels)"
+
+    def latest_code(self, *, channel: str, address: str, purpose: str) -> str | None:
+        if channel == "email":
+            return self.email.latest_code(channel=channel, address=address, purpose=purpose)
+        try:
+            return self.other.latest_code(channel=channel, address=address, purpose=purpose)
+        except InboxError as exc:
+            raise InboxError(
+                f"{exc} (the mail catcher holds e-mail only; {channel} codes come from the test-support outbox)"
+            ) from None
 
 
 class CommandInbox:
@@ -142,10 +321,13 @@ def parse_inbox(spec: str, *, base_url: str, redactor: Redactor, pattern: str = 
         return TestSupportInbox(base_url, redactor)
     if kind == "test-support":
         return TestSupportInbox(rest, redactor)
-    if kind == "mailpit" and rest:
-        return MailpitInbox(rest, redactor, pattern=pattern)
+    if kind in ("mailpit", "maildev") and rest and rest.startswith(("http://", "https://")):
+        catcher = MailpitInbox if kind == "mailpit" else MailDevInbox
+        return ByChannelInbox(catcher(rest, redactor, pattern=pattern), TestSupportInbox(base_url, redactor))
     if kind == "command" and rest:
         return CommandInbox(rest, redactor)
     if kind == "fixed" and rest:
         return FixedInbox(rest, redactor)
-    raise ValueError(f"--inbox {kind!r} is not an inbox; use test-support, mailpit:URL, command:CMD or fixed:CODE")
+    raise ValueError(
+        f"--inbox {kind!r} is not an inbox; use test-support, mailpit:URL, maildev:URL, command:CMD or fixed:CODE"
+    )
