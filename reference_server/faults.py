@@ -137,6 +137,15 @@ def _superseded_request(accepted: bool, attempt: OtpAttempt) -> bool:
     return accepted or attempt.superseded() is not None
 
 
+def _on_export(apply: Callable[[V, OtpAttempt], V]) -> Callable[[V, OtpAttempt], V]:
+    """`apply` on OTPs presented to the export confirm only (the deletion flow shares the OTP code)."""
+
+    def on_export(value: V, attempt: OtpAttempt) -> V:
+        return apply(value, attempt) if attempt.kind == "export" else value
+
+    return on_export
+
+
 def _skip_nfc_check(name: str) -> Callable[[NfcChecks, object], NfcChecks]:
     def apply(checks: NfcChecks, context: object) -> NfcChecks:
         return replace(checks, **{name: False})
@@ -440,6 +449,41 @@ CATALOGUE: tuple[Fault[Any, Any], ...] = (
         "GDPR-OTP-EXPIRY",
         hook=hooks.OTP_CHECK_ENFORCES_EXPIRY,
         apply=_force(False),
+    ),
+    _fault(
+        "export_any_otp_accepted",
+        "confirmDataExport accepts any 6 digits for the pending export (the deletion confirm is right).",
+        "GDPR-EXPORT-FLOW",
+        hook=hooks.OTP_CHECK_ACCEPTS_MISMATCH,
+        apply=_on_export(_force(True)),
+    ),
+    _fault(
+        "export_otp_reusable",
+        "An export OTP confirms a second time (the deletion confirm is right).",
+        "GDPR-EXPORT-OTP-SINGLE-USE",
+        hook=hooks.OTP_CHECK_WITHOUT_PENDING,
+        apply=_on_export(_redeemed_again),
+    ),
+    _fault(
+        "export_foreign_otp_accepted",
+        "Another user's pending export OTP confirms this user's export (the deletion confirm is right).",
+        "GDPR-EXPORT-OTP-BOUND",
+        hook=hooks.OTP_CHECK_ACCEPTS_MISMATCH,
+        apply=_on_export(_another_users_pending),
+    ),
+    _fault(
+        "export_stale_otp_accepted",
+        "The OTP of a superseded export request confirms the new one (the deletion confirm is right).",
+        "GDPR-EXPORT-OTP-BOUND",
+        hook=hooks.OTP_CHECK_ACCEPTS_MISMATCH,
+        apply=_on_export(_superseded_request),
+    ),
+    _fault(
+        "export_expired_otp_accepted",
+        "An export OTP still confirms after its 10 minutes (the deletion confirm is right).",
+        "GDPR-EXPORT-OTP-EXPIRY",
+        hook=hooks.OTP_CHECK_ENFORCES_EXPIRY,
+        apply=_on_export(_force(False)),
     ),
     _fault(
         "otp_unlimited_attempts",

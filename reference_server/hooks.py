@@ -95,7 +95,11 @@ class NfcChecks:
 
 
 class OtpAttempt(Protocol):
-    """A presented OTP that matched nothing else: the other requests it could match."""
+    """A presented OTP for one flow (`kind`: "deletion" or "export"): the other requests it could match."""
+
+    @property
+    def kind(self) -> str:
+        """The flow the OTP is presented to: "deletion" or "export"."""
 
     def redeemed(self) -> sqlite3.Row | None:
         """The caller's latest already-redeemed request with this OTP."""
@@ -219,10 +223,10 @@ DELETION_CONFIRM_GRACE_S: Hook[int, None] = Hook(
 OTP_OPEN_REQUIRES_VERIFIED_EMAIL: Hook[bool, None] = Hook(
     "otp.open.requires_verified_email", "True: a request needs a verified primary email, else 403 (True)"
 )
-OTP_CHECK_ENFORCES_ATTEMPTS: Hook[bool, None] = Hook(
+OTP_CHECK_ENFORCES_ATTEMPTS: Hook[bool, OtpAttempt] = Hook(
     "otp._check.enforces_attempts", "True: a request out of attempts answers 429 (True)"
 )
-OTP_CHECK_ENFORCES_EXPIRY: Hook[bool, None] = Hook(
+OTP_CHECK_ENFORCES_EXPIRY: Hook[bool, OtpAttempt] = Hook(
     "otp._check.enforces_expiry", "True: an expired OTP answers 400 code_expired (True)"
 )
 OTP_CHECK_WITHOUT_PENDING: Hook[sqlite3.Row | None, OtpAttempt] = Hook(

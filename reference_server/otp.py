@@ -82,9 +82,9 @@ class OtpFlow:
                 return confirmed, None
             return None, ApiError(409, "no_pending_request", "There is no request awaiting confirmation.")
         out_of_attempts = pending["otp_attempts"] >= self._state.limits.otp_max_attempts
-        if out_of_attempts and self._state.at(hooks.OTP_CHECK_ENFORCES_ATTEMPTS, True):
+        if out_of_attempts and self._state.at(hooks.OTP_CHECK_ENFORCES_ATTEMPTS, True, attempt):
             return None, ApiError.too_many_attempts(int(pending["otp_expires_at"] - now))
-        if now >= pending["otp_expires_at"] and self._state.at(hooks.OTP_CHECK_ENFORCES_EXPIRY, True):
+        if now >= pending["otp_expires_at"] and self._state.at(hooks.OTP_CHECK_ENFORCES_EXPIRY, True, attempt):
             return None, ApiError(400, "code_expired", "The code has expired; request a new one.")
         if secrets.compare_digest(otp, str(pending["otp"])):
             return pending, None
@@ -109,6 +109,10 @@ class _Attempt:
     conn: sqlite3.Connection
     user_id: int
     otp: str
+
+    @property
+    def kind(self) -> str:
+        return self.flow._kind
 
     def redeemed(self) -> sqlite3.Row | None:
         return self.flow._latest(self.conn, "user_id = ? AND otp_used = 1 AND otp = ?", (self.user_id, self.otp))

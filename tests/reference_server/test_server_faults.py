@@ -314,6 +314,49 @@ def _(http: httpx.Client) -> bool:
     return user.post("user/confirm-account-deletion", json={"otp": otp}).status_code == 400
 
 
+@probe("export_any_otp_accepted")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    otp = user.request_otp("export")
+    return user.post("user/confirm-data-export", json={"otp": wrong_code(otp)}).status_code == 400
+
+
+@probe("export_otp_reusable")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    otp = user.request_otp("export")
+    user.post("user/confirm-data-export", json={"otp": otp})
+    return user.post("user/confirm-data-export", json={"otp": otp}).status_code == 409
+
+
+@probe("export_foreign_otp_accepted")
+def _(http: httpx.Client) -> bool:
+    alice, bob = new_user(http), new_user(http)
+    while True:
+        alices, bobs = alice.request_otp("export"), bob.request_otp("export")
+        if alices != bobs:
+            break
+    return alice.post("user/confirm-data-export", json={"otp": bobs}).status_code == 400
+
+
+@probe("export_stale_otp_accepted")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    old = user.request_otp("export")
+    new = user.request_otp("export")
+    while new == old:
+        new = user.request_otp("export")
+    return user.post("user/confirm-data-export", json={"otp": old}).status_code == 400
+
+
+@probe("export_expired_otp_accepted")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    otp = user.request_otp("export")
+    advance_clock(http, 601)
+    return user.post("user/confirm-data-export", json={"otp": otp}).status_code == 400
+
+
 @probe("otp_unlimited_attempts")
 def _(http: httpx.Client) -> bool:
     user = new_user(http)

@@ -82,8 +82,10 @@ class ExportLifecycle(Lifecycle):
     # --- the export flow ---------------------------------------------------------------------------
     @initialize(target=export_files)
     def export_first(self) -> str:
-        """Exports once before any other step (every example has a file to download and expire), then tries
-        every traversal name, raw and percent-encoded, once, whatever steps Hypothesis draws later."""
+        """Refuses every kind of bad OTP once, exports once before any other step (every example has a file to
+        download and expire), then tries every traversal name, raw and percent-encoded, once, whatever steps
+        Hypothesis draws later."""
+        self.refuse_bad_otps()
         filename = self.run_export()
         for name in TRAVERSAL_NAMES:
             for raw in (False, True):
@@ -95,7 +97,8 @@ class ExportLifecycle(Lifecycle):
         """Request, confirm with the inbox OTP, poll the GDPR status until ready, download and compare."""
         return self.run_export()
 
-    def run_export(self) -> str:
+    def request_export(self) -> str:
+        """POST request-data-export: 202 pending_confirmation, and an OTP reaches the primary email; the OTP."""
         asked = self.send("requestDataExport", user=self.user, json_body={"format": "json"})
         body = self.expect("GDPR-EXPORT-FLOW", asked, 202, what="an export request awaits confirmation")
         self.check(
@@ -107,8 +110,58 @@ class ExportLifecycle(Lifecycle):
         )
         otp = self.ctx.code(channel="email", address=self.email, purpose="data_export")
         self.note("(inbox: a data_export OTP reached the primary email)")
-        confirmed = self.send("confirmDataExport", user=self.user, json_body={"otp": otp})
+        return otp
+
+    def confirm_with(self, otp: str) -> Exchange:
+        return self.send("confirmDataExport", user=self.user, json_body={"otp": otp})
+
+    def refuse_bad_otps(self) -> None:
+        """The export confirm refuses what the deletion confirm refuses, each on a request of its own (so no
+        attempt limit interferes): a wrong OTP (400 invalid_code), a superseded request's OTP (400 invalid_code),
+        another user's pending OTP (400 invalid_code; with a second user) and, with the test clock, an expired
+        one (400 code_expired). A used OTP is tried after every confirmation (run_export)."""
+        first = self.request_export()
+        wrong = f"{(int(first) + 1) % 1_000_000:06d}"
+        self.expect("GDPR-EXPORT-FLOW", self.confirm_with(wrong), 400, code="invalid_code", what="a wrong export OTP")
+        second = self.request_export()
+        if second != first:
+            stale = self.confirm_with(first)
+            self.expect(_BOUND, stale, 400, code="invalid_code", what="the OTP of a superseded export request")
+        foreign = self.foreign_otp()
+        if foreign is not None:
+            current = self.request_export()
+            if foreign != current:
+                self.expect(_BOUND, self.confirm_with(foreign), 400, code="invalid_code", what="another user's OTP")
+        if self.ctx.clock is not None:
+            otp = self.request_export()
+            past_ttl = self.ctx.limits.otp_ttl_s + 1
+            self.ctx.clock.advance(past_ttl)
+            self.note(f"(test clock advanced {past_ttl} s)")
+            self.expect(_EXPIRY, self.confirm_with(otp), 400, code="code_expired", what="an expired export OTP")
+
+    def foreign_otp(self) -> str | None:
+        """Another user's pending export OTP (a disposable user, else user B); None without such a user."""
+        other = self.ctx.disposable_user() if self.ctx.factory is not None else self.ctx.user_b
+        if other is None:
+            self.note("(no second user: the foreign OTP is not tried)")
+            return None
+        asked = self.send("requestDataExport", user=other, json_body={"format": "json"})
+        if asked.status != 202:
+            self.note("(the second user cannot request an export: the foreign OTP is not tried)")
+            return None
+        return self.ctx.code(channel="email", address=profile_email(self.ctx, other), purpose="data_export")
+
+    def run_export(self) -> str:
+        otp = self.request_export()
+        confirmed = self.confirm_with(otp)
         body = self.expect("GDPR-EXPORT-FLOW", confirmed, 202, what="the right OTP confirms the export")
+        self.expect(
+            _SINGLE_USE,
+            self.confirm_with(otp),
+            409,
+            code="no_pending_request",
+            what="a used export OTP again, with nothing awaiting confirmation",
+        )
         request_id = body.get("request_id")
         self.check(
             "GDPR-EXPORT-FLOW",
@@ -262,10 +315,45 @@ _GDPR_EXPORT_TRAVERSAL = owned(
     doc="Downloads ../etc/passwd, ..%2F..%2Fsecret and kesk-export-x.json/../../, raw and percent-encoded: 404 or 400.",
 )
 
+_GDPR_EXPORT_OTP_SINGLE_USE = owned(
+    "GDPR-EXPORT-OTP-SINGLE-USE",
+    cites=("rule:OTP",),
+    needs=[Need.INBOX],
+    title="An export OTP confirms once",
+    operations=("confirmDataExport",),
+    doc="Confirms an export, then sends the same OTP again: 409 no_pending_request.",
+)
+_GDPR_EXPORT_OTP_BOUND = owned(
+    "GDPR-EXPORT-OTP-BOUND",
+    cites=("rule:OTP",),
+    needs=[Need.INBOX],
+    title="An export OTP is bound to its user and request",
+    operations=("requestDataExport", "confirmDataExport"),
+    doc="Confirms with a superseded export request's OTP and (given a second user) with another user's pending "
+    "export OTP: 400 invalid_code each.",
+)
+_GDPR_EXPORT_OTP_EXPIRY = owned(
+    "GDPR-EXPORT-OTP-EXPIRY",
+    cites=("rule:OTP",),
+    needs=[Need.INBOX, Need.CLOCK],
+    title="An export OTP expires after 10 minutes",
+    operations=("confirmDataExport",),
+    doc="Requests an export, advances the test clock past the OTP's lifetime and confirms: 400 code_expired.",
+)
+_SINGLE_USE, _BOUND, _EXPIRY = _GDPR_EXPORT_OTP_SINGLE_USE, _GDPR_EXPORT_OTP_BOUND, _GDPR_EXPORT_OTP_EXPIRY
+
 EXPORT = MachineSpec(
     "data-export",
     ExportLifecycle,
-    requirements=(_GDPR_EXPORT_FLOW, _GDPR_EXPORT_CONTENT, _GDPR_EXPORT_EXPIRY, _GDPR_EXPORT_TRAVERSAL),
+    requirements=(
+        _GDPR_EXPORT_FLOW,
+        _GDPR_EXPORT_CONTENT,
+        _GDPR_EXPORT_EXPIRY,
+        _GDPR_EXPORT_TRAVERSAL,
+        _GDPR_EXPORT_OTP_SINGLE_USE,
+        _GDPR_EXPORT_OTP_BOUND,
+        _GDPR_EXPORT_OTP_EXPIRY,
+    ),
     steps=8,
     sharing=Sharing.ALONE,  # it advances the server's test clock (GDPR-EXPORT-EXPIRY)
 )
