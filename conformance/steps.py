@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from conformance.failures import FailureDetail
-from conformance.redact import MASK, SECRET_FIELDS, Redactor
+from conformance.redact import SECRET_FIELDS, Redactor
 from conformance.target import Exchange
 
 if TYPE_CHECKING:
@@ -63,6 +64,59 @@ _KEPT_HEADERS_SKIPPED = frozenset(
 _EXPECTED_STATUS = re.compile(r"(?:^|: )(?:status )?(?P<statuses>\d{3}(?: or \d{3})*)(?: (?P<code>[a-z][a-z0-9_]*))?$")
 
 
+# --- the step semantics, standalone: export_pytest copies these functions' source into every exported test ---
+def authorization(symbol: str, tokens: dict[str, str]) -> str | None:
+    """The Authorization header a step's user symbol stands for; KeyError(symbol) when no token is given for it.
+
+    ``none``: no header; ``unknown``: a fresh random bearer token no user holds; ``malformed:Basic:credential``
+    and ``malformed:Bearer``: the same scheme with a made-up credential (or none); other symbols (``user_a``,
+    ``user_b``, ``user:disposable-1``) are looked up in `tokens`.
+    """
+    import secrets as _secrets
+
+    if symbol == "none":
+        return None
+    if symbol == "unknown":
+        return "Bearer kesk_unknown_" + _secrets.token_hex(16)
+    if symbol.startswith("malformed:"):
+        scheme = symbol.split(":")[1]
+        made_up = "a2VzazprZXNr" if scheme.lower() == "basic" else "kesk"  # base64("kesk:kesk")
+        return f"{scheme} {made_up}" if symbol.endswith(":credential") else scheme
+    return "Bearer " + tokens[symbol]
+
+
+def fill(value: object, known: dict[str, str]) -> object:
+    """`value` with each placeholder (``${password}``) or recorded id replaced by what `known` maps it to."""
+    if isinstance(value, dict):
+        return {key: fill(item, known) for key, item in value.items()}
+    if isinstance(value, list):
+        return [fill(item, known) for item in value]
+    if isinstance(value, str):
+        if value in known:
+            return known[value]
+        if "/" in value:
+            return "/".join(known.get(part, part) for part in value.split("/"))
+    return value
+
+
+def still_fails(expect: dict[str, object], status: int, body: object) -> bool:
+    """Whether an answer still breaks a recorded expectation (see Expectation)."""
+    got_code = body.get("code") if isinstance(body, dict) else None
+    statuses = expect.get("statuses")
+    if isinstance(statuses, list) and statuses:
+        return status not in statuses or (expect.get("code") is not None and got_code != expect.get("code"))
+    return status == expect.get("recorded_status") and got_code == expect.get("recorded_code")
+
+
+def learn_ids(recorded: dict[str, object], body: object, known: dict[str, str]) -> None:
+    """Map the ids the run got (`recorded`) to those this answer holds, so later steps use the new ones."""
+    if isinstance(body, dict):
+        for key, old in recorded.items():
+            new = body.get(key)
+            if new is not None and str(new) != str(old):
+                known[str(old)] = str(new)
+
+
 def placeholder(name: str) -> str:
     """How a secret body value the results do not keep is written: ``${otp}``."""
     return "${" + name + "}"
@@ -90,10 +144,7 @@ class Expectation:
     code: str | None = None
 
     def violated_by(self, status: int, body: Any) -> bool:
-        got_code = body.get("code") if isinstance(body, dict) else None
-        if self.statuses:
-            return status not in self.statuses or (self.code is not None and got_code != self.code)
-        return status == self.recorded_status and got_code == self.recorded_code
+        return still_fails(self.as_json(), status, body)
 
     def describe(self) -> str:
         if self.statuses:
@@ -162,6 +213,7 @@ class Step:
     content: str | None = None  # a body that is not JSON, as text
     secrets: tuple[str, ...] = ()  # body fields whose values were replaced by placeholders
     status: int = 0  # the answer the run got
+    ids: dict[str, str] = field(default_factory=dict)  # id fields of the answer the run got ("id": "17")
     expect: Expectation | None = None  # set on a failing step
 
     def as_json(self) -> dict[str, object]:
@@ -180,6 +232,8 @@ class Step:
         if self.secrets:
             data["secrets"] = list(self.secrets)
         data["status"] = self.status
+        if self.ids:
+            data["ids"] = self.ids
         if self.expect is not None:
             data["expect"] = self.expect.as_json()
         return data
@@ -198,6 +252,7 @@ class Step:
             content=data.get("content"),
             secrets=tuple(data.get("secrets", ())),
             status=int(data.get("status", 0)),
+            ids={str(k): str(v) for k, v in dict(data.get("ids", {})).items()},
             expect=Expectation.from_json(expect) if isinstance(expect, dict) else None,
         )
 
@@ -239,6 +294,7 @@ class RunRecorder:
 
     def __init__(self) -> None:
         self.exchanges: list[Exchange] = []
+        self.received_at: dict[int, float] = {}  # sequence -> wall-clock time the answer was recorded (HAR)
         self.redactor = Redactor()
         self._labels: dict[str, str] = {}  # token -> symbol
         self._memo: MutableMapping[str, Any] = {}
@@ -251,7 +307,7 @@ class RunRecorder:
         self._labels[ctx.user_a.token] = AUTH_USER_A
         if ctx.user_b is not None:
             self._labels[ctx.user_b.token] = AUTH_USER_B
-        ctx.client.observers.append(self.exchanges.append)
+        ctx.client.observers.append(self._observe)
         factory = ctx.factory
         if factory is not None:
             # Label the disposable users the factory makes during the run; the factory stays the same
@@ -260,6 +316,11 @@ class RunRecorder:
                 method = getattr(factory, name, None)
                 if callable(method):
                     setattr(factory, name, self._labelling(method))
+
+    def _observe(self, exchange: Exchange) -> None:
+        # Observers are called one exchange at a time, in sequence order (TargetClient.record).
+        self.exchanges.append(exchange)
+        self.received_at[exchange.sequence] = time.time()
 
     def _labelling(self, create: Callable[[str], User]) -> Callable[[str], User]:
         def labelled(label: str) -> User:
@@ -287,7 +348,8 @@ class RunRecorder:
         headers = {
             name: value
             for name, value in self.redactor.headers(exchange.request_headers).items()
-            if name.lower() not in _KEPT_HEADERS_SKIPPED and not (name.lower() == "accept" and value == "application/json")
+            if name.lower() not in _KEPT_HEADERS_SKIPPED
+            and not (name.lower() == "accept" and value == "application/json")
         }
         json_body: Any = None
         content: str | None = None
@@ -310,8 +372,20 @@ class RunRecorder:
             content=content,
             secrets=tuple(dict.fromkeys(secrets)),
             status=exchange.status,
+            ids=self._ids(exchange),
             expect=expect,
         )
+
+    def _ids(self, exchange: Exchange) -> dict[str, str]:
+        """The answer's top-level id fields: replay maps them to the ids a new run of the steps gets."""
+        body = exchange.json() if 200 <= exchange.status < 300 else None
+        if not isinstance(body, dict):
+            return {}
+        return {
+            key: self.redactor.text(str(value))
+            for key, value in body.items()
+            if (key == "id" or key.endswith("_id")) and isinstance(value, str | int) and not isinstance(value, bool)
+        }
 
     def _without_secrets(self, value: Any, secrets: list[str]) -> Any:
         if isinstance(value, dict):
@@ -404,8 +478,3 @@ class RunRecorder:
             )
             steps.append(self.step(exchange, expect))
         return FailureSteps(requirement_id, kind, tuple(steps), omitted=omitted, note=note)
-
-
-def mask_free(text: str) -> bool:
-    """True when `text` holds no redaction mask (a step the redactor had to blank cannot be replayed as is)."""
-    return MASK not in text
