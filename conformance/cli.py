@@ -25,6 +25,8 @@ commands:
   run        run the conformance suite (default target: the bundled reference server)
   list       list the requirement catalogue
   merge      join the results.json of shards (run --shard I/N) into one run's reports
+  baseline   print a known-failures file (for run --known-failures) from a run's results.json
+  diff       compare two runs' results.json: regressed, fixed, new, removed (exit 1 on a regression)
   spec       validate the contract (spec/openapi.yaml) and print its outline
   serve      run the reference server
   new-user   create a disposable user through the test-support contract
@@ -90,6 +92,18 @@ def _merge_main(argv: Sequence[str]) -> int:
     return merge_main(argv)
 
 
+def _baseline_main(argv: Sequence[str]) -> int:
+    from conformance.known_failures import baseline_main
+
+    return baseline_main(argv)
+
+
+def _diff_main(argv: Sequence[str]) -> int:
+    from conformance.diff import diff_main
+
+    return diff_main(argv)
+
+
 def _list_main(argv: Sequence[str]) -> int:
     from conformance.runner_cli import list_main
 
@@ -100,6 +114,8 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "run": _run_main,
     "list": _list_main,
     "merge": _merge_main,
+    "baseline": _baseline_main,
+    "diff": _diff_main,
     "spec": _spec_main,
     "serve": _reference_server("serve_main"),
     "new-user": _reference_server("new_user_main"),

@@ -51,10 +51,12 @@ class Settings:
     fault: list[str] = field(default_factory=list)  # reference-server faults for the embedded target
     variant: list[str] = field(default_factory=list)  # reference-server variants for the embedded target
     quiet: bool = False
+    known_failures: str | None = None  # TOML file of [[known]] failures that do not fail the run (known_failures.py)
+    not_implemented: list[str] = field(default_factory=list)  # optional API groups the target leaves out
 
 
 _SECRET_FIELDS = ("token", "token_b", "password")
-_LIST_FIELDS = {"select", "exclude", "fault", "variant"}
+_LIST_FIELDS = {"select", "exclude", "fault", "variant", "not_implemented"}
 
 
 def _field_types() -> dict[str, str]:
@@ -209,6 +211,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="reference-server conformant variant to switch on (embedded target only)",
     )
     add("--quiet", action="store_const", const=True, help="no progress, only the summary")
+    add(
+        "--known-failures",
+        metavar="FILE",
+        help="TOML [[known]] failures: reported 'known', not failing the run; one that passes again fails it",
+    )
+    add(
+        "--not-implemented",
+        metavar="GROUP",
+        action="append",
+        help="an optional part of the API the target leaves out (identity, export, fcm): its requirements are "
+        "reported 'not applicable' (repeatable)",
+    )
 
 
 def resolve(args: argparse.Namespace, environ: Mapping[str, str] | None = None) -> Settings:

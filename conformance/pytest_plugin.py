@@ -2,13 +2,20 @@
 
 Registered through the ``pytest11`` entry point, so it loads in every pytest run; it stays
 inert unless the ``conformance`` package's own test module is collected. Options mirror
-`kesk-conformance run` (``--base-url`` plus ``--kesk-*``) and fall back to ``KESK_*`` variables.
+`kesk-conformance run` (``--kesk-base-url`` plus ``--kesk-*``) and fall back to ``KESK_*`` variables.
+
+``--base-url`` belongs to pytest-base-url when that plugin is installed (two plugins defining one option
+is an argparse error in every pytest run): the suite then reads its value (``--base-url``,
+``PYTEST_BASE_URL`` or the ``base_url`` ini setting) when ``--kesk-base-url`` is not given. Without
+pytest-base-url, this plugin defines ``--base-url`` itself, as a synonym of ``--kesk-base-url``.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -37,10 +44,22 @@ _OPTIONS = (
 )
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+def _pytest_base_url_loads(pluginmanager: pytest.PytestPluginManager) -> bool:
+    """Whether pytest-base-url will define --base-url in this run (it may not have registered yet)."""
+    if pluginmanager.has_plugin("base_url"):
+        return True
+    if pluginmanager.is_blocked("base_url") or os.environ.get("PYTEST_DISABLE_PLUGIN_AUTOLOAD"):
+        return False  # an explicit `-p pytest_base_url.plugin` after this plugin is not foreseen here
+    return importlib.util.find_spec("pytest_base_url") is not None
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     group = parser.getgroup("kesk-conformance", "Kesk UserApi conformance suite")
-    with contextlib.suppress(ValueError):  # pytest-base-url may already define it; both mean the same
-        group.addoption("--base-url", default=None, help="the API to test (default: the bundled reference server)")
+    where = "the API to test, with its /v1 prefix (default: the bundled reference server)"
+    group.addoption("--kesk-base-url", default=None, metavar="URL", help=f"{where}; env KESK_BASE_URL")
+    if not _pytest_base_url_loads(pluginmanager):
+        with contextlib.suppress(ValueError):  # defined twice in one group: already ours
+            group.addoption("--base-url", default=None, metavar="URL", help="same as --kesk-base-url")
     for flag, _, text in _OPTIONS:
         group.addoption(flag, default=None, help=text)
     group.addoption("--kesk-select", action="append", default=None, metavar="GLOB", help="requirement id glob")
@@ -60,7 +79,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def settings_from(config: pytest.Config) -> Settings:
     """Settings from pytest options; a mistake is a usage error, not a traceback."""
     namespace = argparse.Namespace(
-        base_url=config.getoption("base_url"),
+        # pytest-base-url's value (or our own --base-url's) when --kesk-base-url is not given
+        base_url=config.getoption("kesk_base_url") or config.getoption("base_url", default=None),
         select=config.getoption("kesk_select"),
         exclude=config.getoption("kesk_exclude"),
         strict=config.getoption("conformance_strict"),
@@ -78,7 +98,9 @@ def settings_from(config: pytest.Config) -> Settings:
 
 
 def _kesk_options_given(config: pytest.Config) -> bool:
-    names = ["base_url", "kesk_select", "kesk_exclude", "conformance_strict", "kesk_allow_destructive"]
+    # pytest-base-url's --base-url (or PYTEST_BASE_URL) is a team's own setting: alone it does not mean the suite.
+    names = [] if config.pluginmanager.has_plugin("base_url") else ["base_url"]
+    names += ["kesk_base_url", "kesk_select", "kesk_exclude", "conformance_strict", "kesk_allow_destructive"]
     names += [flag.lstrip("-").replace("-", "_") for flag, _, _ in _OPTIONS]
     return any(config.getoption(name) is not None for name in names)
 

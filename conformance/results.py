@@ -15,6 +15,8 @@ class Outcome(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     ERROR = "error"
+    KNOWN = "known"  # failed, and listed in --known-failures: reported, does not fail the run
+    NOT_APPLICABLE = "not_applicable"  # covers only operations of a group the target leaves out (--not-implemented)
 
 
 @dataclass(slots=True)
@@ -26,10 +28,15 @@ class RequirementResult:
     requests: int = 0
     duration_s: float = 0.0
     finished_s: float = 0.0  # seconds into the run when the verdict was known (a failure: when first reported)
+    judged: int = 0  # an observer: the exchanges of the run it judged (it sends none of its own)
+    stale: bool = False  # listed in --known-failures, yet it passed: the list must lose it, so the run fails
 
     def fails_run(self, *, strict: bool) -> bool:
         """A MUST (or, under --strict, any) requirement that failed, or that could not be decided: an
-        undecided requirement did not pass, so a run with one must not look green in CI."""
+        undecided requirement did not pass, so a run with one must not look green in CI. A stale known
+        failure fails the run whatever its level."""
+        if self.stale:
+            return True
         if self.outcome not in (Outcome.FAILED, Outcome.ERROR):
             return False
         return self.requirement.level is Level.MUST or strict
@@ -46,6 +53,8 @@ class RequirementResult:
             "reason": self.reason,
             "operations": list(item.operations),
             "requests": self.requests,
+            **({"judged": self.judged} if self.requirement.observes else {}),
+            **({"stale": True} if self.stale else {}),
             "duration_s": round(self.duration_s, 3),
             "finished_s": round(self.finished_s, 3),
             "failures": [failure.as_json() for failure in self.failures],
@@ -61,13 +70,32 @@ class RunResult:
     operations: dict[str, OperationStats]
     duration_s: float
     interrupted: bool = False  # Ctrl-C or SIGTERM cut the run short: not a conformance verdict
+    # Every request the run sent (the client's count), whether for a requirement, for setup and cleanup, or
+    # to a path of no operation; None when unknown (results read back from files), then `requests` is the
+    # per-operation total.
+    sent: int | None = None
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for result in self.results if result.outcome is outcome)
 
     @property
     def requests(self) -> int:
-        return sum(stats.requests for stats in self.operations.values())
+        """The run's total: the requirements' own counts plus `requests_for_setup`."""
+        return self.sent if self.sent is not None else sum(stats.requests for stats in self.operations.values())
+
+    @property
+    def requests_for_requirements(self) -> int:
+        return sum(result.requests for result in self.results)
+
+    @property
+    def requests_for_setup(self) -> int:
+        """Sent outside any requirement: the preflight, user setup through the API, the final cleanup."""
+        return max(self.requests - self.requests_for_requirements, 0)
+
+    @property
+    def requests_off_spec(self) -> int:
+        """Sent to a method and path of no operation of the spec, so counted in no operation's traffic."""
+        return max(self.requests - sum(stats.requests for stats in self.operations.values()), 0)
 
     @property
     def exit_code(self) -> int:
@@ -87,7 +115,14 @@ class RunResult:
                 "failed": self.count(Outcome.FAILED),
                 "skipped": self.count(Outcome.SKIPPED),
                 "error": self.count(Outcome.ERROR),
+                "known": self.count(Outcome.KNOWN),
+                "not_applicable": self.count(Outcome.NOT_APPLICABLE),
+                "stale": sum(1 for result in self.results if result.stale),
                 "requests": self.requests,
+                # requests = requests_for_requirements + requests_for_setup (sum of the requirements' counts)
+                "requests_for_requirements": self.requests_for_requirements,
+                "requests_for_setup": self.requests_for_setup,
+                "requests_off_spec": self.requests_off_spec,
                 "duration_s": round(self.duration_s, 3),
                 "interrupted": self.interrupted,
                 "exit_code": self.exit_code,

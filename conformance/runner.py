@@ -178,6 +178,8 @@ def _run_one(item: Requirement, shared: CheckContext, settings: Settings) -> Req
         failures=list(ctx.failures),
         requests=ctx.client.sent_for[item.id],
         duration_s=time.perf_counter() - started,
+        # an observer sends nothing: what it did is judge the run's exchanges of the spec's operations
+        judged=sum(1 for exchange in list(ctx.exchanges) if exchange.operation_id) if item.observes else 0,
     )
 
 
@@ -356,6 +358,7 @@ class RunSession:
             operations=dict(self.client.stats),
             duration_s=time.perf_counter() - self.started,
             interrupted=self.interrupted,
+            sent=self.client.sent,
         )
 
 

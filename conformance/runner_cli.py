@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,10 +18,25 @@ from conformance.config import ConfigError, parse
 from conformance.contract import bundled_contract
 from conformance.operations import OperationIndex
 from conformance.requirements import Requirement
-from conformance.results import Outcome, RequirementResult
+from conformance.results import Outcome, RequirementResult, RunResult
 from conformance.trace import faults_by_requirement, markdown, trace
 
-_OUTCOME_STYLE = {Outcome.PASSED: "green", Outcome.FAILED: "red", Outcome.SKIPPED: "yellow", Outcome.ERROR: "magenta"}
+_OUTCOME_STYLE = {
+    Outcome.PASSED: "green",
+    Outcome.FAILED: "red",
+    Outcome.SKIPPED: "yellow",
+    Outcome.ERROR: "magenta",
+    Outcome.KNOWN: "cyan",
+    Outcome.NOT_APPLICABLE: "dim",
+}
+
+
+def _console() -> Console:
+    """A terminal gets rich's output at its width; anything else (a CI log, a file) gets lines that never wrap
+    and no cursor movement, so one event stays on one line and the log reads the same at any width."""
+    if sys.stdout.isatty():
+        return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True, width=100_000)
 
 
 def _error(message: str) -> int:
@@ -42,14 +58,23 @@ def _check_writable(folder: Path) -> None:
 
 
 def run_main(argv: Sequence[str]) -> int:
+    from conformance.known_failures import apply_known_failures, load_known_failures
+    from conformance.optional_groups import leave_out, report_not_applicable
     from conformance.reporting import render_summary, write_reports
     from conformance.runner import TargetUnreachable, contract_for, execute, selected_requirements
 
-    console = Console(stderr=False, highlight=False)
+    console = _console()
     try:
         settings = parse(argv, prog="kesk-conformance run")
         _check_writable(Path(settings.report_dir))
         contract = contract_for(settings)
+        known = None
+        if settings.known_failures:  # checked against the catalogue before any request
+            ids = {item.id: item.operations for item in catalogue()}
+            known = load_known_failures(Path(settings.known_failures), ids)
+        selection = catalogue().select(settings.select, settings.exclude)
+        left_out = leave_out(settings.not_implemented, OperationIndex(contract.document).ids(), selection)
+        settings.exclude += [item.id for item in left_out.requirements]  # not applicable: reported, not run
         # Hypothesis keeps caches in ./.hypothesis unless told: a run writes only to its report directory.
         set_hypothesis_home_dir(Path(settings.report_dir) / ".hypothesis")
         total = len(selected_requirements(settings))
@@ -63,9 +88,10 @@ def run_main(argv: Sequence[str]) -> int:
                 return  # requirements run concurrently: each is reported when its verdict is known
             done += 1
             style = _OUTCOME_STYLE[result.outcome]
+            cost = f"{result.requests} requests" + (f", judged {result.judged}" if item.observes else "")
             console.print(
                 f"[dim]{done:>3}/{total}[/dim] [{style}]{result.outcome.value:<7}[/{style}] {item.id}"
-                f" [dim]({result.requests} requests, {result.finished_s:.1f} s)[/dim]",
+                f" [dim]({cost}, {result.finished_s:.1f} s)[/dim]",
                 soft_wrap=True,
             )
             if result.failures:  # a failure is shown the moment it is known; the full report comes at the end
@@ -76,11 +102,30 @@ def run_main(argv: Sequence[str]) -> int:
         result = execute(settings, progress=progress)
     except (ConfigError, SpecError, TargetUnreachable) as exc:
         return _error(str(exc))
+    report_not_applicable(result, left_out, [item.id for item in catalogue()])
+    if known is not None:
+        apply_known_failures(result, known)
     documented = {op.operation_id: list(op.responses()) for op in OperationIndex(contract.document)}
     paths = write_reports(result, Path(settings.report_dir), documented_statuses=documented)
-    render_summary(result, console)
-    console.print(f"reports: {', '.join(str(path) for path in paths.values())}")
+    _github_actions(result)
+    render_summary(result, console, reports=list(paths.values()))  # its last line: the one-line summary
     return result.exit_code
+
+
+def _github_actions(result: RunResult) -> None:
+    """Under GitHub Actions: an annotation line per failure, and the markdown summary of the job's step."""
+    from conformance.reporting.ci import github_annotations, in_github_actions, write_step_summary
+
+    if not in_github_actions(os.environ):
+        return
+    for line in github_annotations(result):
+        print(line, flush=True)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        try:
+            write_step_summary(result, Path(summary))
+        except OSError as exc:  # the reports are written; a summary GitHub cannot take is not worth a traceback
+            print(f"kesk-conformance: cannot write $GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}", file=sys.stderr)
 
 
 def list_main(argv: Sequence[str]) -> int:

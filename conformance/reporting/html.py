@@ -13,6 +13,7 @@ from html import escape
 
 from conformance.failures import format_failure
 from conformance.reporting._coverage import OperationCoverage, operation_coverage
+from conformance.reporting.terminal import requests_cell
 from conformance.requirements import Level
 from conformance.results import Outcome, RequirementResult, RunResult
 
@@ -77,6 +78,8 @@ code, pre, .id { font-family: ui-monospace,SFMono-Regular,Menlo,Consolas,monospa
 .b-lenient { color:var(--warn); background:var(--warn-bg); } .b-skipped { color:var(--skip);
   background:var(--skip-bg); }
 .b-error { color:var(--err); background:var(--err-bg); }
+.b-known { color:#0b5f8a; background:#dff1fb; } .b-not_applicable { color:var(--skip); background:var(--skip-bg);
+  font-weight:400; } .b-stale { color:#fff; background:var(--fail); }
 .lv-MUST { color:var(--fail); font-weight:600; font-size:13px; } .lv-SHOULD { color:var(--warn);
   font-weight:600; font-size:13px; }
 .area { color:var(--muted); font-size:13px; }
@@ -163,12 +166,17 @@ def _is_lenient(item: RequirementResult, *, strict: bool) -> bool:
 
 
 def _outcome_badge(item: RequirementResult, *, strict: bool) -> str:
+    if item.stale:
+        return (
+            '<span class="badge b-stale" title="listed in the known failures, yet it passed: remove it">'
+            "stale known failure</span>"
+        )
     if _is_lenient(item, strict=strict):
         return (
             '<span class="badge b-lenient" title="SHOULD violation; fails the run only with --strict">'
             "failed · SHOULD</span>"
         )
-    return f'<span class="badge b-{item.outcome.value}">{_e(item.outcome.value)}</span>'
+    return f'<span class="badge b-{item.outcome.value}">{_e(item.outcome.value.replace("_", " "))}</span>'
 
 
 def _target_meta(run: RunResult) -> str:
@@ -176,7 +184,10 @@ def _target_meta(run: RunResult) -> str:
     for key, value in run.target.items():
         if key == "base_url" or value in (None, "", [], False):
             continue
-        if isinstance(value, list | tuple):
+        if isinstance(value, dict) and key == "not_implemented":
+            # the optional groups the target leaves out, each with its operations
+            text = "; ".join(f"{group} ({', '.join(map(str, ops))})" for group, ops in value.items())
+        elif isinstance(value, list | tuple):
             text = ", ".join(str(part) for part in value)
         elif value is True:
             text = "yes"
@@ -190,7 +201,8 @@ def _header(run: RunResult) -> str:
     ok = run.exit_code == 0
     verdict = "Run passed" if ok else "Run failed"
     totals = "".join(
-        f'<li class="t-{outcome.value}"><b>{run.count(outcome)}</b> {_e(outcome.value)}</li>' for outcome in Outcome
+        f'<li class="t-{outcome.value}"><b>{run.count(outcome)}</b> {_e(outcome.value.replace("_", " "))}</li>'
+        for outcome in Outcome
     )
     return (
         "<header>"
@@ -208,7 +220,7 @@ def _header(run: RunResult) -> str:
 def _filters(run: RunResult) -> str:
     boxes = "".join(
         f'<label><input type="checkbox" name="outcome" value="{outcome.value}" checked> '
-        f"{_e(outcome.value)} ({run.count(outcome)})</label>"
+        f"{_e(outcome.value.replace('_', ' '))} ({run.count(outcome)})</label>"
         for outcome in Outcome
     )
     levels = "".join(f'<option value="{level.value}">{level.value}</option>' for level in Level)
@@ -231,7 +243,11 @@ def _requirement(item: RequirementResult, run: RunResult) -> str:
     operations = ", ".join(f'<a href="#op-{_e(op)}"><code>{_e(op)}</code></a>' for op in req.operations) or "—"
     facts = [
         ("Source", "the upstream reference (seed)" if req.source == "seed" else f"the {req.source}"),
-        ("Requests", f"{item.requests} in {item.duration_s:.2f}s"),
+        (
+            ("Requests", f"{item.requests} sent, {item.judged} exchanges of the run judged, in {item.duration_s:.2f}s")
+            if req.observes
+            else ("Requests", f"{item.requests} in {item.duration_s:.2f}s")
+        ),
     ]
     rows = "".join(f"<dt>{_e(name)}</dt><dd>{_e(text)}</dd>" for name, text in facts)
     if item.reason:
@@ -255,7 +271,7 @@ def _requirement(item: RequirementResult, run: RunResult) -> str:
         f'<span class="area">{_e(req.area)}</span>'
         f'<span class="title">{_e(req.title)}{why}</span>'
         f"<span>{_outcome_badge(item, strict=run.strict)}</span>"
-        f'<span class="num">{item.requests}</span>'
+        f'<span class="num">{_e(requests_cell(item))}</span>'
         "</summary>"
         f'<div class="detail"><blockquote>{_e(req.quote)}</blockquote><dl>{rows}</dl>{failures}</div>'
         "</details>"

@@ -6,7 +6,11 @@ Mapping of outcomes (what GitLab, GitHub test-report actions and Jenkins underst
 - failed  -> <failure type="MUST"|"SHOULD" message=...> whose text is every violation
   rendered by format_failure (Expected/Actual/hint/steps/curl);
 - error   -> <error message=reason> (the suite could not decide);
-- skipped -> <skipped message=reason> (a prerequisite was not configured).
+- skipped -> <skipped message=reason> (a prerequisite was not configured);
+- known   -> <skipped message="known failure: ..."> whose text is every violation (--known-failures);
+- not_applicable -> <skipped message="not applicable: ..."> (--not-implemented).
+
+A stale known failure (listed, yet it passed) is a <failure type="stale">: it fails the run.
 
 A SHOULD violation stays a <failure> even without --strict: hiding it as a skip or a pass
 would lose it in every CI test view. Its type is "SHOULD" and its message says whether it
@@ -65,7 +69,11 @@ def _testcase(parent: ET.Element, result: RequirementResult, run: RunResult) -> 
         name=_clean(f"{item.id}: {item.title}"),
         time=f"{result.duration_s:.3f}",
     )
-    if result.outcome is Outcome.FAILED:
+    if result.stale:
+        ET.SubElement(case, "failure", message=_clean(_headline(result.reason)), type="stale").text = _clean(
+            result.reason
+        )
+    elif result.outcome is Outcome.FAILED:
         node = ET.SubElement(
             case, "failure", message=_clean(failure_message(result, strict=run.strict)), type=item.level.value
         )
@@ -77,6 +85,12 @@ def _testcase(parent: ET.Element, result: RequirementResult, run: RunResult) -> 
         )
     elif result.outcome is Outcome.SKIPPED:
         ET.SubElement(case, "skipped", message=_clean(_headline(result.reason)))
+    elif result.outcome is Outcome.KNOWN:
+        node = ET.SubElement(case, "skipped", message=_clean(_headline(result.reason)))
+        texts = [format_failure(item.id, item.quote, failure, seed=run.seed) for failure in result.failures]
+        node.text = _clean("\n\n".join(texts) or result.reason)
+    elif result.outcome is Outcome.NOT_APPLICABLE:
+        ET.SubElement(case, "skipped", message=_clean(_headline(f"not applicable: {result.reason}")))
 
 
 def _counts(results: list[RequirementResult]) -> dict[str, str]:
@@ -85,9 +99,15 @@ def _counts(results: list[RequirementResult]) -> dict[str, str]:
 
     return {
         "tests": str(len(results)),
-        "failures": count(Outcome.FAILED),
+        "failures": str(sum(1 for result in results if result.outcome is Outcome.FAILED or result.stale)),
         "errors": count(Outcome.ERROR),
-        "skipped": count(Outcome.SKIPPED),
+        "skipped": str(
+            sum(
+                1
+                for result in results
+                if result.outcome in (Outcome.SKIPPED, Outcome.KNOWN, Outcome.NOT_APPLICABLE) and not result.stale
+            )
+        ),
         "time": f"{sum(result.duration_s for result in results):.3f}",
     }
 

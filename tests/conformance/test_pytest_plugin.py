@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from reference_server.embedded import running_server
 
@@ -23,14 +25,24 @@ def run_pytest(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_one_test_per_requirement_and_a_fault_fails_its_test(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("url_flag", "plugins"),
+    [
+        ("--base-url", []),  # pytest-base-url's option, which the suite reads
+        ("--kesk-base-url", []),
+        ("--base-url", ["-p", "no:base_url"]),  # without pytest-base-url, the plugin's own --base-url
+    ],
+    ids=["pytest-base-url", "kesk-base-url", "own-base-url"],
+)
+def test_one_test_per_requirement_and_a_fault_fails_its_test(tmp_path: Path, url_flag: str, plugins: list[str]) -> None:
     # Given a server that answers getProfileValidation without a token
     with running_server(faults=("auth_ignored",)) as base_url:
         token = httpx.post(f"{base_url}/_test/users", json={}, timeout=10).json()["token"]
         # When a team runs the suite from its own pytest, in its own folder
         done = run_pytest(
             tmp_path,
-            "--base-url",
+            *plugins,
+            url_flag,
             base_url,
             "--kesk-token",
             token,
@@ -47,8 +59,30 @@ def test_one_test_per_requirement_and_a_fault_fails_its_test(tmp_path: Path) -> 
     assert (tmp_path / "reports" / "results.json").is_file()
 
 
+def test_the_plugin_coexists_with_pytest_base_url(tmp_path: Path) -> None:
+    # Given pytest-base-url (a test extra) and a team's own test that uses its base_url fixture
+    assert importlib.util.find_spec("pytest_base_url") is not None, "pip install -e '.[test]'"
+    (tmp_path / "test_app.py").write_text(
+        "def test_app(base_url):\n    assert base_url == 'https://app.example.com'\n", encoding="utf-8"
+    )
+    # When the team runs its pytest with pytest-base-url's option (both plugins load)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--base-url", "https://app.example.com"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        check=False,
+    )
+    # Then no option conflicts, the team's test sees its URL, and the suite (not collected) stays out of the way
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "conflicting option string" not in done.stderr
+    assert "1 passed" in done.stdout
+    assert [path.name for path in tmp_path.iterdir()] == ["test_app.py"]
+
+
 def test_a_bad_option_is_a_usage_error_not_a_traceback(tmp_path: Path) -> None:
-    done = run_pytest(tmp_path, "--base-url", "ftp://nowhere", "--kesk-token", "t")
+    done = run_pytest(tmp_path, "--kesk-base-url", "ftp://nowhere", "--kesk-token", "t")
     assert done.returncode == 4  # pytest's usage-error status
     assert "is not an http(s) URL" in done.stderr
     assert "Traceback" not in done.stdout + done.stderr
