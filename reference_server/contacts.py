@@ -22,7 +22,7 @@ from . import hooks
 from .auth import Authenticator
 from .clock import format_timestamp
 from .errors import ApiError, FieldProblem
-from .hooks import ContactCall, Lookup
+from .hooks import ContactCall, ContactRefusal, Lookup
 from .state import ServerState, new_code, send_message
 from .validation import Fields
 from .web import endpoint, error_response, json_response, page_params, path_id, read_json_object
@@ -347,10 +347,19 @@ class ContactResource:
     ) -> sqlite3.Row:
         """The caller's contact; another user's id is answered exactly like a missing one."""
         row = conn.execute("SELECT * FROM contacts WHERE id = ? AND kind = ?", (contact_id, self._kind.name)).fetchone()
-        if row is None or (row["user_id"] != user_id and not lookup.any_owner):
-            raise ApiError.not_found(self._kind.label)
-        if row["removed_at"] is not None and not lookup.include_removed:
-            raise ApiError.not_found(self._kind.label)
+        if row is None:
+            why = ContactRefusal(self._kind.name, "missing")
+        else:
+            flags = {"is_verified": bool(row["is_verified"]), "is_primary": bool(row["is_primary"])}
+            if row["user_id"] != user_id and not lookup.any_owner:
+                why = ContactRefusal(self._kind.name, "foreign", **flags)
+            elif row["removed_at"] is not None and not lookup.include_removed:
+                why = ContactRefusal(self._kind.name, "removed", **flags)
+            else:
+                return row  # type: ignore[no-any-return]
+        refusal = self._state.at(hooks.CONTACT_OWNED_REFUSAL, ApiError.not_found(self._kind.label), why)
+        if refusal is not None or row is None:
+            raise refusal or ApiError.not_found(self._kind.label)
         return row  # type: ignore[no-any-return]
 
 

@@ -21,7 +21,7 @@ import phonenumbers
 
 from . import hooks
 from .errors import ApiError, SeededServerError
-from .hooks import Behaviour, ContactCall, Hook, Lookup, NfcChecks, OtpAttempt
+from .hooks import Behaviour, ContactCall, ContactRefusal, Hook, Lookup, NfcChecks, OtpAttempt
 
 __all__ = ["CATALOGUE", "Fault", "FaultSet", "UnknownFaultError", "fault_names"]
 
@@ -135,6 +135,22 @@ def _another_users_pending(accepted: bool, attempt: OtpAttempt) -> bool:
 
 def _superseded_request(accepted: bool, attempt: OtpAttempt) -> bool:
     return accepted or attempt.superseded() is not None
+
+
+def _removed_email_gone(refusal: ApiError | None, why: ContactRefusal) -> ApiError | None:
+    if (why.kind, why.why) == ("email", "removed"):
+        return ApiError(404, "gone", "This email address was removed.")
+    return refusal
+
+
+def _foreign_and_missing_email_forbidden(refusal: ApiError | None, why: ContactRefusal) -> ApiError | None:
+    if why.kind == "email" and why.why in ("missing", "foreign"):
+        return ApiError(404, "forbidden", "You may not use this email address.")
+    return refusal
+
+
+def _verified_contacts_unscoped(refusal: ApiError | None, why: ContactRefusal) -> ApiError | None:
+    return None if why.why == "foreign" and why.is_verified else refusal
 
 
 def _on_export(apply: Callable[[V, OtpAttempt], V]) -> Callable[[V, OtpAttempt], V]:
@@ -335,6 +351,29 @@ CATALOGUE: tuple[Fault[Any, Any], ...] = (
         "EMAIL-LIST-MODEL",
         hook=hooks.CONTACT_LIST_COUNTS_REMOVED,
         apply=_on("email", _force(True)),
+    ),
+    _fault(
+        "removed_email_gone_code",
+        "A removed email address is answered 404 with code gone, not the documented 404 not_found.",
+        "EMAIL-REMOVE-GONE",
+        hook=hooks.CONTACT_OWNED_REFUSAL,
+        apply=_removed_email_gone,
+    ),
+    Fault(
+        name="bola_answers_forbidden",
+        description="Another user's email id and a missing one are both answered 404 forbidden: alike, but not "
+        "the documented 404 not_found.",
+        requirements=("BOLA-EMAIL-READ", "BOLA-EMAIL-CHANGE", "BOLA-EMAIL-REMOVE"),
+        hook=hooks.CONTACT_OWNED_REFUSAL,
+        apply=_foreign_and_missing_email_forbidden,
+    ),
+    _fault(
+        "bola_verified_contacts",
+        "Another user's verified email address or phone number is served as the caller's own (fresh, unverified "
+        "ones stay isolated).",
+        "BOLA-CONTACT-VERIFIED",
+        hook=hooks.CONTACT_OWNED_REFUSAL,
+        apply=_verified_contacts_unscoped,
     ),
     _fault(
         "first_phone_not_primary",

@@ -30,6 +30,7 @@ __all__ = [
     "AuthAttempt",
     "Behaviour",
     "ContactCall",
+    "ContactRefusal",
     "Hook",
     "Lookup",
     "NfcChecks",
@@ -75,6 +76,16 @@ class ContactCall:
 
     kind: str  # "email" or "phone"
     body: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True, frozen=True)
+class ContactRefusal:
+    """Why a contact id is refused to the caller, and the contact's flags when it exists."""
+
+    kind: str  # "email" or "phone"
+    why: str  # "missing", "foreign" (another user's) or "removed"
+    is_verified: bool = False
+    is_primary: bool = False
 
 
 @dataclass(slots=True, frozen=True)
@@ -162,6 +173,9 @@ CONTACT_MAKE_DEFAULT_CLEARS_OLD_PRIMARY: Hook[bool, ContactCall] = Hook(
 CONTACT_REMOVE_LOOKUP: Hook[Lookup, ContactCall] = Hook("contacts.remove.lookup", "how the contact id is looked up")
 CONTACT_REMOVE_PRIMARY_MAY_GO: Hook[bool, ContactCall] = Hook(
     "contacts.remove.primary_may_go", "True: this primary contact may be removed (the kind's rule decides)"
+)
+CONTACT_OWNED_REFUSAL: Hook[ApiError | None, ContactRefusal] = Hook(
+    "contacts._owned.refusal", "the answer to an id the caller may not use (404 not_found); None: use the contact anyway"
 )
 CONTACT_REMOVE_MARKS_REMOVED: Hook[bool, ContactCall] = Hook(
     "contacts.remove.marks_removed", "True: the contact is marked removed before the 200 (True)"

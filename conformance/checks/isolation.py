@@ -1,7 +1,8 @@
 """BOLA (OWASP API1): user B never reads, changes or removes user A's resources.
 
-For every operation that takes an owner-scoped id, B gets exactly the answer a
-non-existent id gets (status and error code), and A's resource is unchanged afterwards.
+For every operation that takes an owner-scoped id, B gets exactly the answer a non-existent id
+gets, and that answer is the documented 404 not_found (status and code); A's resource is unchanged
+afterwards. Fresh unverified contacts are probed, and verified and primary ones (BOLA-CONTACT-VERIFIED).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from conformance.checks._flows import MISSING_ID, add_email, add_favourite, add_phone, ready_export
+from conformance.checks.lifecycles._support import read_all
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
 from conformance.requirements import CheckFunction, Level, Need, Requirement, requirement
@@ -25,12 +27,15 @@ def _signature(exchange: Exchange) -> tuple[int, object]:
     return exchange.status, body.get("code") if isinstance(body, dict) else None
 
 
+_NOT_FOUND = (404, "not_found")  # OWNER-SCOPE: "answered exactly like a missing one (404 not_found)"
+
+
 def _same_as_missing(ctx: CheckContext, operation_id: str, foreign: Exchange, missing: Exchange) -> None:
-    if _signature(foreign) != _signature(missing) or not 400 <= foreign.status < 500:
+    if _signature(foreign) != _signature(missing) or _signature(foreign) != _NOT_FOUND:
         status, code = _signature(missing)
         ctx.fail(
             operation=operation_id,
-            expected=f"user B gets what a missing id gets: {status} {code}",
+            expected=f"user B gets exactly 404 not_found, as for a missing id (which got {status} {code})",
             actual=ctx.actual(foreign),
             hint=_HINT,
             exchange=foreign,
@@ -245,6 +250,58 @@ def export_download_is_scoped(ctx: CheckContext) -> None:
     )
 
 
+def _verified_contacts(ctx: CheckContext, owner: User) -> list[tuple[str, dict[str, Any]]]:
+    """The owner's verified primary email, and (with an inbox) a phone number it verified: (kind, resource)."""
+    emails = [item for item in read_all(ctx, "listUserEmails", owner) if item.get("is_primary") is True]
+    if not emails or emails[0].get("is_verified") is not True:
+        raise UndecidedRequirement("user A has no verified primary email to probe")
+    chosen: list[tuple[str, dict[str, Any]]] = [("email", emails[0])]
+    if ctx.inbox is not None:
+        phone = add_phone(ctx, owner)
+        token = ctx.code(channel="sms", address=str(phone["phone_number"]), purpose="phone_verification")
+        verified = ctx.call(
+            "verifyUserPhone", user=owner, path_params={"phone_id": phone["id"]}, json_body={"token": token}
+        )
+        if verified.status != 200 or not isinstance(verified.json(), dict):
+            raise UndecidedRequirement(f"could not verify a phone number to probe: {ctx.actual(verified)}")
+        chosen.append(("phone", verified.json()))
+    return chosen
+
+
+@requirement(
+    "BOLA-CONTACT-VERIFIED",
+    level=Level.MUST,
+    area="isolation",
+    title="Another user cannot read, change or remove a user's verified or primary contacts",
+    cites=_CITES,
+    operations=(
+        "getUserEmail",
+        "verifyUserEmail",
+        "setPrimaryUserEmail",
+        "removeUserEmail",
+        "getUserPhone",
+        "verifyUserPhone",
+        "setPrimaryUserPhone",
+        "removeUserPhone",
+    ),
+    needs=(Need.SECOND_USER,),
+)
+def verified_contacts_are_scoped(ctx: CheckContext) -> None:
+    """User A's verified primary email (and, with an inbox, a phone number A verified): user B reads, verifies,
+    makes primary and removes each, and a missing id: 404 not_found each time, and A's contact is unchanged."""
+    owner = ctx.disposable_user() if ctx.factory is not None else ctx.user_a
+    intruder = ctx.second_user()
+    for kind, resource in _verified_contacts(ctx, owner):
+        noun = kind.capitalize()
+        param = f"{kind}_id"
+        for operation_id in (f"getUser{noun}", f"verifyUser{noun}", f"setPrimaryUser{noun}", f"removeUser{noun}"):
+            body = {"token": "000000"} if operation_id.startswith("verify") else None
+            foreign = ctx.call(operation_id, user=intruder, path_params={param: resource["id"]}, json_body=body)
+            missing = ctx.call(operation_id, user=intruder, path_params={param: MISSING_ID}, json_body=body)
+            _same_as_missing(ctx, operation_id, foreign, missing)
+            _unchanged(ctx, operation_id, owner, f"getUser{noun}", {param: resource["id"]}, resource)
+
+
 REQUIREMENTS = (
     email_read_is_scoped,
     email_change_is_scoped,
@@ -252,6 +309,7 @@ REQUIREMENTS = (
     phone_read_is_scoped,
     phone_change_is_scoped,
     phone_removal_is_scoped,
+    verified_contacts_are_scoped,
     lists_are_scoped,
     favourite_removal_is_scoped,
     fcm_unregister_is_scoped,

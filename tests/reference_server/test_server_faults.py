@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -94,6 +95,27 @@ def _(http: httpx.Client) -> bool:
 def _(http: httpx.Client) -> bool:
     alice, bob = new_user(http), new_user(http)
     return bob.get(f"user/emails/{alice.primary_email_id()}").status_code == 404
+
+
+@probe("bola_answers_forbidden")
+def _(http: httpx.Client) -> bool:
+    alice, bob = new_user(http), new_user(http)
+    return bob.get(f"user/emails/{alice.primary_email_id()}").json()["code"] == "not_found"
+
+
+@probe("bola_verified_contacts")
+def _(http: httpx.Client) -> bool:
+    alice, bob = new_user(http), new_user(http)
+    verified = alice.add_verified_email(f"verified-{uuid.uuid4().hex[:8]}@example.com")
+    return bob.get(f"user/emails/{verified['id']}").status_code == 404
+
+
+@probe("removed_email_gone_code")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    added = user.add_email(f"removed-{uuid.uuid4().hex[:8]}@example.com")
+    user.delete(f"user/emails/{added['id']}")
+    return user.get(f"user/emails/{added['id']}").json()["code"] == "not_found"
 
 
 @probe("bola_phone_remove")

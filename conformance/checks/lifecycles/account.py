@@ -61,7 +61,11 @@ class AccountDeletionLifecycle(Lifecycle):
                 json_body=self.ctx.operations.sample_body(operation_id),
             )
             self.expect(
-                "ACCOUNT-DELETE-TOKEN-REVOKED", answer, 401, what="the deleted account's token is refused everywhere"
+                "ACCOUNT-DELETE-TOKEN-REVOKED",
+                answer,
+                401,
+                code="unauthorized",
+                what="the deleted account's token is refused everywhere",
             )
 
     @rule()
@@ -74,7 +78,9 @@ class AccountDeletionLifecycle(Lifecycle):
         """GET /users/me: 200 while the account exists, 401 once it is deleted."""
         exchange = self.send("getMyProfile", user=self.user)
         if self.deleted:
-            self.expect("ACCOUNT-DELETE-TOKEN-REVOKED", exchange, 401, what="the deleted account's token")
+            self.expect(
+                "ACCOUNT-DELETE-TOKEN-REVOKED", exchange, 401, code="unauthorized", what="the deleted account's token"
+            )
         else:
             self.expect("ACCOUNT-DELETE-PASSWORD", exchange, 200, what="the account before its deletion")
 

@@ -338,7 +338,7 @@ class ContactLifecycle(Lifecycle):
         del self.model[contact]
         self.mine.discard(contact)
         gone = self.send(self.kind.get_op, user=self.user, path_params={self.kind.id_param: contact})
-        self.expect(self.ids.remove_gone, gone, 404, what=f"a removed {self.kind.noun} is not found")
+        self.expect(self.ids.remove_gone, gone, 404, code="not_found", what=f"a removed {self.kind.noun} is not found")
         return True
 
     @precondition(
@@ -394,6 +394,7 @@ class ContactLifecycle(Lifecycle):
                 "PAGINATION-BOUNDS",
                 exchange,
                 422,
+                code="validation_failed",
                 what=f"page={page}, per_page={per_page} is out of range (page >= 1, per_page 1..{most})",
             )
             return

@@ -78,7 +78,9 @@ class DeletionLifecycle(Lifecycle):
         if pending is None:
             self.expect(rid, exchange, 409, code="no_pending_request", what=f"{what} with nothing awaiting it")
         elif pending.attempts >= self.ctx.limits.otp_max_attempts:
-            self.expect(rid, exchange, 429, what=f"{what} after {pending.attempts} wrong attempts")
+            self.expect(
+                rid, exchange, 429, code="too_many_attempts", what=f"{what} after {pending.attempts} wrong attempts"
+            )
         elif pending.expired:
             self.expect(rid, exchange, 400, code="code_expired", what=f"{what} after the OTP expired")
         else:

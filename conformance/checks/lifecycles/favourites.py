@@ -149,14 +149,14 @@ class FavouritesAndDevicesLifecycle(Lifecycle):
         self.expect_success(exchange, "a registered token is unregistered")
         del self.devices[token]
         again = self.send("unregisterFcmToken", user=self.user, path_params={"fcm_token": token})
-        self.expect("FCM-UNREGISTER-UNKNOWN", again, 404, what="an unregistered token is unknown")
+        self.expect("FCM-UNREGISTER-UNKNOWN", again, 404, code="not_found", what="an unregistered token is unknown")
 
     @rule()
     def unregister_unknown(self) -> None:
         """DELETE /account/fcm-tokens/{token} for a token never registered: 404."""
         token = unique_fcm_token(self.ctx)
         exchange = self.send("unregisterFcmToken", user=self.user, path_params={"fcm_token": token})
-        self.expect("FCM-UNREGISTER-UNKNOWN", exchange, 404, what="an unknown token")
+        self.expect("FCM-UNREGISTER-UNKNOWN", exchange, 404, code="not_found", what="an unknown token")
 
     def expect_success(self, exchange: Exchange, what: str) -> None:
         body = self.expect("FCM-REGISTER", exchange, 200, what=what)
