@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -26,19 +28,20 @@ from .db import Database
 from .deletion import Deletion
 from .errors import ApiError
 from .exports import Exports, ExportWorker
-from .faults import FaultSet
+from .faults import FaultSet, fault_names
 from .favourites import Favourites
 from .fcm import FcmTokens
 from .hooks import Switchboard
 from .identity import Identity
 from .mailer import OutboxMailer, parse_smtp_address
 from .profile import Profile
+from .rewriting import RewritingLayer
 from .state import ServerState, password_hasher
-from .testsupport import TestSupport
-from .variants import VariantSet
+from .testsupport import Kind, Switches, TestSupport
+from .variants import VariantSet, variant_names
 from .web import error_response
 
-__all__ = ["BASE_PATH", "create_app"]
+__all__ = ["BASE_PATH", "ServerControls", "create_app"]
 
 BASE_PATH = "/v1"
 
@@ -89,7 +92,6 @@ def create_app(
         db=database,
         clock=Clock(database),
         limits=limits,
-        faults=fault_set,
         switchboard=Switchboard(fault_set.faults),
         hasher=password_hasher(fast=test_mode),
         export_dir=exports_path,
@@ -110,8 +112,9 @@ def create_app(
         Identity(state, auth),
     ]
     routes: list[BaseRoute] = [route for group in groups for route in group.routes()]
+    controls = ServerControls(state, faults=fault_set, variants=variant_set, spec=spec)
     if test_mode:
-        routes.extend(TestSupport(state).routes())
+        routes.extend(TestSupport(state, controls).routes())
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -129,9 +132,85 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.server = state
-    variant_set.install(app, database, spec)
+    controls.attach(app)  # switches the start-up variants on
     worker.resume_unfinished()
     return app
+
+
+class ServerControls:
+    """What test support changes at run time: the faults, the variants, and a reset to the start-up state.
+
+    One lock serialises the changes; requests never take it. Faults are swapped whole in the
+    switchboard. Variants live in the app's middleware and the connection's TEMP triggers, so
+    switching them rebuilds both; Starlette builds the new middleware stack for the next request.
+    """
+
+    def __init__(
+        self, state: ServerState, *, faults: FaultSet, variants: VariantSet, spec: str | os.PathLike[str] | None
+    ) -> None:
+        self._state = state
+        self._spec = spec
+        self._startup = (faults, variants)
+        self._variants = variants
+        self._app: Starlette | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, app: Starlette) -> None:
+        """Serve `app` (not started yet) and switch the start-up variants on in it."""
+        with self._lock:
+            self._app = app
+            self._install(self._variants)
+
+    def switches(self, kind: Kind) -> Switches:
+        if kind == "faults":
+            return Switches(self._state.switchboard.names, fault_names())
+        return Switches(tuple(variant.name for variant in self._variants.variants), variant_names())
+
+    def switch(self, kind: Kind, names: Sequence[str]) -> None:
+        """Switch exactly `names` on; raises `UnknownFaultError` (`UnknownVariantError`) for an unknown
+        name, and then changes nothing."""
+        if kind == "faults":
+            faults = FaultSet.of(names)
+            with self._lock:
+                self._state.switchboard.switch(faults.faults)
+        else:
+            variants = VariantSet.of(names)
+            with self._lock:
+                self._install(variants)
+
+    def reset(self) -> None:
+        """Drop every row and export file, put the clock back to real time, and the start-up faults and variants."""
+        state = self._state
+        with self._lock:
+            with state.db.transaction() as conn:
+                for row in conn.execute("SELECT filename FROM gdpr_requests WHERE filename IS NOT NULL").fetchall():
+                    (state.export_dir / str(row["filename"])).unlink(missing_ok=True)
+                _rewind(state.clock)
+                state.db.clear()
+            faults, variants = self._startup
+            state.switchboard.switch(faults.faults)
+            self._install(variants)  # after the wipe: the id variants set their sequences again
+
+    def _install(self, variants: VariantSet) -> None:
+        app = self._app
+        assert app is not None, "attach() first"
+        self._state.db.drop_temp_triggers()  # the id variants' gap triggers
+        app.user_middleware = [layer for layer in app.user_middleware if not _is_rewriting(layer.cls)]
+        app.middleware_stack = None  # VariantSet.install adds middleware only to an app not yet built
+        variants.install(app, self._state.db, self._spec)
+        self._variants = variants
+        app.middleware_stack = None  # and drops a stack another thread may have built meanwhile
+
+
+def _is_rewriting(factory: object) -> bool:
+    return isinstance(factory, type) and issubclass(factory, RewritingLayer)
+
+
+def _rewind(clock: Clock) -> None:
+    """Back to real time: offsets are whole seconds (advance takes an int), so rounding recovers one exactly."""
+    offset = round(clock.now() - time.time())
+    if offset:
+        clock.advance(-offset)
 
 
 def _allowed_methods(request: Request) -> list[str]:

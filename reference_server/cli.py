@@ -8,11 +8,14 @@ import sys
 
 import httpx
 import uvicorn
+from starlette.applications import Starlette
 
 from .app import create_app
 from .contract import ContractError
 from .embedded import base_url, bind_loopback, uvicorn_config
+from .errors import ApiError
 from .faults import CATALOGUE, UnknownFaultError
+from .fixtures import FixtureError, load_fixture, one_line, read_fixture_file
 from .mailer import SmtpAddressError
 from .variants import CATALOGUE as VARIANTS
 from .variants import UnknownVariantError
@@ -33,7 +36,7 @@ class _AnnouncingServer(uvicorn.Server):
             print(f"base URL: {self._url}", flush=True)
 
 
-def serve_main(argv: list[str] | None = None) -> int:
+def _serve_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kesk-conformance serve", description="Run the reference server.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (default)")
@@ -50,12 +53,41 @@ def serve_main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--smtp", metavar="HOST:PORT", help="also mail the email codes of the outbox through this SMTP server"
     )
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--fixture",
+        metavar="FILE",
+        help="load these users at start (the Fixture shape of spec/test-support.yaml, e.g. spec/examples/fixture.json)",
+    )
+    return parser
+
+
+def _build_app(args: argparse.Namespace) -> Starlette:
+    """The app `serve` runs; raises `_StartError` with a one-line reason."""
     try:
+        fixture = read_fixture_file(args.fixture) if args.fixture else None
         app = create_app(
             db=args.db, faults=args.fault, variants=args.variant, spec=args.spec, test_mode=True, smtp=args.smtp
         )
-    except (UnknownFaultError, UnknownVariantError, ContractError, SmtpAddressError) as exc:
+    except (FixtureError, UnknownFaultError, UnknownVariantError, ContractError, SmtpAddressError) as exc:
+        raise _StartError(str(exc)) from None
+    if fixture is not None:
+        try:
+            load_fixture(app.state.server, fixture)
+        except ApiError as error:  # it clashes with data of a --db file
+            app.state.server.db.close()
+            raise _StartError(f"{args.fixture}: {one_line(error)}") from None
+    return app
+
+
+class _StartError(Exception):
+    """Why `serve` cannot start, in one line."""
+
+
+def serve_main(argv: list[str] | None = None) -> int:
+    args = _serve_parser().parse_args(argv)
+    try:
+        app = _build_app(args)
+    except _StartError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
@@ -76,7 +108,10 @@ def serve_main(argv: list[str] | None = None) -> int:
 def new_user_main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="kesk-conformance new-user",
-        description="Create a disposable user through the test-support contract.",
+        description="Create a disposable user through the test-support contract; prints its token, password"
+        " and email as JSON.",
+        epilog="Tokens and passwords never start with '-'. Still, pass a password to another command in one"
+        ' argument, --password="$P" (with "="), so that no CLI can read it as an option.',
     )
     parser.add_argument("--base-url", required=True, help="the API base URL, e.g. http://127.0.0.1:8000/v1")
     args = parser.parse_args(argv)

@@ -122,6 +122,26 @@ class Database:
             if outermost:
                 self._conn.commit()
 
+    def clear(self) -> None:
+        """Delete every row of every table, in one transaction (test support's reset).
+
+        `sqlite_sequence` is kept, so ids go on counting: an id from before the reset never
+        names a new resource. The variants' TEMP triggers are left to their owner.
+        """
+        with self.transaction() as conn:
+            tables = conn.execute(
+                "SELECT name FROM main.sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            ).fetchall()
+            for (table,) in tables:
+                conn.execute(f'DELETE FROM main."{table}"')
+
+    def drop_temp_triggers(self) -> None:
+        """Drop the connection's TEMP triggers: only variants create them (the id gaps)."""
+        with self.transaction() as conn:
+            names = conn.execute("SELECT name FROM temp.sqlite_master WHERE type = 'trigger'").fetchall()
+            for (name,) in names:
+                conn.execute(f'DROP TRIGGER temp."{name}"')
+
     def close(self) -> None:
         with self._lock:
             self._conn.close()

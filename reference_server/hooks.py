@@ -312,18 +312,39 @@ class Behaviour(Generic[V, C]):
 
 
 class Switchboard:
-    """The behaviours switched on for one app, indexed by hook point."""
+    """The behaviours switched on for one app, indexed by hook point.
 
-    __slots__ = ("_by_hook",)
+    Test support replaces the whole set at run time (`switch`). The set lives in one
+    immutable tuple swapped by a single assignment, so a reader sees the old set or the
+    new one, never half of each, and needs no lock.
+    """
 
-    def __init__(self, behaviours: Iterable[Behaviour[Any, Any]]) -> None:
+    __slots__ = ("_board",)
+
+    def __init__(self, behaviours: Iterable[Behaviour[Any, Any]] = ()) -> None:
+        self._board = self._index(behaviours)
+
+    @staticmethod
+    def _index(
+        behaviours: Iterable[Behaviour[Any, Any]],
+    ) -> tuple[tuple[str, ...], Mapping[Hook[Any, Any], tuple[Behaviour[Any, Any], ...]]]:
+        chosen = tuple(behaviours)
         by_hook: dict[Hook[Any, Any], list[Behaviour[Any, Any]]] = {}
-        for behaviour in behaviours:
+        for behaviour in chosen:
             by_hook.setdefault(behaviour.hook, []).append(behaviour)
-        self._by_hook = {hook: tuple(attached) for hook, attached in by_hook.items()}
+        return tuple(b.name for b in chosen), {hook: tuple(attached) for hook, attached in by_hook.items()}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The switched-on behaviours' names, in the order they were given."""
+        return self._board[0]
+
+    def switch(self, behaviours: Iterable[Behaviour[Any, Any]]) -> None:
+        """Replace every switched-on behaviour with `behaviours`, for the next decision on."""
+        self._board = self._index(behaviours)
 
     def at(self, hook: Hook[V, C], value: V, context: C) -> V:
         """`value` as changed by every switched-on behaviour attached to `hook`, in catalogue order."""
-        for behaviour in self._by_hook.get(hook, ()):
+        for behaviour in self._board[1].get(hook, ()):
             value = behaviour.apply(value, context)
         return value

@@ -13,10 +13,14 @@ from argon2 import PasswordHasher
 from .clock import Clock
 from .contract import Limits
 from .db import Database
-from .faults import FaultSet
 from .hooks import Hook, Switchboard
 
-__all__ = ["ServerState", "new_code", "send_message"]
+__all__ = ["CHANNELS", "PURPOSES", "ServerState", "new_code", "send_message"]
+
+# Why a message goes to the outbox, and over what: spec/test-support.yaml's Purpose and Channel
+# enums list the same values (tests/reference_server/test_server_control.py checks it).
+PURPOSES = ("email_verification", "phone_verification", "account_deletion", "data_export")
+CHANNELS = ("email", "sms")
 
 V = TypeVar("V")
 C = TypeVar("C")
@@ -27,8 +31,7 @@ class ServerState:
     db: Database
     clock: Clock
     limits: Limits
-    faults: FaultSet
-    switchboard: Switchboard  # the switched-on faults (and, later, variants), by hook point
+    switchboard: Switchboard  # the switched-on faults, by hook point; test support may swap them
     hasher: PasswordHasher
     export_dir: Path
     test_mode: bool
@@ -57,6 +60,9 @@ def new_code() -> str:
 
 def send_message(conn: sqlite3.Connection, *, channel: str, address: str, purpose: str, code: str, now: float) -> None:
     """Deliver a code by writing it to the outbox (the reference server's mail/SMS gateway)."""
+    if purpose not in PURPOSES or channel not in CHANNELS:
+        # The outbox filter refuses values outside these lists, so such a message could never be read.
+        raise ValueError(f"undocumented outbox message: channel {channel!r}, purpose {purpose!r}")
     conn.execute(
         "INSERT INTO outbox (channel, address, purpose, code, created_at) VALUES (?, ?, ?, ?, ?)",
         (channel, address, purpose, code, now),

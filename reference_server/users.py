@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 import secrets
 import sqlite3
+import string
 from dataclasses import dataclass
 from pathlib import Path
 
 from .state import ServerState, new_code, send_message
 
-__all__ = ["NewUser", "create_user", "hash_token", "purge_user"]
+__all__ = ["NewUser", "create_user", "hash_token", "insert_user", "new_secret", "purge_user"]
+
+_LEADING = string.ascii_letters + string.digits
 
 
 @dataclass(slots=True, frozen=True)
@@ -26,21 +29,38 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def new_secret(nbytes: int) -> str:
+    """A URL-safe random token or password that never starts with '-' or '_'.
+
+    A leading '-' makes `--password $P` read as an option by argparse and most CLIs, so the
+    first character is drawn from letters and digits, then `nbytes` random bytes follow.
+    """
+    return secrets.choice(_LEADING) + secrets.token_urlsafe(nbytes)
+
+
+def insert_user(conn: sqlite3.Connection, *, password_hash: str, token: str, now: float) -> int:
+    """A users row and one bearer token for it; the new user's id. Hash the password before
+    the transaction: argon2 is slow on purpose, and the database lock is held meanwhile."""
+    cursor = conn.execute("INSERT INTO users (password_hash, created_at) VALUES (?, ?)", (password_hash, now))
+    user_id = int(cursor.lastrowid or 0)
+    conn.execute("INSERT INTO tokens (token_hash, user_id) VALUES (?, ?)", (hash_token(token), user_id))
+    return user_id
+
+
 def create_user(state: ServerState, *, email_verified: bool = True) -> NewUser:
     """A disposable user with a primary email and no phones.
 
     The primary email is verified, unless `email_verified` is False: then it awaits its
     verification token, sent to the outbox as when an address is added.
     """
-    password = secrets.token_urlsafe(18)
+    password = new_secret(18)
     email = f"user-{secrets.token_hex(8)}@example.com"
-    token = secrets.token_urlsafe(32)
+    token = new_secret(32)
     password_hash = state.hasher.hash(password)
     now = state.clock.now()
     code = None if email_verified else new_code()
     with state.db.transaction() as conn:
-        cursor = conn.execute("INSERT INTO users (password_hash, created_at) VALUES (?, ?)", (password_hash, now))
-        user_id = int(cursor.lastrowid or 0)
+        user_id = insert_user(conn, password_hash=password_hash, token=token, now=now)
         conn.execute(
             "INSERT INTO contacts (kind, user_id, value, value_key, is_verified, is_primary,"
             " verified_at, created_at, code, code_expires_at) VALUES ('email', ?, ?, ?, ?, 1, ?, ?, ?, ?)",
@@ -57,7 +77,6 @@ def create_user(state: ServerState, *, email_verified: bool = True) -> NewUser:
         )
         if code is not None:
             send_message(conn, channel="email", address=email, purpose="email_verification", code=code, now=now)
-        conn.execute("INSERT INTO tokens (token_hash, user_id) VALUES (?, ?)", (hash_token(token), user_id))
     return NewUser(user_id=user_id, token=token, password=password, email=email)
 
 

@@ -111,3 +111,77 @@ def test_tokens_are_stored_hashed(tmp_path: Path) -> None:
         user = new_user(http)
     assert user.token.encode() not in db.read_bytes()
     assert user.password.encode() not in db.read_bytes()
+
+
+EXAMPLE_FIXTURE = REPO / "spec" / "examples" / "fixture.json"
+
+
+def test_serve_loads_a_fixture_at_start() -> None:
+    # Given the server started with the example fixture
+    command = [sys.executable, "-m", "reference_server", "--port", "0", "--fixture", str(EXAMPLE_FIXTURE)]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()
+        assert line.startswith("base URL: "), line
+        url = line.removeprefix("base URL: ")
+        # When Anna's token from the fixture is used
+        headers = {"Authorization": "Bearer kt-anna-3f0e2a4c8b1d4e6f9a7b2c5d8e1f4a6b"}
+        emails = httpx.get(url + "/user/emails", headers=headers)
+        favourites = httpx.get(url + "/favourites", headers=headers)
+    finally:
+        process.terminate()
+        _, stderr = process.communicate(timeout=10)
+    # Then her data is there, and no secret of the fixture reached the log
+    assert emails.status_code == 200 and emails.json()["items"][0]["email"] == "anna@example.com"
+    assert favourites.json()["total"] == 3
+    assert "kt-anna" not in stderr and "pw-anna" not in stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (None, "cannot read"),
+        ("{", "is not JSON"),
+        ('{"users": [{"emails": [{"email": "not-an-address"}]}, {"emial": []}]}', "users[0].emails[0].email: "),
+    ],
+    ids=["missing", "not-json", "bad-shape"],
+)
+def test_serve_refuses_a_bad_fixture_file_in_one_line(tmp_path: Path, content: str | None, reason: str) -> None:
+    # Given a fixture file that is missing, not JSON, or breaks the Fixture schema
+    path = tmp_path / "fixture.json"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    # When the server is started with it
+    result = subprocess.run(
+        [sys.executable, "-m", "reference_server", "--fixture", str(path)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    # Then it exits 2 with one line naming the file and the reason
+    assert result.returncode == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(path) in lines[0] and reason in lines[0]
+    if content is not None and content.startswith('{"users"'):
+        assert lines[0].endswith("(and 1 more problems)")
+
+
+def test_serve_refuses_a_fixture_that_clashes_with_its_database(tmp_path: Path) -> None:
+    # Given a database file that already holds the example fixture
+    db = str(tmp_path / "kesk.sqlite3")
+    with running_server(db=db) as url:
+        assert httpx.post(url + "/_test/fixtures", json=json.loads(EXAMPLE_FIXTURE.read_text())).status_code == 201
+    # When the server is started on it with the same fixture
+    result = subprocess.run(
+        [sys.executable, "-m", "reference_server", "--db", db, "--fixture", str(EXAMPLE_FIXTURE)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    # Then it exits 2 with one line naming the first clash
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "already registered" in lines[0] and "kt-anna" not in lines[0]
