@@ -25,6 +25,7 @@ commands:
   run        run the conformance suite (default target: the bundled reference server)
   list       list the requirement catalogue
   merge      join the results.json of shards (run --shard I/N) into one run's reports
+  replay     send a recorded failure's steps (results.json) again: does it still fail?
   baseline   print a known-failures file (for run --known-failures) from a run's results.json
   diff       compare two runs' results.json: regressed, fixed, new, removed (exit 1 on a regression)
   spec       validate the contract (spec/openapi.yaml) and print its outline
@@ -104,6 +105,12 @@ def _diff_main(argv: Sequence[str]) -> int:
     return diff_main(argv)
 
 
+def _replay_main(argv: Sequence[str]) -> int:
+    from conformance.replay import replay_main
+
+    return replay_main(argv)
+
+
 def _list_main(argv: Sequence[str]) -> int:
     from conformance.runner_cli import list_main
 
@@ -114,6 +121,7 @@ COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "run": _run_main,
     "list": _list_main,
     "merge": _merge_main,
+    "replay": _replay_main,
     "baseline": _baseline_main,
     "diff": _diff_main,
     "spec": _spec_main,

@@ -47,6 +47,9 @@ class Settings:
     timeout: float = 10.0
     allow_destructive: bool = False
     report_dir: str = "reports"
+    min_coverage: float | None = None  # fail the run when spec coverage (conformance.coverage) is below this percent
+    export_pytest: str | None = None  # write each failure as a standalone pytest file into this folder
+    har: str | None = None  # write every exchange of the run, secrets redacted, as a HAR 1.2 file
     spec: str | None = None  # an edited copy of the contract (default: the bundled spec/openapi.yaml)
     fault: list[str] = field(default_factory=list)  # reference-server faults for the embedded target
     variant: list[str] = field(default_factory=list)  # reference-server variants for the embedded target
@@ -148,6 +151,8 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError("--rate-limit must be a positive number of requests per second")
     if settings.timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
+    if settings.min_coverage is not None and not 0 <= settings.min_coverage <= 100:
+        raise ConfigError(f"--min-coverage {settings.min_coverage:g} must be a percentage between 0 and 100")
     return settings
 
 
@@ -198,6 +203,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="allow account deletion on users that are not disposable",
     )
     add("--report-dir", metavar="DIR", help="where junit.xml, results.json and report.html go (default reports/)")
+    add("--min-coverage", metavar="P", help="fail the run when its spec coverage is below P percent (0-100)")
+    add("--export-pytest", metavar="DIR", help="write each failure as a standalone pytest regression test into DIR")
+    add("--har", metavar="FILE", help="write every exchange of the run as HAR 1.2, secrets redacted")
     add(
         "--spec",
         metavar="PATH",

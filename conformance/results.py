@@ -5,9 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from conformance.coverage import SpecCoverage
 from conformance.failures import FailureDetail
 from conformance.requirements import Level, Requirement
 from conformance.stats import OperationStats
+from conformance.steps import FailureSteps
 
 
 class Outcome(StrEnum):
@@ -74,6 +76,16 @@ class RunResult:
     # to a path of no operation; None when unknown (results read back from files), then `requests` is the
     # per-operation total.
     sent: int | None = None
+    coverage: SpecCoverage | None = None  # what the run exercised of the contract (conformance.coverage)
+    min_coverage: float | None = None  # --min-coverage: below this percentage the run fails
+    steps: dict[str, FailureSteps] = field(default_factory=dict)  # failed requirement id -> its steps
+
+    @property
+    def coverage_shortfall(self) -> str:
+        """Why the run's coverage fails it (--min-coverage), or "" when it does not."""
+        if self.coverage is None or self.min_coverage is None or self.coverage.percent >= self.min_coverage:
+            return ""
+        return f"spec coverage {self.coverage.percent:.1f}% is below --min-coverage {self.min_coverage:g}%"
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for result in self.results if result.outcome is outcome)
@@ -101,14 +113,23 @@ class RunResult:
     def exit_code(self) -> int:
         if self.interrupted:
             return 130
-        return 1 if any(result.fails_run(strict=self.strict) for result in self.results) else 0
+        if any(result.fails_run(strict=self.strict) for result in self.results):
+            return 1
+        return 1 if self.coverage_shortfall else 0
+
+    def _requirement_json(self, result: RequirementResult) -> dict[str, object]:
+        data = result.as_json()
+        steps = self.steps.get(result.requirement.id)
+        if steps is not None:
+            data["steps"] = steps.as_json()
+        return data
 
     def as_json(self) -> dict[str, object]:
         return {
             "target": self.target,
             "seed": self.seed,
             "strict": self.strict,
-            "requirements": [result.as_json() for result in self.results],
+            "requirements": [self._requirement_json(result) for result in self.results],
             "operations": {op: stats.as_json() for op, stats in sorted(self.operations.items())},
             "summary": {
                 "passed": self.count(Outcome.PASSED),
@@ -127,4 +148,9 @@ class RunResult:
                 "interrupted": self.interrupted,
                 "exit_code": self.exit_code,
             },
+            **(
+                {"coverage": {**self.coverage.as_json(), "min_coverage": self.min_coverage}}
+                if self.coverage is not None
+                else {}
+            ),
         }

@@ -14,11 +14,13 @@ from rich.console import Console
 
 from conformance._spec import SpecError, load_spec
 from conformance.catalogue import catalogue
-from conformance.config import ConfigError, parse
-from conformance.contract import bundled_contract
+from conformance.config import ConfigError, Settings, parse
+from conformance.contract import Contract, bundled_contract
+from conformance.coverage import spec_coverage
 from conformance.operations import OperationIndex
 from conformance.requirements import Requirement
 from conformance.results import Outcome, RequirementResult, RunResult
+from conformance.steps import RunRecorder
 from conformance.trace import faults_by_requirement, markdown, trace
 
 _OUTCOME_STYLE = {
@@ -44,7 +46,7 @@ def _error(message: str) -> int:
     return 2
 
 
-def _check_writable(folder: Path) -> None:
+def _check_writable(folder: Path, flag: str = "--report-dir") -> None:
     """Before any request: the reports must have somewhere to go."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -52,9 +54,7 @@ def _check_writable(folder: Path) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise ConfigError(
-            f"cannot write reports to {folder}: {exc.strerror or exc}; pass a writable --report-dir"
-        ) from None
+        raise ConfigError(f"cannot write reports to {folder}: {exc.strerror or exc}; pass a writable {flag}") from None
 
 
 def run_main(argv: Sequence[str]) -> int:
@@ -67,6 +67,10 @@ def run_main(argv: Sequence[str]) -> int:
     try:
         settings = parse(argv, prog="kesk-conformance run")
         _check_writable(Path(settings.report_dir))
+        if settings.har:
+            _check_writable(Path(settings.har).parent, "--har")
+        if settings.export_pytest:
+            _check_writable(Path(settings.export_pytest), "--export-pytest")
         contract = contract_for(settings)
         known = None
         if settings.known_failures:  # checked against the catalogue before any request
@@ -99,15 +103,20 @@ def run_main(argv: Sequence[str]) -> int:
                 console.print(f"      expected: {first.expected}", soft_wrap=True, markup=False, highlight=False)
                 console.print(f"      actual:   {first.actual}", soft_wrap=True, markup=False, highlight=False)
 
-        result = execute(settings, progress=progress)
+        recorder = RunRecorder()
+        result = execute(settings, progress=progress, on_session=lambda session: recorder.attach(session.ctx))
     except (ConfigError, SpecError, TargetUnreachable) as exc:
         return _error(str(exc))
     report_not_applicable(result, left_out, [item.id for item in catalogue()])
     if known is not None:
         apply_known_failures(result, known)
+    _add_records(result, recorder, contract, settings)
     documented = {op.operation_id: list(op.responses()) for op in OperationIndex(contract.document)}
     paths = write_reports(result, Path(settings.report_dir), documented_statuses=documented)
+    paths.update(_write_records(result, recorder, settings))
     _github_actions(result)
+    if result.coverage_shortfall:  # --min-coverage: the one line saying why a run with no failure fails
+        print(f"kesk-conformance: {result.coverage_shortfall}", file=sys.stderr)
     render_summary(result, console, reports=list(paths.values()))  # its last line: the one-line summary
     return result.exit_code
 
@@ -128,6 +137,39 @@ def _github_actions(result: RunResult) -> None:
             print(f"kesk-conformance: cannot write $GITHUB_STEP_SUMMARY ({summary}): {exc.strerror}", file=sys.stderr)
 
 
+def _add_records(result: RunResult, recorder: RunRecorder, contract: Contract, settings: Settings) -> None:
+    """Spec coverage (and --min-coverage) and the steps of every failure, from what the recorder saw."""
+    decided = ("passed", "failed", "known")  # a verdict on what the requirement checks ("known": a known failure)
+    result.coverage = spec_coverage(
+        contract,
+        statuses={op: stats.statuses for op, stats in result.operations.items()},
+        exchanges=recorder.exchanges,
+        verdicts=[(item.requirement, item.outcome.value in decided) for item in result.results],
+    )
+    result.min_coverage = settings.min_coverage
+    for item in result.results:
+        if item.failures:
+            steps = recorder.steps(item.requirement.id, item.failures)
+            if steps is not None:
+                result.steps[item.requirement.id] = steps
+
+
+def _write_records(result: RunResult, recorder: RunRecorder, settings: Settings) -> dict[str, Path]:
+    """--har FILE and --export-pytest DIR, when asked for."""
+    from conformance.export_pytest import export_pytest
+    from conformance.har import write_har
+
+    written: dict[str, Path] = {}
+    if settings.har:
+        written["har"] = write_har(Path(settings.har), recorder, base_url=str(result.target.get("base_url", "")))
+    if settings.export_pytest:
+        folder = Path(settings.export_pytest)
+        files = export_pytest(result, folder)
+        if files:
+            written["pytest"] = folder
+    return written
+
+
 def list_main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(prog="kesk-conformance list", description="List the requirement catalogue.")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
@@ -141,6 +183,7 @@ def list_main(argv: Sequence[str]) -> int:
     )
     args = parser.parse_args(list(argv))
     from conformance import clauses  # the contract clause by clause (conformance/clauses.toml)
+
     try:
         operation_ids = OperationIndex(load_spec()).ids()
     except SpecError as exc:

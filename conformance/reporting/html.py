@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from html import escape
 
+from conformance.coverage import DEFINITION, SpecCoverage
 from conformance.failures import format_failure
 from conformance.reporting._coverage import OperationCoverage, operation_coverage
 from conformance.reporting.terminal import requests_cell
@@ -295,7 +296,46 @@ def _status(css: str, key: object, note: str, title: str) -> str:
     return f'<span class="status {css}" title="{_e(title)}">{_e(key)} <small>{note}</small></span>'
 
 
-def _coverage_row(row: OperationCoverage) -> str:
+def _sent_chips(spec: SpecCoverage | None, operation: str) -> str:
+    """The operation's documented parameters and body properties, each sent or never sent in this run."""
+    row = next((item for item in spec.operations if item.operation == operation), None) if spec else None
+    if row is None:
+        return '<span class="legend">—</span>'
+    items = [*row.parameters.items(), *((f"body:{name}", sent) for name, sent in row.properties.items())]
+    chips = " ".join(
+        _status("seen", name, "", "sent by at least one request")
+        if sent
+        else _status("unseen", name, "never sent", "documented, never sent in this run")
+        for name, sent in items
+    )
+    return chips or '<span class="legend">none documented</span>'
+
+
+def _spec_summary(spec: SpecCoverage) -> str:
+    parts = " · ".join(
+        f"{_e(part.name)} {part.covered}/{part.documented} ({part.percent:.1f}%)" for part in spec.parts.values()
+    )
+    unchecked = [rule for rule, by in spec.rules.items() if not by]
+    rules = "".join(
+        f'<tr id="rule-{_e(rule)}"><td><code>{_e(rule)}</code></td><td>'
+        + (
+            ", ".join(f'<a href="#req-{_e(rid)}"><code>{_e(rid)}</code></a>' for rid in by)
+            or '<span class="status unseen">not checked</span>'
+        )
+        + "</td></tr>"
+        for rule, by in spec.rules.items()
+    )
+    return (
+        f'<p id="spec-coverage"><b>Spec coverage {spec.percent:.1f}%</b> ({spec.covered} of {spec.documented} '
+        f"documented items): {parts}</p>"
+        f'<p class="legend">{_e(DEFINITION)}. {len(unchecked)} rule(s) not checked by a requirement that '
+        "reached a verdict.</p>"
+        f'<table class="coverage" id="rules"><thead><tr><th>x-kesk-rules rule</th><th>Checked by</th></tr></thead>'
+        f"<tbody>{rules}</tbody></table><p></p>"
+    )
+
+
+def _coverage_row(row: OperationCoverage, spec: SpecCoverage | None = None) -> str:
     documented = " ".join(
         _status("seen", item.key, f"&times;{item.seen}", f"observed {item.seen} time(s)")
         if item.seen
@@ -313,7 +353,8 @@ def _coverage_row(row: OperationCoverage) -> str:
     return (
         f'<tr id="op-{_e(row.operation)}"{css}><td><code>{_e(row.operation)}</code>{note}</td>'
         f'<td class="num">{row.requests}</td><td class="documented">{documented}</td>'
-        f'<td class="undocumented">{undocumented}</td></tr>'
+        f'<td class="undocumented">{undocumented}</td>'
+        f'<td class="sent">{_sent_chips(spec, row.operation)}</td></tr>'
     )
 
 
@@ -327,15 +368,18 @@ def _coverage(run: RunResult, documented_statuses: Mapping[str, Sequence[str]]) 
         f"{documented - unobserved} of {documented} documented statuses observed; "
         f"{uncalled} operation(s) never called; {undocumented} undocumented status(es) observed."
     )
+    spec = _spec_summary(run.coverage) if run.coverage is not None else ""
     return (
         '<section id="coverage"><h2>Operation coverage</h2>'
+        f"{spec}"
         f'<p id="coverage-summary">{_e(summary)}</p>'
         '<p class="legend"><span class="status seen">200 <small>&times;n</small></span> documented and observed · '
         '<span class="status unseen">404 <small>not observed</small></span> documented, never observed · '
         '<span class="status undocumented">500 <small>&times;n</small></span> observed, undocumented</p>'
         '<table class="coverage"><thead><tr><th>Operation</th><th class="num">Requests</th>'
-        "<th>Documented statuses</th><th>Observed, undocumented</th></tr></thead>"
-        f"<tbody>{''.join(_coverage_row(row) for row in rows)}</tbody></table></section>"
+        "<th>Documented statuses</th><th>Observed, undocumented</th><th>Parameters and body properties</th>"
+        "</tr></thead>"
+        f"<tbody>{''.join(_coverage_row(row, run.coverage) for row in rows)}</tbody></table></section>"
     )
 
 

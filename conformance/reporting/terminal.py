@@ -105,6 +105,8 @@ def render_summary(result: RunResult, console: Console, *, reports: Sequence[obj
     left_out = result.target.get("not_implemented")
     if isinstance(left_out, dict) and left_out:
         console.print(Text(f"not implemented by the target (not applicable): {', '.join(map(str, left_out))}"))
+    if result.coverage is not None:  # what the run exercised of the contract (conformance.coverage)
+        console.print(Text(result.coverage.line(), style="bold red" if result.coverage_shortfall else ""))
     if reports:
         console.print(Text(f"reports: {', '.join(str(path) for path in reports)}"))
     totals = Text(totals_line(result), style="bold red" if result.exit_code else "bold green")
