@@ -3,6 +3,7 @@ clean one."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import subprocess
 import sys
@@ -13,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.steps import parse_expectation
 from reference_server.embedded import running_server
 
 FAULT = "auth_ignored"  # getProfileValidation answers without a token: AUTH-401-MISSING, a plain check
@@ -182,3 +184,40 @@ def test_a_lifecycle_failure_keeps_the_shrunk_example_and_replays(tmp_path: Path
     assert faulty.returncode == 1, faulty.stdout + faulty.stderr
     clean = kesk("replay", str(tmp_path / "results.json"), "FAVOURITE-DUPLICATE")
     assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+@pytest.mark.parametrize(
+    ("expected", "status", "body", "statuses", "code"),
+    [
+        # CheckContext.expect_status's wording
+        ("no Authorization header: status 401", 200, {}, (401,), None),
+        ("a foreign email id: status 404 or 409", 200, {}, (404, 409), None),
+        # Lifecycle.expect's wording, with the ErrorResponse code
+        ("a second add of the same product: 409 already_exists", 201, {"id": 1}, (409,), "already_exists"),
+        # not a status expectation: the recorded answer is what replay compares with
+        ("401 with 'WWW-Authenticate: Bearer ...' and an ErrorResponse body", 401, {"code": "unauthorized"}, (), None),
+        # a status expectation the recorded answer meets: the failure was about something else
+        ("the profile: status 200", 200, {}, (), None),
+    ],
+)
+def test_recorded_expectations_are_read_from_the_checks_wording(
+    expected: str, status: int, body: dict[str, Any], statuses: tuple[int, ...], code: str | None
+) -> None:
+    # When
+    expectation = parse_expectation(expected, "actual", status, body)
+    # Then
+    assert (expectation.statuses, expectation.code) == (statuses, code)
+    assert expectation.violated_by(status, body)  # the recorded answer is a failure of what was recorded
+
+
+def test_the_wording_of_the_checks_is_what_the_parser_reads() -> None:
+    # Given: the two helpers that state status expectations
+    from conformance.checks.lifecycles._base import Lifecycle
+    from conformance.context import CheckContext
+
+    context_source = inspect.getsource(CheckContext.expect_status)
+    lifecycle_source = inspect.getsource(Lifecycle.expect)
+    # Then: they still word them as parse_expectation reads them
+    assert "expected=f\"{what}: status {' or '.join(map(str, sorted(allowed)))}\"" in context_source
+    assert '" or ".join(str(s) for s in sorted(allowed)) + (f" {code}" if code else "")' in lifecycle_source
+    assert 'expected=f"{what}: {shown}"' in lifecycle_source
