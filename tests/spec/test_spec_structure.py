@@ -96,6 +96,12 @@ def test_test_support_document_says_it_is_optional() -> None:
         "readOutbox": ("get", "/_test/outbox"),
         "readClock": ("get", "/_test/clock"),
         "advanceClock": ("post", "/_test/clock/advance"),
+        "loadFixture": ("post", "/_test/fixtures"),
+        "resetServer": ("post", "/_test/reset"),
+        "readFaults": ("get", "/_test/faults"),
+        "switchFaults": ("put", "/_test/faults"),
+        "readVariants": ("get", "/_test/variants"),
+        "switchVariants": ("put", "/_test/variants"),
     }
 
 
