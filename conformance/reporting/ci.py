@@ -83,7 +83,7 @@ def markdown_summary(run: RunResult) -> str:
                 detail = f"Expected: {first.expected}; Actual: {first.actual}"
             lines.append(
                 f"| `{result.requirement.id}` | {result.requirement.level.value} | {outcome} | "
-                f"{_cell(first.operation) if first else ''} | {_cell(detail)} |"
+                f"{f'`{_cell(first.operation)}`' if first and first.operation else ''} | {_cell(detail)} |"
             )
         lines.append("")
     lines.append(f"Reproduce with `kesk-conformance run --seed {run.seed}` and the same selection.")
