@@ -221,6 +221,7 @@ class ContactResource:
             raise ApiError(422, "validation_failed", "Pagination parameters are out of range.", (problem,))
         offset, limit = self._state.at(hooks.CONTACT_LIST_WINDOW, (page.offset, page.size), self._call)
         counts_removed = self._state.at(hooks.CONTACT_LIST_COUNTS_REMOVED, False, self._call)
+        order = "DESC" if self._state.at(hooks.CONTACT_LIST_NEWEST_FIRST, False, self._call) else "ASC"
         with self._state.db.transaction() as conn:
             total = int(
                 conn.execute(
@@ -233,7 +234,7 @@ class ContactResource:
                 if offset >= total
                 else conn.execute(
                     "SELECT * FROM contacts WHERE user_id = ? AND kind = ? AND removed_at IS NULL"
-                    " ORDER BY id LIMIT ? OFFSET ?",
+                    f" ORDER BY id {order} LIMIT ? OFFSET ?",
                     (user_id, self._kind.name, limit, offset),
                 ).fetchall()
             )

@@ -58,7 +58,9 @@ class Favourites:
 
     async def list(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
-        page = page_params(request, self._state.limits)
+        out_of_range = self._state.at(hooks.FAVOURITE_LIST_OUT_OF_RANGE_STATUS, 422)
+        page = page_params(request, self._state.limits, out_of_range_status=out_of_range)
+        newest_first = self._state.at(hooks.FAVOURITE_LIST_NEWEST_FIRST, False)
         lookup = self._state.at(hooks.FAVOURITE_LIST_LOOKUP, Lookup())
         cached = self._state.at(hooks.FAVOURITE_LIST_CACHED, False)
         now = self._state.clock.now()
@@ -73,7 +75,8 @@ class Favourites:
                 []
                 if page.offset >= total
                 else conn.execute(
-                    f"SELECT * FROM favourites WHERE {owner} ORDER BY id LIMIT ? OFFSET ?",
+                    f"SELECT * FROM favourites WHERE {owner} ORDER BY id {'DESC' if newest_first else 'ASC'}"
+                    " LIMIT ? OFFSET ?",
                     (*args, page.size, page.offset),
                 ).fetchall()
             )

@@ -149,6 +149,9 @@ CONTACT_LIST_OUT_OF_RANGE_STATUS: Hook[int, ContactCall] = Hook(
 CONTACT_LIST_MAX_OFFSET: Hook[int | None, ContactCall] = Hook(
     "contacts.list.max_offset", "the deepest offset a page may start at, deeper answers 422 (None: no limit)"
 )
+CONTACT_LIST_NEWEST_FIRST: Hook[bool, ContactCall] = Hook(
+    "contacts.list.newest_first", "True: items come by id descending, not ascending (False)"
+)
 CONTACT_LIST_COUNTS_REMOVED: Hook[bool, ContactCall] = Hook(
     "contacts.list.counts_removed", "True: `total` counts removed contacts too (False)"
 )
@@ -204,6 +207,12 @@ FAVOURITE_ADD_ALLOWS_DUPLICATE: Hook[bool, None] = Hook(
 )
 FAVOURITE_ADD_STATUS: Hook[int, None] = Hook("favourites.add.status", "the status of a successful add (201)")
 FAVOURITE_LIST_LOOKUP: Hook[Lookup, None] = Hook("favourites.list.lookup", "whose favourites are listed")
+FAVOURITE_LIST_OUT_OF_RANGE_STATUS: Hook[int, None] = Hook(
+    "favourites.list.out_of_range_status", "the status of a page or per_page out of range (422)"
+)
+FAVOURITE_LIST_NEWEST_FIRST: Hook[bool, None] = Hook(
+    "favourites.list.newest_first", "True: items come by id descending, not ascending (False)"
+)
 FAVOURITE_LIST_CACHED: Hook[bool, None] = Hook(
     "favourites.list.cached", "True: a page read in the last 30 s is answered again from a cache (False)"
 )

@@ -118,6 +118,41 @@ def _(http: httpx.Client) -> bool:
     return user.get(f"user/emails/{added['id']}").json()["code"] == "not_found"
 
 
+@probe("favourites_per_page_400")
+def _(http: httpx.Client) -> bool:
+    return new_user(http).get("favourites", params={"per_page": 0}).status_code == 422
+
+
+@probe("favourites_newest_first")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    for product in (11, 12):
+        user.post("favourites", json={"product_id": product})
+    ids = [item["id"] for item in user.get("favourites").json()["items"]]
+    return ids == sorted(ids)
+
+
+def _listed_in_order(http: httpx.Client, kind: str) -> bool:
+    user = new_user(http)
+    for n in range(2):
+        if kind == "emails":
+            user.add_email(f"order-{n}-{uuid.uuid4().hex[:8]}@example.com")
+        else:
+            user.add_phone(unique_phone())
+    ids = [item["id"] for item in user.get(f"user/{kind}").json()["items"]]
+    return len(ids) >= 2 and ids == sorted(ids)
+
+
+@probe("emails_newest_first")
+def _(http: httpx.Client) -> bool:
+    return _listed_in_order(http, "emails")
+
+
+@probe("phones_newest_first")
+def _(http: httpx.Client) -> bool:
+    return _listed_in_order(http, "phones")
+
+
 @probe("bola_phone_remove")
 def _(http: httpx.Client) -> bool:
     alice, bob = new_user(http), new_user(http)

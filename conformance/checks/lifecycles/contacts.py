@@ -536,8 +536,8 @@ PAGINATION_BOUNDS = owned(
     cites=("rule:PAGINATION",),
     needs=_NEEDS,
     title="page and per_page out of range are refused with 422",
-    operations=("listUserEmails", "listUserPhones"),
-    doc="Lists with page 0 or 1 and per_page 0, 1, the maximum and one past it.",
+    operations=("listUserEmails", "listUserPhones", "listFavouriteProducts"),
+    doc="Lists emails, phones and favourites with page 0 or 1 and per_page 0, 1, the maximum and one past it.",
 )
 
 _EMAIL_OPS = ("addUserEmail", "listUserEmails", "getUserEmail", "setPrimaryUserEmail", "verifyUserEmail")

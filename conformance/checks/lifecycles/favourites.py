@@ -14,6 +14,7 @@ from hypothesis.stateful import Bundle, consumes, initialize, invariant, rule
 
 from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._support import read_all, unique_fcm_token, unique_product
+from conformance.checks.lifecycles.contacts import PAGINATION_BOUNDS
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
 from conformance.requirements import Sharing
@@ -47,16 +48,54 @@ class FavouritesAndDevicesLifecycle(Lifecycle):
     @initialize()
     def every_clause_once(self) -> None:
         """Each stated clause once per example, whatever steps Hypothesis draws later: add, add again (409),
-        remove, remove again and a never-favourited product (404); register, register again (another
-        platform), unregister, unregister again and an unknown token (404)."""
+        remove, remove again and a never-favourited product (404), two more that stay (an order to judge);
+        register, register again (another platform), unregister, unregister again and an unknown token (404)."""
         product = self.add_favourite()
         self.add_duplicate(product)
         self.remove_favourite(product)
         self.remove_missing_favourite()
+        for _ in range(2):  # two favourites stay: every list after this has an order to judge
+            self.add_favourite()
         token = self.register("android")
         self.register_again(token, "ios")
         self.unregister(token)
         self.unregister_unknown()
+
+    @initialize()
+    def page_bounds(self) -> None:
+        """GET /favourites with page 0 and 1 and per_page 0, 1, the maximum and one past it: out of range is
+        422 validation_failed, in range a page that echoes per_page. Every bound once per run, never drawn."""
+        most = self.ctx.limits.per_page_max
+
+        def every_bound() -> bool:
+            for page in (0, 1):
+                for per_page in (0, 1, most, most + 1):
+                    self.one_page_bound(page, per_page)
+            return True
+
+        self.ctx.once("pagination-bounds:favourites", every_bound)
+
+    def one_page_bound(self, page: int, per_page: int) -> None:
+        most = self.ctx.limits.per_page_max
+        exchange = self.send("listFavouriteProducts", user=self.user, params={"page": page, "per_page": per_page})
+        if page < 1 or not 1 <= per_page <= most:
+            self.expect(
+                PAGINATION_BOUNDS,
+                exchange,
+                422,
+                code="validation_failed",
+                what=f"page={page}, per_page={per_page} is out of range (page >= 1, per_page 1..{most})",
+            )
+            return
+        body = self.expect(PAGINATION_BOUNDS, exchange, 200, what=f"per_page={per_page} is in range")
+        items = body.get("items")
+        self.check(
+            PAGINATION_BOUNDS,
+            isinstance(items, list) and body.get("per_page") == per_page and len(items) <= per_page,
+            expected=f"a page of at most {per_page} items that echoes per_page={per_page}",
+            actual=self.ctx.actual(exchange),
+            exchange=exchange,
+        )
 
     # --- favourites --------------------------------------------------------------------------------
     @rule(target=favourites)
@@ -214,6 +253,7 @@ FAVOURITES_AND_DEVICES = MachineSpec(
         _FAVOURITE_REMOVE_MISSING,
         _FCM_REGISTER,
         _FCM_UNREGISTER_UNKNOWN,
+        PAGINATION_BOUNDS,
     ),
     steps=14,
     sharing=Sharing.ALONE_ON_SHARED_USERS,
