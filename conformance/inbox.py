@@ -91,9 +91,10 @@ class MailCatcherInbox(ABC):
     """What Mailpit and MailDev share: the newest mail to the address naming the purpose, its code by a pattern.
 
     A catcher receives mail a moment after the server sent it, so the inbox remembers which messages it
-    has answered from: when the newest matching one was already used, it polls (``poll_s``) for a newer
-    one for up to ``wait_s`` seconds, and only then answers the newest it has. E-mail only: other
-    channels answer None (``ByChannelInbox`` pairs a catcher with the test-support outbox for SMS).
+    has answered from: when there is none, or the newest matching one was already used, it polls for a
+    newer one for up to ``wait_s`` seconds, and only then answers the newest it has. The pauses start at
+    ``poll_s`` and double up to half a second: a local catcher answers at once, a remote one is not flooded.
+    E-mail only: other channels answer None (``ByChannelInbox`` pairs it with the test-support outbox for SMS).
     """
 
     def __init__(
@@ -144,6 +145,7 @@ class MailCatcherInbox(ABC):
             return None  # a mail catcher only receives e-mail
         key = (address.casefold(), purpose)
         deadline = time.monotonic() + self._wait_s
+        pause = self._poll_s
         while True:
             found = self._newest(address, purpose)
             with self._lock:
@@ -156,7 +158,8 @@ class MailCatcherInbox(ABC):
                 return found[1]
             if time.monotonic() >= deadline:
                 return None
-            time.sleep(self._poll_s)
+            time.sleep(min(pause, max(deadline - time.monotonic(), 0.0)))
+            pause = min(pause * 2, 0.5)
 
 
 class MailpitInbox(MailCatcherInbox):
@@ -170,7 +173,7 @@ class MailpitInbox(MailCatcherInbox):
         pattern: str = DEFAULT_CODE_PATTERN,
         timeout_s: float = 10.0,
         wait_s: float = 5.0,
-        poll_s: float = 0.2,
+        poll_s: float = 0.05,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(
@@ -203,7 +206,7 @@ class MailDevInbox(MailCatcherInbox):
         pattern: str = DEFAULT_CODE_PATTERN,
         timeout_s: float = 10.0,
         wait_s: float = 5.0,
-        poll_s: float = 0.2,
+        poll_s: float = 0.05,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         super().__init__(

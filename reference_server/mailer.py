@@ -76,7 +76,7 @@ class OutboxMailer:
     mail old codes again). `deliver_pending()` does one pass; the thread calls it every `poll_s`.
     """
 
-    def __init__(self, db: Database, host: str, port: int, *, poll_s: float = 0.05, timeout_s: float = 10.0) -> None:
+    def __init__(self, db: Database, host: str, port: int, *, poll_s: float = 0.02, timeout_s: float = 10.0) -> None:
         self.host = host
         self.port = port
         self._db = db
