@@ -18,7 +18,7 @@ of the reference server shows the same ones on the wire):
 - ``unordered_lists``: lists whose order the contract leaves free in any order.
 
 Ids are large and sparse in every model strategy already: :func:`strategies.from_model` draws
-them past 2**31, 2**32 and 2**53 as well as small, never consecutive by construction.
+them past 2**31, 2**32 and 2**53 as well as small, each drawn on its own, so with gaps between them.
 :func:`server_response_texts` also varies the JSON text itself (RFC 8259: whitespace, member
 order, escapes).
 """

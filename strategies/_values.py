@@ -18,7 +18,7 @@ _LATEST = datetime(2035, 12, 31)
 def resource_ids() -> SearchStrategy[int]:
     """Server-assigned ids: int64, at least 1, as servers hand them out: anywhere in the range,
     and often just past 2**31 and 2**32 (32-bit overflows), past 2**53 (beyond exact IEEE 754
-    doubles) or near 2**63 - 1. Ids drawn together are sparse, never consecutive by design."""
+    doubles) or near 2**63 - 1. Each is drawn on its own, so ids drawn together leave gaps."""
     return st.one_of(
         st.integers(min_value=1, max_value=INT64_MAX),
         st.integers(min_value=2**31 - 8, max_value=2**32 + 2**16),
