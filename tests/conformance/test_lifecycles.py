@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -117,3 +118,35 @@ def test_a_run_without_an_inbox_or_clock_skips_with_reasons() -> None:
     # and the machines that need neither still pass as user A
     assert outcomes["FAVOURITE-LIST-MODEL"] is Outcome.PASSED
     assert outcomes["IDV-NFC-VALID"] is Outcome.PASSED
+
+
+# --- needs per requirement: what needs no code runs without an inbox ------------------------------------
+
+
+def _no_inbox_run(tmp_path: Path, *faults: str) -> dict[str, dict[str, object]]:
+    """`kesk-conformance run --base-url URL --token A --token-b B --select EMAIL-*`: no inbox, no test support."""
+    import httpx
+
+    from conformance.cli import main as kesk_conformance
+
+    with running_server(faults=faults) as url, httpx.Client(base_url=url + "/", timeout=10) as http:
+        tokens = [http.post("_test/users").json()["token"] for _ in range(2)]
+        argv = ["run", "--base-url", url, "--token", tokens[0], "--token-b", tokens[1], "--select", "EMAIL-*"]
+        kesk_conformance([*argv, "--max-examples", "3", "--report-dir", str(tmp_path), "--quiet"])
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    return {item["id"]: item for item in results["requirements"]}
+
+
+def test_requirements_that_need_no_code_run_without_an_inbox(tmp_path: Path) -> None:
+    # When the emails requirements run with two users' tokens and no inbox
+    found = _no_inbox_run(tmp_path)
+
+    # Then those that need no code pass, and those that need a token are skipped with the inbox reason
+    assert found["EMAIL-LIST-MODEL"]["outcome"] == "passed"
+    assert found["EMAIL-REMOVE-GONE"]["outcome"] == "passed"
+    assert found["EMAIL-VERIFY-TOKEN"]["outcome"] == "skipped"
+    assert "inbox" in str(found["EMAIL-VERIFY-TOKEN"]["reason"])
+
+
+def test_without_an_inbox_the_list_model_still_catches_its_fault(tmp_path: Path) -> None:
+    assert _no_inbox_run(tmp_path, "email_total_counts_removed")["EMAIL-LIST-MODEL"]["outcome"] == "failed"
