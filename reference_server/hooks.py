@@ -178,7 +178,7 @@ CONTACT_REMOVE_PRIMARY_MAY_GO: Hook[bool, ContactCall] = Hook(
     "contacts.remove.primary_may_go", "True: this primary contact may be removed (the kind's rule decides)"
 )
 CONTACT_OWNED_REFUSAL: Hook[ApiError | None, ContactRefusal] = Hook(
-    "contacts._owned.refusal", "the answer to an id the caller may not use (404 not_found); None: use the contact anyway"
+    "contacts._owned.refusal", "the answer to an id the caller may not use (404 not_found); None: use it anyway"
 )
 CONTACT_REMOVE_MARKS_REMOVED: Hook[bool, ContactCall] = Hook(
     "contacts.remove.marks_removed", "True: the contact is marked removed before the 200 (True)"
