@@ -25,7 +25,15 @@ from conformance.stats import OperationStats
 __all__ = ["MergeError", "merge", "merge_main"]
 
 # When shards overlap, the more decisive verdict stands.
-_RANK = {Outcome.FAILED: 3, Outcome.ERROR: 2, Outcome.PASSED: 1, Outcome.SKIPPED: 0}
+# A requirement in several shards keeps its worst verdict (known: a listed failure, still a failure).
+_RANK = {
+    Outcome.FAILED: 4,
+    Outcome.KNOWN: 3,
+    Outcome.ERROR: 2,
+    Outcome.PASSED: 1,
+    Outcome.SKIPPED: 0,
+    Outcome.NOT_APPLICABLE: 0,
+}
 
 
 class MergeError(Exception):

@@ -33,7 +33,7 @@ _OPTIONS = (
     ("--kesk-token", "token", "bearer token of user A (env KESK_TOKEN)"),
     ("--kesk-token-b", "token_b", "bearer token of user B (env KESK_TOKEN_B)"),
     ("--kesk-password", "password", "user A's password (env KESK_PASSWORD)"),
-    ("--kesk-inbox", "inbox", "test-support | mailpit:URL | command:CMD | fixed:CODE"),
+    ("--kesk-inbox", "inbox", "test-support | maildev:URL | mailpit:URL | command:CMD | fixed:CODE"),
     ("--kesk-test-support", "test_support", "base URL of the test-support contract"),
     ("--kesk-user-factory", "user_factory", "command printing a fresh user's JSON"),
     ("--kesk-seed", "seed", "make the run repeatable"),

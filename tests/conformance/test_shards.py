@@ -86,3 +86,39 @@ def test_results_of_different_seeds_do_not_merge(tmp_path: Path, capsys: pytest.
     code = kesk_conformance(["merge", str(tmp_path / "a" / "results.json"), str(tmp_path / "b" / "results.json")])
     assert code == 2
     assert "different seeds" in capsys.readouterr().err
+
+
+def test_shards_with_known_and_not_applicable_verdicts_merge(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a shard whose failure is a listed known failure, and one that leaves the FCM group out
+    known = tmp_path / "known.toml"
+    known.write_text('[[known]]\nrequirement = "BOLA-EMAIL-READ"\nreason = "fixed next sprint"\n', encoding="utf-8")
+    common = ["--seed", "5", "--quiet", "--select", "BOLA-EMAIL-READ", "--select", "BOLA-FCM-UNREGISTER"]
+    kesk_conformance(
+        [
+            "run",
+            *common,
+            "--report-dir",
+            str(tmp_path / "1"),
+            "--fault",
+            "bola_email_read",
+            "--known-failures",
+            str(known),
+        ]
+    )
+    kesk_conformance(["run", *common, "--report-dir", str(tmp_path / "2"), "--not-implemented", "fcm"])
+    capsys.readouterr()
+
+    # When they are merged
+    code = kesk_conformance(
+        ["merge", *(str(tmp_path / n / "results.json") for n in ("1", "2")), "--report-dir", str(tmp_path / "m")]
+    )
+
+    # Then each requirement keeps its worst verdict: the known failure stays known, FCM's verdict is its run's
+    verdicts = {
+        item["id"]: item["outcome"]
+        for item in json.loads((tmp_path / "m" / "results.json").read_text())["requirements"]
+    }
+    assert verdicts == {"BOLA-EMAIL-READ": "known", "BOLA-FCM-UNREGISTER": "passed"}
+    assert code == 0
