@@ -171,7 +171,21 @@ class ContactResource:
                 (self._kind.name, contact.value.lower()),
             ).fetchone()
             if taken:
-                raise ApiError(409, "already_exists", f"{self._kind.label} is already registered.")
+                refusal = ApiError(409, "already_exists", f"{self._kind.label} is already registered.")
+                answer = self._state.at(hooks.CONTACT_ADD_TAKEN, refusal, call)
+                if answer is not None:
+                    raise answer
+            spent_before = conn.execute(
+                "SELECT code_attempts FROM contacts WHERE user_id = ? AND kind = ? AND value_key = ?"
+                " AND removed_at IS NOT NULL ORDER BY id DESC LIMIT 1",
+                (user_id, self._kind.name, contact.value.lower()),
+            ).fetchone()
+            spent = self._state.at(
+                hooks.CONTACT_ADD_SPENT_ATTEMPTS, 0, int(spent_before["code_attempts"]) if spent_before else 0
+            )
+            token_ttl_s = self._state.at(
+                hooks.CONTACT_ADD_TOKEN_TTL_S, self._state.limits.verification_token_ttl_s, call
+            )
             has_primary = self._primary_id(conn, user_id) is not None
             is_primary = self._kind.first_becomes_primary and not has_primary
             is_verified, is_primary = self._state.at(hooks.CONTACT_ADD_FLAGS, (False, is_primary), call)
@@ -182,8 +196,8 @@ class ContactResource:
                 )
             cursor = conn.execute(
                 "INSERT INTO contacts (kind, user_id, value, value_key, country_code, is_verified,"
-                " is_primary, verified_at, created_at, code, code_expires_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " is_primary, verified_at, created_at, code, code_expires_at, code_attempts)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     self._kind.name,
                     user_id,
@@ -195,7 +209,8 @@ class ContactResource:
                     now if is_verified else None,
                     now,
                     code,
-                    now + self._state.limits.verification_token_ttl_s,
+                    now + token_ttl_s,
+                    spent,
                 ),
             )
             contact_id = int(cursor.lastrowid or 0)
@@ -214,7 +229,8 @@ class ContactResource:
     async def list(self, request: Request) -> Response:
         user_id = self._auth.require_user(request)
         out_of_range = self._state.at(hooks.CONTACT_LIST_OUT_OF_RANGE_STATUS, 422, self._call)
-        page = page_params(request, self._state.limits, out_of_range_status=out_of_range)
+        defaults = self._state.at(hooks.CONTACT_LIST_DEFAULTS, (1, self._state.limits.per_page_default), self._call)
+        page = page_params(request, self._state.limits, out_of_range_status=out_of_range, defaults=defaults)
         deepest = self._state.at(hooks.CONTACT_LIST_MAX_OFFSET, None, self._call)
         if deepest is not None and page.offset > deepest:
             problem = FieldProblem("page", f"must not start past item {deepest} (per_page {page.size})")
@@ -264,7 +280,9 @@ class ContactResource:
             expires_at = float(row["code_expires_at"] or 0)
             if row["code_attempts"] >= self._state.limits.verification_token_max_attempts or row["code"] is None:
                 # The token is burnt: only removing and re-adding the contact issues a new one.
-                raise ApiError.too_many_attempts(int(expires_at - now))
+                raise self._state.at(
+                    hooks.CONTACT_VERIFY_BURNT, ApiError.too_many_attempts(int(expires_at - now)), self._call
+                )
             if self._state.at(hooks.CONTACT_VERIFY_CHECKS_TOKEN, True, self._call):
                 if now >= expires_at:
                     raise ApiError(400, "code_expired", "The verification token has expired.")

@@ -145,7 +145,11 @@ class ExportWorker:
                 (self._state.export_dir / filename).write_text(text, encoding="utf-8")
                 conn.execute(
                     "UPDATE gdpr_requests SET status = 'ready', filename = ?, file_expires_at = ? WHERE seq = ?",
-                    (filename, now + self._state.limits.export_file_ttl_s, row["seq"]),
+                    (
+                        filename,
+                        now + self._state.at(hooks.EXPORT_RUN_FILE_TTL_S, self._state.limits.export_file_ttl_s),
+                        row["seq"],
+                    ),
                 )
         except sqlite3.ProgrammingError:
             pass  # the server shut down mid-job; resume_unfinished() picks it up next time

@@ -207,6 +207,40 @@ def _error_outside_export_dir(filename: str, export_dir: Path) -> str:
     return filename
 
 
+def _added_again(refusal: ApiError | None, call: ContactCall) -> ApiError | None:
+    return None
+
+
+def _conflict_code(refusal: ApiError | None, call: ContactCall) -> ApiError | None:
+    return ApiError(409, "conflict", "This phone number is already registered.")
+
+
+def _burnt_as_wrong(refusal: ApiError, call: ContactCall) -> ApiError:
+    return ApiError(400, "invalid_code", "The verification token is wrong.")
+
+
+def _spent_attempts_kept(spent: int, spent_before: int) -> int:
+    return spent_before
+
+
+def _absent_page_zero(defaults: tuple[int, int], call: ContactCall) -> tuple[int, int]:
+    _, per_page = defaults
+    return 0, per_page
+
+
+def _default_per_page_ten(defaults: tuple[int, int], call: ContactCall) -> tuple[int, int]:
+    page, _ = defaults
+    return page, 10
+
+
+def _a_day_longer(ttl_s: int, call: ContactCall) -> int:
+    return ttl_s + 86400
+
+
+def _five_minutes(ttl_s: int, call: ContactCall) -> int:
+    return 300
+
+
 def _status_processing(body: dict[str, Any], context: object) -> dict[str, Any]:
     return {**body, "status": "processing"}
 
@@ -797,6 +831,84 @@ CATALOGUE: tuple[Fault[Any, Any], ...] = (
         "HTTP-METHOD-NOT-ALLOWED",
         hook=hooks.APP_ALLOWED_METHODS_EVERY_ROUTE,
         apply=_force(False),
+    ),
+    # -- duplicates, verification tokens, FCM re-registration, export lifetime, page defaults ----------
+    _fault(
+        "email_added_twice",
+        "addUserEmail adds an address already on the account again (201, a second entry), not 409 already_exists.",
+        "CONTACT-ALREADY-EXISTS",
+        hook=hooks.CONTACT_ADD_TAKEN,
+        apply=_on("email", _added_again),
+    ),
+    _fault(
+        "phone_duplicate_conflict_code",
+        "addUserPhone refuses a number already on an account with 409 conflict, not the documented already_exists.",
+        "CONTACT-ALREADY-EXISTS",
+        hook=hooks.CONTACT_ADD_TAKEN,
+        apply=_on("phone", _conflict_code),
+    ),
+    _fault(
+        "verify_token_lives_a_day_longer",
+        "An email verification token still verifies a day after its 15 minutes (no 400 code_expired).",
+        "VERIFY-TOKEN-EXPIRY",
+        hook=hooks.CONTACT_ADD_TOKEN_TTL_S,
+        apply=_on("email", _a_day_longer),
+    ),
+    _fault(
+        "verify_token_lives_five_minutes",
+        "An email verification token expires after 5 minutes, not the contract's 15.",
+        "VERIFY-TOKEN-EXPIRY",
+        hook=hooks.CONTACT_ADD_TOKEN_TTL_S,
+        apply=_on("email", _five_minutes),
+    ),
+    _fault(
+        "burnt_token_invalid_code",
+        "A burnt verification token answers 400 invalid_code, not 429 too_many_attempts (still refused).",
+        "VERIFY-TOKEN-BURNT",
+        hook=hooks.CONTACT_VERIFY_BURNT,
+        apply=_burnt_as_wrong,
+    ),
+    _fault(
+        "readd_keeps_spent_attempts",
+        "Re-adding a removed address gives a token that starts with the removed token's wrong attempts (burnt).",
+        "VERIFY-TOKEN-BURNT",
+        hook=hooks.CONTACT_ADD_SPENT_ATTEMPTS,
+        apply=_spent_attempts_kept,
+    ),
+    _fault(
+        "fcm_platform_not_updated",
+        "registerFcmToken of a known token answers 200 but keeps its old platform.",
+        "FCM-PLATFORM-UPDATED",
+        hook=hooks.FCM_REGISTER_UPDATES_PLATFORM,
+        apply=_force(False),
+    ),
+    _fault(
+        "fcm_token_keeps_owner",
+        "registerFcmToken of a token another user registered answers 200 but leaves it with that user.",
+        "FCM-REGISTER",
+        hook=hooks.FCM_REGISTER_MOVES_OWNER,
+        apply=_force(False),
+    ),
+    _fault(
+        "export_expires_a_day_early",
+        "An export file answers 410 gone after 6 days, a day before its 7 days are over.",
+        "GDPR-EXPORT-EXPIRY",
+        hook=hooks.EXPORT_RUN_FILE_TTL_S,
+        apply=_a_day_short,
+    ),
+    _fault(
+        "emails_absent_page_refused",
+        "listUserEmails without a page parameter answers 422 (an absent page is taken as 0), not page 1.",
+        "PAGINATION-DEFAULTS",
+        hook=hooks.CONTACT_LIST_DEFAULTS,
+        apply=_on("email", _absent_page_zero),
+    ),
+    _fault(
+        "phones_default_per_page_ten",
+        "listUserPhones without per_page answers pages of 10 (echoed), not the contract's default of 20.",
+        "PAGINATION-DEFAULTS",
+        hook=hooks.CONTACT_LIST_DEFAULTS,
+        apply=_on("phone", _default_per_page_ten),
     ),
     _fault(
         "sensitive_without_verified_email",

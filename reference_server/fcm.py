@@ -65,11 +65,15 @@ class FcmTokens:
                 user_id = int(owner["user_id"])
             known = conn.execute("SELECT 1 FROM fcm_tokens WHERE token = ?", (token,)).fetchone() is not None
             # Re-registering updates the platform; a token held by another user moves here.
+            updates_platform = self._state.at(hooks.FCM_REGISTER_UPDATES_PLATFORM, True)
+            moves_owner = self._state.at(hooks.FCM_REGISTER_MOVES_OWNER, True)
             conn.execute(
                 "INSERT INTO fcm_tokens (token, user_id, platform, registered_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(token) DO UPDATE SET user_id = excluded.user_id,"
-                " platform = excluded.platform, registered_at = excluded.registered_at",
-                (token, user_id, platform, self._state.clock.now()),
+                " ON CONFLICT(token) DO UPDATE SET"
+                " user_id = CASE WHEN ? THEN excluded.user_id ELSE fcm_tokens.user_id END,"
+                " platform = CASE WHEN ? THEN excluded.platform ELSE fcm_tokens.platform END,"
+                " registered_at = excluded.registered_at",
+                (token, user_id, platform, self._state.clock.now(), int(moves_owner), int(updates_platform)),
             )
         status = self._state.at(hooks.FCM_REGISTER_STATUS, 200, not known)
         return json_response({"success": True, "message": "FCM token registered."}, status)

@@ -140,6 +140,20 @@ CONTACT_ADD_FLAGS: Hook[tuple[bool, bool], ContactCall] = Hook(
 CONTACT_ADD_VALUE: Hook[str, ContactCall] = Hook(
     "contacts.add.value", "the value stored for the new contact (a normalised address, an E.164 number)"
 )
+CONTACT_ADD_TAKEN: Hook[ApiError | None, ContactCall] = Hook(
+    "contacts.add.taken", "the answer to an address already on an account (409 already_exists); None: add it again"
+)
+CONTACT_ADD_TOKEN_TTL_S: Hook[int, ContactCall] = Hook(
+    "contacts.add.token_ttl_s", "the lifetime of the new contact's verification token (verification_token_ttl_s)"
+)
+CONTACT_ADD_SPENT_ATTEMPTS: Hook[int, int] = Hook(
+    "contacts.add.spent_attempts",
+    "the wrong attempts the new token starts with (0); the context: those spent on the token of the same address "
+    "the user removed last (0 when none)",
+)
+CONTACT_LIST_DEFAULTS: Hook[tuple[int, int], ContactCall] = Hook(
+    "contacts.list.defaults", "(page, per_page) when the query leaves them out (1, per_page_default)"
+)
 CONTACT_LIST_WINDOW: Hook[tuple[int, int], ContactCall] = Hook(
     "contacts.list.window", "(offset, limit) of the rows read for the requested page"
 )
@@ -158,6 +172,9 @@ CONTACT_LIST_COUNTS_REMOVED: Hook[bool, ContactCall] = Hook(
 CONTACT_GET_LOOKUP: Hook[Lookup, ContactCall] = Hook("contacts.get.lookup", "how the contact id is looked up")
 CONTACT_GET_BODY: Hook[dict[str, Any], ContactCall] = Hook("contacts.get.body", "the response body")
 CONTACT_VERIFY_LOOKUP: Hook[Lookup, ContactCall] = Hook("contacts.verify.lookup", "how the contact id is looked up")
+CONTACT_VERIFY_BURNT: Hook[ApiError, ContactCall] = Hook(
+    "contacts.verify.burnt", "the refusal of every attempt on a burnt token (429 too_many_attempts)"
+)
 CONTACT_VERIFY_CHECKS_TOKEN: Hook[bool, ContactCall] = Hook(
     "contacts.verify.checks_token", "True: the token's expiry and value are checked (True)"
 )
@@ -196,6 +213,12 @@ FCM_REGISTER_UNKNOWN_BEARER_REFRESHES: Hook[bool, None] = Hook(
 )
 FCM_REGISTER_STATUS: Hook[int, bool] = Hook(
     "fcm.register.status", "the status of a successful registration (200); the context: whether the token was new"
+)
+FCM_REGISTER_UPDATES_PLATFORM: Hook[bool, None] = Hook(
+    "fcm.register.updates_platform", "True: registering a known token again stores its new platform (True)"
+)
+FCM_REGISTER_MOVES_OWNER: Hook[bool, None] = Hook(
+    "fcm.register.moves_owner", "True: a token registered by another user moves to the caller (True)"
 )
 FCM_UNREGISTER_REFUSES_UNKNOWN: Hook[bool, None] = Hook(
     "fcm.unregister.refuses_unknown", "True: an unknown token answers 404 (True)"
@@ -260,6 +283,9 @@ OTP_CHECK_ACCEPTS_MISMATCH: Hook[bool, OtpAttempt] = Hook(
 )
 
 EXPORT_RUN_DOCUMENT: Hook[dict[str, Any], None] = Hook("exports._run.document", "the ExportDocument written")
+EXPORT_RUN_FILE_TTL_S: Hook[int, None] = Hook(
+    "exports._run.file_ttl_s", "how long a ready export file downloads (export_file_ttl_s)"
+)
 EXPORT_DOWNLOAD_FILENAME: Hook[str, Path] = Hook(
     "exports.download.filename", "the file name asked for, before the pattern check; the context: the export directory"
 )

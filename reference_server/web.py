@@ -129,13 +129,17 @@ class Page:
         }
 
 
-def page_params(request: Request, limits: Limits, *, out_of_range_status: int = 422) -> Page:
+def page_params(
+    request: Request, limits: Limits, *, out_of_range_status: int = 422, defaults: tuple[int, int] | None = None
+) -> Page:
     """`page` (>= 1, default 1) and `per_page` (1..per_page_max, default per_page_default).
 
     400 when they are not integers, `out_of_range_status` (the contract's 422) when out of range.
+    `defaults` replaces (1, per_page_default) for absent parameters (a hook of the caller decides it).
     """
-    number = _int_query(request, "page", 1)
-    size = _int_query(request, "per_page", limits.per_page_default)
+    default_page, default_size = defaults if defaults is not None else (1, limits.per_page_default)
+    number = _int_query(request, "page", default_page)
+    size = _int_query(request, "per_page", default_size)
     problems = []
     if not 1 <= number <= INT32_MAX:
         problems.append(FieldProblem("page", f"must be between 1 and {INT32_MAX}"))

@@ -8,6 +8,7 @@ just that fault switched on (must be False).
 from __future__ import annotations
 
 import ast
+import json
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -678,6 +679,108 @@ def _(http: httpx.Client) -> bool:
     paths = ("user/request-account-deletion", "user/request-data-export")
     answers = [http.post(path, json={}, headers=headers) for path in paths]
     return all(answer.status_code == 403 and answer.json()["code"] == "verification_required" for answer in answers)
+
+
+@probe("email_added_twice")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    address = f"twice-{uuid.uuid4().hex[:8]}@example.com"
+    user.add_email(address)
+    again = user.post("user/emails", json={"email": address})
+    return again.status_code == 409 and again.json()["code"] == "already_exists"
+
+
+@probe("phone_duplicate_conflict_code")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    number = unique_phone()
+    user.add_phone(number)
+    again = user.post("user/phones", json={"phone_number": number, "country_code": "GB"})
+    return again.status_code == 409 and again.json()["code"] == "already_exists"
+
+
+def _token_after(http: httpx.Client, seconds: int) -> httpx.Response:
+    user = new_user(http)
+    address = f"aged-{uuid.uuid4().hex[:8]}@example.com"
+    added = user.add_email(address)
+    code = outbox_code(http, address, "email_verification")
+    advance_clock(http, seconds)
+    return user.post(f"user/emails/{added['id']}/verify", json={"token": code})
+
+
+@probe("verify_token_lives_a_day_longer")
+def _(http: httpx.Client) -> bool:
+    answer = _token_after(http, 901)
+    return answer.status_code == 400 and answer.json()["code"] == "code_expired"
+
+
+@probe("verify_token_lives_five_minutes")
+def _(http: httpx.Client) -> bool:
+    return _token_after(http, 840).status_code == 200
+
+
+def _burn(user: User, address: str) -> tuple[int, str]:
+    added = user.add_email(address)
+    code = outbox_code(user.http, address, "email_verification")
+    for _ in range(5):
+        user.post(f"user/emails/{added['id']}/verify", json={"token": wrong_code(code)})
+    return int(added["id"]), code
+
+
+@probe("burnt_token_invalid_code")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    email_id, code = _burn(user, f"burnt-{uuid.uuid4().hex[:8]}@example.com")
+    answer = user.post(f"user/emails/{email_id}/verify", json={"token": code})
+    return answer.status_code == 429 and answer.json()["code"] == "too_many_attempts"
+
+
+@probe("readd_keeps_spent_attempts")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    address = f"readded-{uuid.uuid4().hex[:8]}@example.com"
+    email_id, _ = _burn(user, address)
+    user.delete(f"user/emails/{email_id}")
+    again = user.add_email(address)
+    code = outbox_code(http, address, "email_verification")
+    return user.post(f"user/emails/{again['id']}/verify", json={"token": code}).status_code == 200
+
+
+@probe("fcm_platform_not_updated")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    token = f"platform-{uuid.uuid4().hex}"
+    user.post("account/fcm-tokens", json={"fcm_token": token, "platform": "android"})
+    user.post("account/fcm-tokens", json={"fcm_token": token, "platform": "ios"})
+    document = json.loads(user.get(f"user/download-export/{user.finished_export()}").json())
+    return [device["platform"] for device in document["fcm_tokens"]] == ["ios"]
+
+
+@probe("fcm_token_keeps_owner")
+def _(http: httpx.Client) -> bool:
+    alice, bob = new_user(http), new_user(http)
+    token = f"moving-{uuid.uuid4().hex}"
+    bob.post("account/fcm-tokens", json={"fcm_token": token, "platform": "web"})
+    alice.post("account/fcm-tokens", json={"fcm_token": token, "platform": "android"})
+    return bob.delete(f"account/fcm-tokens/{token}").status_code == 404
+
+
+@probe("export_expires_a_day_early")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    filename = user.finished_export()
+    advance_clock(http, 7 * 86400 - 60)
+    return user.get(f"user/download-export/{filename}").status_code == 200
+
+
+@probe("emails_absent_page_refused")
+def _(http: httpx.Client) -> bool:
+    return new_user(http).get("user/emails").status_code == 200
+
+
+@probe("phones_default_per_page_ten")
+def _(http: httpx.Client) -> bool:
+    return new_user(http).get("user/phones").json()["per_page"] == 20
 
 
 FAULT_NAMES = [fault.name for fault in CATALOGUE]

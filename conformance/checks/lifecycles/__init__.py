@@ -1,10 +1,11 @@
 """Lifecycle checks: one Hypothesis state machine per business flow, judged against a model.
 
 ``contacts`` (emails and phones, pagination, profile), ``favourites`` (favourites and FCM tokens),
-``deletion`` (GDPR account deletion), ``export`` (GDPR data export), ``account`` (permanent
-deletion), ``identity`` (verification session, NFC, profile validation) and ``abuse`` (bounded
-OTP and token guessing). Each machine lists the requirements it reports (``MachineSpec.requirements``);
-:mod:`conformance.catalogue` puts them in the run order.
+``tokens`` (email verification tokens: lifetime, burnt, added again), ``deletion`` (GDPR account
+deletion), ``export`` (GDPR data export), ``account`` (permanent deletion), ``identity`` (verification
+session, NFC, profile validation) and ``abuse`` (bounded OTP and token guessing). Each machine lists
+the requirements it reports (``MachineSpec.requirements``); :mod:`conformance.catalogue` puts them in
+the run order.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from conformance.checks.lifecycles.deletion import DELETION
 from conformance.checks.lifecycles.export import EXPORT
 from conformance.checks.lifecycles.favourites import FAVOURITES_AND_DEVICES
 from conformance.checks.lifecycles.identity import IDENTITY
+from conformance.checks.lifecycles.tokens import VERIFICATION_TOKENS
 
 __all__ = ["MACHINES", "REQUIREMENT_IDS", "MachineSpec", "MachineVerdict", "bind"]
 
@@ -24,6 +26,7 @@ __all__ = ["MACHINES", "REQUIREMENT_IDS", "MachineSpec", "MachineVerdict", "bind
 # every list after every step) last, so that faults show early.
 MACHINES: tuple[MachineSpec, ...] = (
     GUESSING,
+    VERIFICATION_TOKENS,
     ACCOUNT,
     FAVOURITES_AND_DEVICES,
     DELETION,

@@ -25,6 +25,7 @@ from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
 from conformance.requirements import Need, Requirement, Sharing
 from conformance.target import Exchange
+from conformance.users import User
 
 __all__ = [
     "EMAILS",
@@ -114,6 +115,7 @@ class ContactLifecycle(Lifecycle):
         self.disposable = ctx.factory is not None
         self.model: dict[int, Contact] = {}
         self.mine: set[int] = set()
+        self.payloads: dict[int, dict[str, Any]] = {}  # the add request's body, by the id it got
         self.original_primary: int | None = None
         self.others: dict[str, Any] = {}  # profile-validation fields this machine never changes
         self.learn_the_start()
@@ -179,9 +181,11 @@ class ContactLifecycle(Lifecycle):
         later: a wrong token (400 invalid_code), the right one (200), verifying again (409 already_verified),
         make-default on the unverified one (409 not_verified), make-default on the verified one (200, the only
         primary), removing the protected primary (409 primary_removal), removing another (200, then 404).
-        Every example then has an unverified and a verified address, and pages to walk.
+        Every example then has an unverified and a verified address, and pages to walk. Before all that, the
+        first address is added again: 409 already_exists (AlreadyExists), and the list keeps one entry.
         """
         first, second = self.new_contact(), self.new_contact()
+        self.refuse_duplicate(self.model[first])
         if self.ctx.inbox is None:
             # No inbox, no tokens: only what needs no code (the list, removal, the protected primary).
             self.refuse_remove_primary()
@@ -219,6 +223,7 @@ class ContactLifecycle(Lifecycle):
         becomes_primary = self.kind.first_becomes_primary and self.primary_id() is None
         self.model[contact_id] = Contact(contact_id, value, False, becomes_primary)
         self.mine.add(contact_id)
+        self.payloads[contact_id] = payload
         if body.get("is_primary") != becomes_primary:
             self.violation(
                 self.ids.primary_unique,
@@ -234,6 +239,17 @@ class ContactLifecycle(Lifecycle):
         )
         self.note(f"(inbox: a {self.kind.purpose} token reached the {self.kind.channel} address)")
         return contact_id
+
+    def refuse_duplicate(self, contact: Contact) -> None:
+        """POST the address of `contact` again (the same request body): 409 already_exists, nothing added."""
+        exchange = self.send(self.kind.add_op, user=self.user, json_body=self.payloads[contact.id])
+        self.expect(
+            CONTACT_ALREADY_EXISTS,
+            exchange,
+            409,
+            code="already_exists",
+            what=f"the same {self.kind.noun} added again (it is already on the account)",
+        )
 
     def mine_where(self, wanted: Callable[[Contact], bool]) -> list[int]:
         return sorted(i for i in self.mine if i in self.model and wanted(self.model[i]))
@@ -393,6 +409,13 @@ class ContactLifecycle(Lifecycle):
 
         self.ctx.once(f"pagination-bounds:{self.kind.name}", every_bound)
 
+    @initialize()
+    def page_defaults(self) -> None:
+        """GET the list without page and per_page, once per run: page 1 with the contract's per_page_default."""
+        self.ctx.once(
+            f"pagination-defaults:{self.kind.name}", lambda: judge_page_defaults(self, self.kind.list_op, self.user)
+        )
+
     def one_page_bound(self, page: int, per_page: int) -> None:
         most = self.ctx.limits.per_page_max
         exchange = self.send(self.kind.list_op, user=self.user, params={"page": page, "per_page": per_page})
@@ -529,6 +552,30 @@ class ContactLifecycle(Lifecycle):
             )
 
 
+def judge_page_defaults(machine: Lifecycle, list_op: str, user: User) -> bool:
+    """GET ``list_op`` without page and per_page: it answers page 1 (the same items as page=1 sent with the
+    default size) and echoes the contract's per_page_default (PerPageField: "20 when absent")."""
+    default = machine.ctx.limits.per_page_default
+    bare = machine.send(list_op, user=user)
+    body = machine.expect(PAGINATION_DEFAULTS, bare, 200, what="a list without page and per_page")
+    explicit = machine.send(list_op, user=user, params={"page": 1, "per_page": default})
+    first = machine.expect(PAGINATION_DEFAULTS, explicit, 200, what=f"page=1, per_page={default}")
+    seen = (body.get("page"), body.get("per_page"), _ids(body))
+    want = (1, default, _ids(first))
+    machine.check(
+        PAGINATION_DEFAULTS,
+        seen == want,
+        exchange=bare,
+        expected=f"page, per_page, item ids = {want} (absent page means 1, absent per_page {default})",
+        actual=f"{seen}",
+    )
+    return True
+
+
+def _ids(body: dict[str, Any]) -> list[Any]:
+    return [item.get("id") for item in body.get("items", []) if isinstance(item, dict)]
+
+
 _NEEDS = (Need.INBOX,)  # a verification token from the inbox; the requirements below without it need no code
 PAGINATION_WALK = owned(
     "PAGINATION-WALK",
@@ -536,6 +583,21 @@ PAGINATION_WALK = owned(
     title="Walking every page gives each item exactly once",
     operations=("listUserEmails", "listUserPhones"),
     doc="After every step with two or more items, walks the emails and phones lists with per_page 1 or 2.",
+)
+PAGINATION_DEFAULTS = owned(
+    "PAGINATION-DEFAULTS",
+    cites=("rule:PAGINATION", "spec:/components/schemas/PerPageField"),
+    title="A list without page and per_page answers page 1 at the default size",
+    operations=("listUserEmails", "listUserPhones", "listFavouriteProducts"),
+    doc="Lists emails, phones and favourites without page and per_page, and with page=1 and the default "
+    "per_page: the same items, page 1 and the contract's per_page_default echoed.",
+)
+CONTACT_ALREADY_EXISTS = owned(
+    "CONTACT-ALREADY-EXISTS",
+    cites=("spec:/components/responses/AlreadyExists", "seed:addUserEmail", "seed:addUserPhone"),
+    title="An address already on the account is refused with 409 already_exists",
+    operations=("addUserEmail", "addUserPhone"),
+    doc="Adds an email address and a phone number, then sends the same add request again: 409 already_exists.",
 )
 PAGINATION_BOUNDS = owned(
     "PAGINATION-BOUNDS",
@@ -713,7 +775,7 @@ class PhoneLifecycle(ContactLifecycle):
         return e164_fi(national), {"phone_number": national, "country_code": region}
 
 
-_SHARED = (PAGINATION_WALK, PAGINATION_BOUNDS, PROFILE_VALIDATION_STATE)
+_SHARED = (PAGINATION_WALK, PAGINATION_BOUNDS, PAGINATION_DEFAULTS, CONTACT_ALREADY_EXISTS, PROFILE_VALIDATION_STATE)
 EMAILS = MachineSpec(
     "emails",
     EmailLifecycle,

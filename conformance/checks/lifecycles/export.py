@@ -16,7 +16,13 @@ from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, consumes, initialize, precondition, rule
 
 from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
-from conformance.checks.lifecycles._support import body_of, profile_email, read_all, unique_product
+from conformance.checks.lifecycles._support import (
+    body_of,
+    profile_email,
+    read_all,
+    unique_fcm_token,
+    unique_product,
+)
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
 from conformance.requirements import Need, Sharing
@@ -43,6 +49,7 @@ class ExportLifecycle(Lifecycle):
         self.added_products: set[int] = set()
         self.files: dict[str, bool] = {}  # filename -> expired
         self.snapshots: dict[str, dict[str, Any]] = {}  # filename -> what the file must hold (taken when ready)
+        self.platforms: dict[str, list[str]] = {}  # filename -> its devices' platforms, sorted
 
     def teardown(self) -> None:
         """Removes the emails and favourites this machine added (best effort)."""
@@ -90,7 +97,49 @@ class ExportLifecycle(Lifecycle):
         for name in TRAVERSAL_NAMES:
             for raw in (False, True):
                 self.traversal(name, raw)
+        self.ctx.once("fcm-platform-in-export", lambda: self.platform_updated(filename))
+        if self.ctx.clock is not None:
+            self.lasts_seven_days(filename)
         return filename
+
+    def lasts_seven_days(self, filename: str) -> None:
+        """With the test clock: 60 s before the file's lifetime is over it still downloads (200), 61 s later it
+        answers 410 gone (EXPORT-FILE-LIFETIME: downloadable for 7 days, not fewer)."""
+        assert self.ctx.clock is not None
+        before = self.ctx.limits.export_file_ttl_s - 60
+        self.ctx.clock.advance(before)
+        self.note(f"(test clock advanced {before} s)")
+        exchange = self.send("downloadExport", user=self.user, path_params={"filename": filename})
+        self.expect(_GDPR_EXPORT_EXPIRY, exchange, 200, what="an export file 60 s before its 7 days are over")
+        self.ctx.clock.advance(61)
+        self.note("(test clock advanced 61 s)")
+        self.files = dict.fromkeys(self.files, True)  # every file of this example is at least as old
+        exchange = self.send("downloadExport", user=self.user, path_params={"filename": filename})
+        self.expect(_GDPR_EXPORT_EXPIRY, exchange, 410, code="gone", what="an export file after its 7 days")
+
+    def platform_updated(self, filename: str) -> bool:
+        """Once per run: registers a new FCM token as android, again as ios, and exports; the document's devices
+        are those of the export before plus one ios (FCM-IDEMPOTENT: registering again updates its platform)."""
+        token = unique_fcm_token(self.ctx)
+        exchange: Exchange | None = None
+        for platform in ("android", "ios"):
+            body = {"fcm_token": token, "platform": platform}
+            exchange = self.send("registerFcmToken", user=self.user, json_body=body)
+            self.expect(_FCM_PLATFORM_UPDATED, exchange, 200, what=f"the token registered as {platform}")
+        try:
+            later = self.run_export()
+            want = sorted([*self.platforms[filename], "ios"])
+            seen = self.platforms[later]
+            if seen != want:
+                self.violation(
+                    _FCM_PLATFORM_UPDATED,
+                    expected=f"the exported devices' platforms {want} (the token registered again as ios)",
+                    actual=f"{seen}",
+                    exchange=exchange,
+                )
+        finally:
+            self.send("unregisterFcmToken", user=self.user, path_params={"fcm_token": token})
+        return True
 
     @rule(target=export_files)
     def export(self) -> str:
@@ -232,6 +281,9 @@ class ExportLifecycle(Lifecycle):
                 if isinstance(f, dict) and isinstance(f.get("product_id"), int)
             ),
         }
+        self.platforms[filename] = sorted(
+            str(device.get("platform")) for device in document.get("fcm_tokens") or [] if isinstance(device, dict)
+        )
         want = self.snapshots[filename]
         wrong = [key for key in want if seen[key] != want[key]]
         if wrong:
@@ -304,7 +356,8 @@ _GDPR_EXPORT_EXPIRY = owned(
     needs=[Need.INBOX, Need.CLOCK],
     title="An export file expires after 7 days",
     operations=("downloadExport",),
-    doc="Advances the test clock 7 days + 1 s and downloads every export file: 410 gone.",
+    doc="Advances the test clock to 60 s before an export file's 7 days are over (it downloads), then past "
+    "them: 410 gone; later steps advance it 7 days + 1 s and download every export file: 410 gone.",
 )
 _GDPR_EXPORT_TRAVERSAL = owned(
     "GDPR-EXPORT-TRAVERSAL",
@@ -340,6 +393,15 @@ _GDPR_EXPORT_OTP_EXPIRY = owned(
     operations=("confirmDataExport",),
     doc="Requests an export, advances the test clock past the OTP's lifetime and confirms: 400 code_expired.",
 )
+_FCM_PLATFORM_UPDATED = owned(
+    "FCM-PLATFORM-UPDATED",
+    cites=("rule:FCM-IDEMPOTENT", "spec:/components/schemas/ExportDocument/properties/fcm_tokens"),
+    needs=[Need.INBOX],
+    title="Registering an FCM token again updates its platform",
+    operations=("registerFcmToken", "confirmDataExport", "downloadExport"),
+    doc="Registers a new token as android, again as ios, and exports: the document's devices gained one ios "
+    "(the export is the only place the contract shows a token's platform).",
+)
 _SINGLE_USE, _BOUND, _EXPIRY = _GDPR_EXPORT_OTP_SINGLE_USE, _GDPR_EXPORT_OTP_BOUND, _GDPR_EXPORT_OTP_EXPIRY
 
 EXPORT = MachineSpec(
@@ -353,6 +415,7 @@ EXPORT = MachineSpec(
         _GDPR_EXPORT_OTP_SINGLE_USE,
         _GDPR_EXPORT_OTP_BOUND,
         _GDPR_EXPORT_OTP_EXPIRY,
+        _FCM_PLATFORM_UPDATED,
     ),
     steps=8,
     sharing=Sharing.ALONE,  # it advances the server's test clock (GDPR-EXPORT-EXPIRY)

@@ -14,7 +14,7 @@ from hypothesis.stateful import Bundle, consumes, initialize, invariant, rule
 
 from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._support import read_all, unique_fcm_token, unique_product
-from conformance.checks.lifecycles.contacts import PAGINATION_BOUNDS
+from conformance.checks.lifecycles.contacts import PAGINATION_BOUNDS, PAGINATION_DEFAULTS, judge_page_defaults
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
 from conformance.requirements import Sharing
@@ -74,6 +74,42 @@ class FavouritesAndDevicesLifecycle(Lifecycle):
             return True
 
         self.ctx.once("pagination-bounds:favourites", every_bound)
+
+    @initialize()
+    def page_defaults(self) -> None:
+        """GET /favourites without page and per_page, once per run: page 1 with the contract's per_page_default."""
+        self.ctx.once(
+            "pagination-defaults:favourites", lambda: judge_page_defaults(self, "listFavouriteProducts", self.user)
+        )
+
+    @initialize()
+    def token_moves_here(self) -> None:
+        """Once per run (it needs a second user): another user registers a token, then this user registers it.
+        FCM-IDEMPOTENT: the token moves to this user, so the other user's unregister answers 404 (a foreign
+        token) and this user's 200."""
+        self.ctx.once("fcm-moves-owner", self.move_a_token_here)
+
+    def move_a_token_here(self) -> bool:
+        other = self.ctx.disposable_user() if self.ctx.factory is not None else self.ctx.user_b
+        if other is None:
+            self.note("(no second user: a token moving between users is not tried)")
+            return True
+        token = unique_fcm_token(self.ctx)
+        body = {"fcm_token": token, "platform": "web"}
+        self.expect_success(self.send("registerFcmToken", user=other, json_body=body), "another user's new token")
+        moved = self.send("registerFcmToken", user=self.user, json_body={**body, "platform": "android"})
+        self.expect_success(moved, "another user's token registered by this user (it moves here)")
+        self.devices[token] = "android"
+        theirs = self.send("unregisterFcmToken", user=other, path_params={"fcm_token": token})
+        self.expect(
+            "FCM-REGISTER",
+            theirs,
+            404,
+            code="not_found",
+            what="the former owner unregisters a token that moved to another user (foreign now)",
+        )
+        self.unregister(token)
+        return True
 
     def one_page_bound(self, page: int, per_page: int) -> None:
         most = self.ctx.limits.per_page_max
@@ -234,7 +270,8 @@ _FCM_REGISTER = owned(
     cites=("rule:FCM-IDEMPOTENT", "seed:registerFcmToken"),
     title="Registering an FCM token succeeds and is idempotent",
     operations=("registerFcmToken", "unregisterFcmToken"),
-    doc="Registers new tokens and registers them again (other platforms): 200 success each time.",
+    doc="Registers new tokens and registers them again (other platforms): 200 success each time. Registers "
+    "another user's token (given a second user): it moves here, so that user's unregister answers 404.",
 )
 _FCM_UNREGISTER_UNKNOWN = owned(
     "FCM-UNREGISTER-UNKNOWN",
@@ -254,6 +291,7 @@ FAVOURITES_AND_DEVICES = MachineSpec(
         _FCM_REGISTER,
         _FCM_UNREGISTER_UNKNOWN,
         PAGINATION_BOUNDS,
+        PAGINATION_DEFAULTS,
     ),
     steps=14,
     sharing=Sharing.ALONE_ON_SHARED_USERS,
