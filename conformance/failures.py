@@ -41,6 +41,8 @@ class UndecidedRequirement(Exception):
 class RunInterrupted(UndecidedRequirement):
     """Raised by the client once the run is interrupted (Ctrl-C, SIGTERM): the requirement did not finish."""
 
+    REASON = "the run was interrupted before this requirement finished"
+
 
 def format_failure(requirement_id: str, quote: str, failure: FailureDetail, *, seed: int | None = None) -> str:
     """The one text form of a failure, used by the terminal, JUnit and HTML reports."""

@@ -93,6 +93,8 @@ def merge(paths: Sequence[Path]) -> RunResult:
         results=sorted(chosen.values(), key=lambda result: order[result.requirement.id]),
         operations=operations,
         duration_s=max(float(document["summary"]["duration_s"]) for _, document in documents),
+        # every request the shards sent, those to no documented operation included
+        sent=sum(int(document["summary"]["requests"]) for _, document in documents),
     )
 
 

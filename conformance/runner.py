@@ -19,6 +19,7 @@ from pathlib import Path
 
 from conformance._threads import make_ast_parse_thread_safe
 from conformance.catalogue import catalogue
+from conformance.checks.lifecycles import MachineVerdict
 from conformance.config import ConfigError, Settings, shard_of
 from conformance.context import CheckContext, TestClock
 from conformance.contract import Contract, bundled_contract
@@ -28,7 +29,7 @@ from conformance.operations import OperationIndex
 from conformance.redact import Redactor
 from conformance.requirements import Need, Requirement, Sharing
 from conformance.results import Outcome, RequirementResult, RunResult
-from conformance.shards import shard
+from conformance.shards import measured_costs, shard
 from conformance.target import Exchange, TargetClient
 from conformance.users import CommandUserFactory, TestSupportUserFactory, User, UserFactory, UserFactoryError
 
@@ -168,7 +169,11 @@ def _run_one(item: Requirement, shared: CheckContext, settings: Settings) -> Req
         outcome, reason = Outcome.ERROR, str(exc)
     except Exception as exc:  # a check's own bug must not end the run; it is reported as an error
         outcome, reason = Outcome.ERROR, f"the check crashed: {type(exc).__name__}: {ctx.redactor.text(str(exc))}"
-    if ctx.failures and outcome is not Outcome.SKIPPED:  # what an interrupted check saw is not a verdict
+    if ctx.client.halted and outcome is not Outcome.PASSED:
+        # An engine that caught the interruption itself (Schemathesis, Hypothesis) reports it as its own
+        # error; what an interrupted check saw is not a verdict.
+        outcome, reason = Outcome.SKIPPED, RunInterrupted.REASON
+    elif ctx.failures and outcome is not Outcome.SKIPPED:
         outcome = Outcome.FAILED
         reason = reason or f"{len(ctx.failures)} violation(s)"
     return RequirementResult(
@@ -302,11 +307,24 @@ class RunSession:
                 make_ast_parse_thread_safe()
                 pool = ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="kesk")
                 try:
-                    for future in [pool.submit(one, item) for item in concurrent]:
+                    # One worker per shared run (a machine, the Schemathesis run), not one per requirement
+                    # waiting on it; the long runs start first, so they do not end the run alone.
+                    work = work_order(concurrent)
+                    # With users of their own for the clock movers, a run that judges no lifetime goes on
+                    # while they move the clock, instead of before them.
+                    overlap = [unit for unit in work if not shared_users and _shared_run(unit[0]) in CLOCK_FREE_RUNS]
+                    background = [pool.submit(_each, one, unit) for unit in overlap]
+                    for future in [pool.submit(_each, one, unit) for unit in work if unit not in overlap]:
+                        future.result()
+                    for item in alone:
+                        if not item.observes:
+                            one(item)
+                    for future in background:
                         future.result()
                 finally:
                     # On an interruption: the checks still running stop at their next request (halt below).
                     pool.shutdown(wait=False, cancel_futures=True)
+                alone = [item for item in alone if item.observes]
             else:
                 for item in concurrent:
                     one(item)
@@ -398,6 +416,42 @@ def open_session(settings: Settings) -> Iterator[RunSession]:
             yield session
         finally:
             session.close()
+
+
+# Shared runs whose verdicts judge no lifetime (no token, OTP or file ages in them): they may go on while
+# another requirement moves the server's clock. Schemathesis cannot read an inbox, so it confirms nothing.
+CLOCK_FREE_RUNS = frozenset({"schemathesis"})
+LONG_UNIT_S = 2.0  # a unit measured to take this long (costs.json) starts before the quick checks
+
+
+def work_order(items: list[Requirement]) -> list[list[Requirement]]:
+    """The units of work for the pool: long shared runs first (longest first), then the rest in catalogue order."""
+    costs = measured_costs()
+    by_run: dict[str, list[Requirement]] = {}
+    for item in items:
+        by_run.setdefault(_shared_run(item), []).append(item)
+    grouped = list(by_run.values())
+
+    def cost(unit: list[Requirement]) -> float:
+        return sum(costs.get(item.id, 0.0) for item in unit)
+
+    long = sorted((unit for unit in grouped if cost(unit) >= LONG_UNIT_S), key=cost, reverse=True)
+    return long + [unit for unit in grouped if cost(unit) < LONG_UNIT_S]
+
+
+def _shared_run(item: Requirement) -> str:
+    """The run a requirement's verdict is read from. One listed by several machines waits for them all and
+    goes with the last (the others run on other workers meanwhile)."""
+    if isinstance(item.check, MachineVerdict):
+        return f"machine:{item.check.machines[-1].name}"
+    if item.area == "schemathesis":
+        return "schemathesis"
+    return item.id
+
+
+def _each(run: Callable[[Requirement], RequirementResult], unit: list[Requirement]) -> None:
+    for item in unit:
+        run(item)
 
 
 class _Stop:

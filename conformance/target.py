@@ -123,7 +123,7 @@ class TargetClient:
         before each of its requests.
         """
         if self._halted.is_set():
-            raise RunInterrupted("the run was interrupted before this requirement finished")
+            raise RunInterrupted(RunInterrupted.REASON)
         if not self._interval:
             return
         with self._lock:
@@ -202,12 +202,16 @@ class TargetClient:
 
     def wait_out(self, delay: float) -> None:
         if self._halted.wait(delay):  # an interruption ends the wait at once
-            raise RunInterrupted("the run was interrupted before this requirement finished")
+            raise RunInterrupted(RunInterrupted.REASON)
 
     # --- interruption (Ctrl-C, SIGTERM) -----------------------------------------------------------
     def halt(self) -> None:
         """Refuse every further request of the checks still running, so they end quickly."""
         self._halted.set()
+
+    @property
+    def halted(self) -> bool:
+        return self._halted.is_set()
 
     def resume(self) -> None:
         """Send again: the cleanup after an interruption."""
@@ -217,7 +221,7 @@ class TargetClient:
     def ensure_answering(self) -> None:
         """Raise UndecidedRequirement at once when the breaker is open (the target stopped answering)."""
         if self._halted.is_set():
-            raise RunInterrupted("the run was interrupted before this requirement finished")
+            raise RunInterrupted(RunInterrupted.REASON)
         if self.stopped is not None:
             raise UndecidedRequirement(f"the target stopped answering: {self.stopped}")
 

@@ -36,7 +36,9 @@ def test_workers_1_and_8_give_the_same_verdicts(tmp_path: Path) -> None:
 
     # Then every requirement has the same verdict, and the fault is caught both times
     assert _verdicts(one) == _verdicts(eight)
-    assert [rid for rid, outcome in _verdicts(eight).items() if outcome != "passed"] == ["BOLA-EMAIL-READ"]
+    # (the fault also lets a verified contact be read: BOLA-CONTACT-VERIFIED sees it too)
+    failed = {rid for rid, outcome in _verdicts(eight).items() if outcome != "passed"}
+    assert failed == {"BOLA-EMAIL-READ", "BOLA-CONTACT-VERIFIED"}
     assert one_code == eight_code == 1
 
 

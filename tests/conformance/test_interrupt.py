@@ -85,7 +85,9 @@ def test_an_interrupted_run_writes_its_results_and_cleans_up(tmp_path: Path, sig
     results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
     assert results["summary"]["interrupted"] is True
     cut = [item for item in results["requirements"] if "interrupted" in item["reason"]]
-    assert cut and all(item["outcome"] == "skipped" for item in cut)
+    assert cut and all(item["outcome"] == "skipped" for item in cut), [
+        (i["id"], i["outcome"], i["reason"]) for i in cut if i["outcome"] != "skipped"
+    ]
     assert len(results["requirements"]) - len(cut) >= 8  # the verdicts known before the signal are kept
     # And what the run added to user A's account is gone
     assert after == before
