@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from conformance.catalogue import catalogue
-from conformance.checks import responses, schemathesis_engine
+from conformance.checks.lifecycles import MachineVerdict
 from conformance.cli import main as kesk_conformance
+from conformance.requirements import Requirement
 
 pytestmark = pytest.mark.slow
 
@@ -21,21 +22,38 @@ def _run(report_dir: Path, *args: str) -> tuple[int, dict[str, str]]:
     return code, {item["id"]: item["outcome"] for item in results["requirements"]}
 
 
-# The Schemathesis-backed requirements and the observers judge one shared engine run, whatever else runs:
-# alone, each would repeat that run; they are run alone together.
-_ENGINE = tuple(item.id for item in (*schemathesis_engine.REQUIREMENTS, *responses.REQUIREMENTS))
-_ALONE = [(item.id,) for item in catalogue() if item.id not in _ENGINE] + [_ENGINE]
+# A requirement runs alone with those whose verdict comes from the same run: the requirements of one lifecycle
+# machine (selecting any of them runs the whole machine), and the Schemathesis-backed requirements with the
+# observers (one shared engine run). Alone, each would repeat that run and judge nothing more.
+# The two requirements that Schemathesis' random walks decide may be skipped (no DELETE reached at this
+# budget: a walk depends on the ids the server hands out, which the order changes); never failed.
+_RANDOM_WALKS = {"STATEFUL-USE-AFTER-FREE", "STATEFUL-RESOURCE-AVAILABLE"}
+
+
+def _shared_run(item: Requirement) -> str:
+    if isinstance(item.check, MachineVerdict):
+        return "+".join(spec.name for spec in item.check.machines)
+    return "schemathesis" if item.observes or item.area == "schemathesis" else item.id
+
+
+_BY_RUN: dict[str, list[str]] = {}
+for _item in catalogue():
+    _BY_RUN.setdefault(_shared_run(_item), []).append(_item.id)
+_ALONE = [tuple(ids) for ids in _BY_RUN.values()]
 
 
 @pytest.mark.parametrize(
-    "selection", _ALONE, ids=[unit[0] if len(unit) == 1 else "schemathesis-engine" for unit in _ALONE]
+    "selection", _ALONE, ids=[f"{unit[0]}+{len(unit) - 1}" if len(unit) > 1 else unit[0] for unit in _ALONE]
 )
 def test_each_requirement_passes_alone_on_a_fresh_server(tmp_path: Path, selection: tuple[str, ...]) -> None:
     # When only this requirement runs, against a fresh reference server
     code, verdicts = _run(tmp_path, *(arg for rid in selection for arg in ("--select", rid)))
 
     # Then it passes: it set up what it needed itself
-    assert verdicts == dict.fromkeys(selection, "passed")
+    not_passed = {rid: outcome for rid, outcome in verdicts.items() if outcome != "passed"}
+    assert set(verdicts) == set(selection)
+    assert set(not_passed.values()) <= {"skipped"}
+    assert set(not_passed) <= _RANDOM_WALKS
     assert code == 0
 
 
@@ -44,6 +62,8 @@ def test_the_catalogue_passes_in_any_order(tmp_path: Path, order: str) -> None:
     # When the whole catalogue runs in reverse, or shuffled by the seed
     code, verdicts = _run(tmp_path, "--order", order)
 
-    # Then every requirement passes, as in the catalogue's order
-    assert {rid for rid, outcome in verdicts.items() if outcome != "passed"} == set()
+    # Then every requirement passes, as in the catalogue's order (but for _RANDOM_WALKS)
+    not_passed = {rid: outcome for rid, outcome in verdicts.items() if outcome != "passed"}
+    assert set(not_passed.values()) <= {"skipped"}
+    assert set(not_passed) <= _RANDOM_WALKS
     assert code == 0

@@ -12,6 +12,8 @@ shown caught among everything else the suite does; `python -m selftest.detection
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
@@ -51,6 +53,7 @@ SAME_SEED_TWICE = "two_primaries"
 FULL_RUN_ONLY: dict[str, str] = {}
 
 _BY_NAME = {fault.name: fault for fault in CATALOGUE}
+_UNREDACTED_BEARER = re.compile(r"Bearer (?!\[REDACTED\])[A-Za-z0-9]")
 
 
 def assert_caught(run: UserRun, fault: Fault) -> None:
@@ -66,11 +69,15 @@ def assert_caught(run: UserRun, fault: Fault) -> None:
     # and the run exits 1, unless the fault names only SHOULD requirements (they fail a run with --strict only)
     levels = {run.requirement(rid)["level"] for rid in fault.requirements}
     assert run.exit_code == (1 if "MUST" in levels else 0)
-    # and the failure carries a curl line that reproduces it, shown on the terminal too
+    # and the failure carries a curl line that reproduces it, shown on the terminal too, and the steps that
+    # led there; no bearer token is shown unredacted anywhere in results.json or on the terminal
     for requirement_id in required:
-        curls = [failure["curl"] for failure in run.requirement(requirement_id)["failures"]]
-        assert any(curl.startswith("curl -X ") for curl in curls), curls
+        failures = run.requirement(requirement_id)["failures"]
+        assert any(failure["curl"].startswith("curl -X ") for failure in failures), failures
+        assert any(failure["steps"] for failure in failures), failures
     assert "Reproduce with: curl -X " in run.output
+    assert not _UNREDACTED_BEARER.search(json.dumps(run.results)), _UNREDACTED_BEARER.search(json.dumps(run.results))
+    assert not _UNREDACTED_BEARER.search(run.output)
     # and no check crashed or was left undecided
     assert {rid: outcome for rid, outcome in outcomes.items() if outcome == "error"} == {}
 
