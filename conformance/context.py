@@ -78,6 +78,7 @@ class CheckContext:
     seed: int
     workers: int = 1
     contract: Contract = field(default_factory=bundled_contract)
+    left_out: frozenset[str] = frozenset()  # operations the target does not offer (--not-implemented): never sent
     rng: random.Random = field(default_factory=random.Random)
     resources: Resources = field(default_factory=Resources)
     memo: dict[str, Any] = field(default_factory=dict)

@@ -4,7 +4,8 @@ The contract tags every operation ``User`` (it transcribes the upstream referenc
 defined by a pattern over operationIds and resolved against the contract the run judges by: a group
 is exactly the operations of that contract whose id matches. A requirement is *not applicable* when
 every operation it covers falls in a left-out group; it is then reported ``not_applicable``, not run.
-A requirement that also covers other operations (every-operation checks such as AUTH-401-*) still runs.
+An every-operation check (AUTH-401-*, Schemathesis, the observers) still runs, without those operations;
+any other requirement that covers one of them (a flow that needs it) is not applicable.
 """
 
 from __future__ import annotations
@@ -64,10 +65,19 @@ def resolve_groups(names: Sequence[str], operation_ids: Iterable[str]) -> dict[s
     return chosen
 
 
+# A requirement covering at least this many operations is an every-operation check (auth, Schemathesis,
+# the observers): it runs without the left-out operations. Any other needs each operation it covers.
+EVERY_OPERATION = 10
+
+
 def not_applicable(requirement: Requirement, left_out: Iterable[str]) -> bool:
-    """Every operation the requirement covers is left out (a requirement that covers none always applies)."""
+    """The requirement needs an operation the target leaves out: every one it covers is left out, or it is a
+    flow (not an every-operation check) that covers one of them."""
     excluded = set(left_out)
-    return bool(requirement.operations) and set(requirement.operations) <= excluded
+    covered = set(requirement.operations)
+    if not covered or not covered & excluded:
+        return False
+    return covered <= excluded or len(covered) < EVERY_OPERATION
 
 
 @dataclass(slots=True, frozen=True)
@@ -79,9 +89,7 @@ class LeftOut:
 
     def reason(self, requirement: Requirement) -> str:
         groups = [name for name, ops in self.groups.items() if set(requirement.operations) & set(ops)]
-        return (
-            f"the target does not implement {', '.join(groups)} (--not-implemented); {requirement.id} covers only that"
-        )
+        return f"the target does not implement {', '.join(groups)} (--not-implemented), which {requirement.id} needs"
 
 
 def leave_out(names: Sequence[str], operation_ids: Iterable[str], selection: Sequence[Requirement]) -> LeftOut:

@@ -26,6 +26,7 @@ from conformance.contract import Contract, bundled_contract
 from conformance.failures import RunInterrupted, SkipRequirement, UndecidedRequirement
 from conformance.inbox import Inbox, TestSupportInbox, parse_inbox
 from conformance.operations import OperationIndex
+from conformance.optional_groups import resolve_groups
 from conformance.redact import Redactor
 from conformance.requirements import Need, Requirement, Sharing
 from conformance.results import Outcome, RequirementResult, RunResult
@@ -90,6 +91,12 @@ def _users(settings: Settings, factory: UserFactory | None) -> tuple[User, User 
     except UserFactoryError as exc:
         raise ConfigError(str(exc)) from None
     return user_a, user_b
+
+
+def left_out_operations(settings: Settings, operations: OperationIndex) -> frozenset[str]:
+    """The operations of the groups --not-implemented leaves out: no check sends them."""
+    groups = resolve_groups(settings.not_implemented, operations.ids())
+    return frozenset(op for ops in groups.values() for op in ops)
 
 
 def _preflight(client: TargetClient, user: User) -> None:
@@ -253,6 +260,7 @@ class RunSession:
             seed=seed,
             workers=settings.workers,
             contract=contract,
+            left_out=left_out_operations(settings, operations),
         )
         _preflight(self.client, user_a)
         self.client.observers.append(_track_resources(self.ctx))

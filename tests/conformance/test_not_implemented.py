@@ -7,6 +7,7 @@ import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,8 @@ from conformance.catalogue import catalogue
 from conformance.config import ConfigError, parse
 from conformance.operations import OperationIndex
 from conformance.optional_groups import GROUPS, group_operations, leave_out, resolve_groups
+from reference_server.app import create_app
+from reference_server.launcher import serve_in_thread
 
 OPERATIONS = OperationIndex(load_spec()).ids()
 
@@ -38,10 +41,11 @@ def test_a_requirement_that_also_covers_other_operations_still_applies() -> None
     # When fcm is left out of the whole catalogue
     left = leave_out(["fcm"], OPERATIONS, list(catalogue()))
     ids = {item.id for item in left.requirements}
-    # Then the FCM requirements are not applicable, and the every-operation checks still run
-    assert {"FCM-REGISTER", "FCM-UNREGISTER-UNKNOWN", "BOLA-FCM-UNREGISTER"} <= ids
-    assert "AUTH-401-MISSING" not in ids
-    assert all(set(item.operations) <= set(left.groups["fcm"]) for item in left.requirements)
+    # Then the FCM requirements, and the flows that need an FCM operation, are not applicable; the
+    # every-operation checks still run (without the FCM operations)
+    assert {"FCM-REGISTER", "FCM-UNREGISTER-UNKNOWN", "BOLA-FCM-UNREGISTER", "FCM-PLATFORM-UPDATED"} <= ids
+    assert not {"AUTH-401-MISSING", "INPUT-NEGATIVE-REJECTED", "SCHEMA-RESPONSE-BODY"} & ids
+    assert all(set(item.operations) & set(left.groups["fcm"]) for item in left.requirements)
 
 
 def test_an_unknown_group_is_a_config_error_naming_the_groups() -> None:
@@ -86,8 +90,8 @@ def test_left_out_requirements_are_reported_not_applicable_and_not_run(tmp_path:
     assert fcm and all(item["outcome"] == "not_applicable" and item["requests"] == 0 for item in fcm)
     assert "fcm" in fcm[0]["reason"]
     assert results["summary"]["not_applicable"] == len(fcm) and results["summary"]["skipped"] == 0
-    # (only the every-operation check reached the left-out operations: one request each, refused with 401)
-    assert {results["operations"][op]["requests"] for op in ("registerFcmToken", "unregisterFcmToken")} == {1}
+    # (no check sent a left-out operation)
+    assert not {"registerFcmToken", "unregisterFcmToken"} & set(results["operations"])
     # And every report says which groups were left out
     assert results["target"]["not_implemented"] == {"fcm": ["registerFcmToken", "unregisterFcmToken"]}
     assert "not implemented by the target (not applicable): fcm" in done.stdout
@@ -95,3 +99,40 @@ def test_left_out_requirements_are_reported_not_applicable_and_not_run(tmp_path:
     assert "Not implemented" in html and "fcm (registerFcmToken, unregisterFcmToken)" in html
     skipped = [node.get("message", "") for node in ET.parse(tmp_path / "junit.xml").iter("skipped")]
     assert len(skipped) == len(fcm) and all(message.startswith("not applicable") for message in skipped)
+
+
+class _WithoutFcm:
+    """A server that does not offer the FCM group: its paths answer 404 like any unknown path."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and "/account/fcm-tokens" in scope["path"]:
+            body = b'{"code": "not_found", "message": "Not found."}'
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+            await send({"type": "http.response.start", "status": 404, "headers": headers})
+            await send({"type": "http.response.body", "body": body})
+            return
+        await self.app(scope, receive, send)
+
+
+@pytest.mark.slow
+def test_a_server_without_a_group_is_not_sent_its_operations(tmp_path: Path) -> None:
+    with serve_in_thread(_WithoutFcm(create_app())) as base_url:
+        argv = ["run", "--base-url", base_url, "--test-support", base_url, "--seed", "4", "--max-examples", "2"]
+        argv += ["--select", "AUTH-401-*", "--select", "FCM-*", "--select", "INPUT-NEGATIVE-REJECTED", "--quiet"]
+        # When the suite is told the server leaves FCM out
+        left_out = kesk(*argv, "--not-implemented", "fcm", "--report-dir", str(tmp_path / "declared"))
+        # and when it is not told
+        undeclared = kesk(*argv, "--report-dir", str(tmp_path / "undeclared"))
+
+    # Then, told, the every-operation checks pass without sending FCM requests and FCM's own are not applicable
+    results = json.loads((tmp_path / "declared" / "results.json").read_text(encoding="utf-8"))
+    verdicts = {item["id"]: item["outcome"] for item in results["requirements"]}
+    assert {verdicts[rid] for rid in verdicts if rid.startswith("FCM-")} == {"not_applicable"}
+    assert {outcome for rid, outcome in verdicts.items() if not rid.startswith("FCM-")} == {"passed"}
+    assert not {"registerFcmToken", "unregisterFcmToken"} & set(results["operations"])
+    assert left_out.returncode == 0, left_out.stdout[-2000:]
+    # and, not told, the missing group fails the run
+    assert undeclared.returncode == 1

@@ -97,7 +97,8 @@ class ExportLifecycle(Lifecycle):
         for name in TRAVERSAL_NAMES:
             for raw in (False, True):
                 self.traversal(name, raw)
-        self.ctx.once("fcm-platform-in-export", lambda: self.platform_updated(filename))
+        if "registerFcmToken" not in self.ctx.left_out:  # a target without FCM (--not-implemented fcm)
+            self.ctx.once("fcm-platform-in-export", lambda: self.platform_updated(filename))
         if self.ctx.clock is not None:
             self.lasts_seven_days(filename)
         return filename
