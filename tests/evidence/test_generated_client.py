@@ -86,7 +86,7 @@ def kc(client_dir: Path) -> Iterator[ModuleType]:
 
 
 @pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
+def server_url() -> Iterator[str]:  # not `base_url`: pytest-base-url owns that fixture name
     with running_server() as url:
         yield url
 
@@ -146,12 +146,12 @@ def valid_nfc_submission() -> dict[str, Any]:
     )
 
 
-def test_generated_client_calls_every_operation_and_deserialises_every_answer(kc: ModuleType, base_url: str) -> None:
+def test_generated_client_calls_every_operation_and_deserialises_every_answer(kc: ModuleType, server_url: str) -> None:
     # Given: a user with a verified primary email, driven through the generated client
-    server = Server(base_url)
+    server = Server(server_url)
     user = server.new_user()
     answered: set[str] = set()
-    api = user_api(kc, base_url, user["token"], answered)
+    api = user_api(kc, server_url, user["token"], answered)
 
     # Emails: add -> verify with the emailed token -> make default -> get -> list -> remove the old one
     new_email = f"second-{user['user_id']}@example.com"
@@ -307,12 +307,12 @@ def test_generated_client_calls_every_operation_and_deserialises_every_answer(kc
 
     # Finally: a disposable user deletes their account with the password; the token is dead afterwards
     disposable = server.new_user()
-    disposable_api = user_api(kc, base_url, disposable["token"], answered)
+    disposable_api = user_api(kc, server_url, disposable["token"], answered)
     result = disposable_api.delete_account(kc.DeleteAccountRequest(password=disposable["password"]))
     assert isinstance(result, kc.DeleteAccountResult)
     assert result.deleted is True and result.deleted_at is not None
     with pytest.raises(kc.exceptions.UnauthorizedException) as dead:
-        user_api(kc, base_url, disposable["token"]).get_my_profile()
+        user_api(kc, server_url, disposable["token"]).get_my_profile()
     assert dead.value.status == 401
 
     # Then: every operation of the spec was called and its answer deserialised
@@ -324,11 +324,11 @@ def test_generated_client_calls_every_operation_and_deserialises_every_answer(kc
     }
 
 
-def test_generated_client_raises_its_exceptions_with_error_bodies(kc: ModuleType, base_url: str) -> None:
+def test_generated_client_raises_its_exceptions_with_error_bodies(kc: ModuleType, server_url: str) -> None:
     # Given
-    server = Server(base_url)
+    server = Server(server_url)
     user = server.new_user()
-    api = user_api(kc, base_url, user["token"])
+    api = user_api(kc, server_url, user["token"])
 
     def error(call: Callable[[], Any], exception: type[Exception], status: int, code: str) -> None:
         with pytest.raises(exception) as raised:
@@ -339,7 +339,7 @@ def test_generated_client_raises_its_exceptions_with_error_bodies(kc: ModuleType
 
     # When / Then: each documented error comes back as the generated exception with an ErrorResponse
     error(lambda: api.get_user_email(999_999), kc.exceptions.NotFoundException, 404, "not_found")
-    stranger = user_api(kc, base_url, "not-a-token")
+    stranger = user_api(kc, server_url, "not-a-token")
     error(stranger.get_my_profile, kc.exceptions.UnauthorizedException, 401, "unauthorized")
     wrong_password = kc.DeleteAccountRequest(password=user["password"] + "x")
     error(lambda: api.delete_account(wrong_password), kc.exceptions.ForbiddenException, 403, "invalid_password")
@@ -349,7 +349,7 @@ def test_generated_client_raises_its_exceptions_with_error_bodies(kc: ModuleType
     wrong_otp = kc.ConfirmDataExportPayload(otp="000000")
     error(lambda: api.confirm_data_export(wrong_otp), kc.exceptions.ConflictException, 409, "no_pending_request")
     # And the account is untouched by the rejected deletion
-    assert user_api(kc, base_url, user["token"]).get_my_profile().id == user["user_id"]
+    assert user_api(kc, server_url, user["token"]).get_my_profile().id == user["user_id"]
 
 
 @pytest.mark.parametrize(
