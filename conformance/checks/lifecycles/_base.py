@@ -10,8 +10,12 @@ the shrunk failure is recorded with the step transcript and the curl of the fail
 
 from __future__ import annotations
 
+import contextvars
+import random
 import time
+import zlib
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any, NoReturn
 
@@ -39,7 +43,9 @@ __all__ = [
 ]
 
 _MAX_EXAMPLES_CAP = 25  # a machine example sends dozens of requests; more explores little more
-_SHRINK_BUDGET_S = 10.0  # shrinking replays whole sequences against a live server: keep it bounded
+_SHRINK_BUDGET_S = 10.0
+_EXAMPLES_PER_PART = 2  # a machine with a user factory runs its examples in parts of about this many...
+_MAX_PARTS = 5  # ...at most this many at once
 _TRANSCRIPT_TAIL = 40  # requests of the failing example shown in a report
 
 
@@ -183,8 +189,11 @@ class MachineOutcome:
     duration_s: float = 0.0
 
 
-def _settings(ctx: CheckContext, spec: MachineSpec) -> settings:
-    examples = spec.max_examples or max(1, min(ctx.max_examples, _MAX_EXAMPLES_CAP))
+def _examples(ctx: CheckContext, spec: MachineSpec) -> int:
+    return spec.max_examples or max(1, min(ctx.max_examples, _MAX_EXAMPLES_CAP))
+
+
+def _settings(spec: MachineSpec, examples: int) -> settings:
     return settings(
         max_examples=examples,
         stateful_step_count=spec.steps,
@@ -238,10 +247,55 @@ def _record(ctx: CheckContext, outcome: MachineOutcome, exc: LifecycleViolation)
 def run_once(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
     """Run ``spec``'s machine (the first time any requirement asks for it in this run); what it found."""
     # The machine's own context: its random data depends on the seed, not on which requirement came first.
-    return ctx.once(f"lifecycle:{spec.name}", lambda: _run_machine(ctx.for_requirement(f"machine:{spec.name}"), spec))
+    return ctx.once(f"lifecycle:{spec.name}", lambda: _run_parts(ctx.for_requirement(f"machine:{spec.name}"), spec))
 
 
-def _run_machine(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
+def _parts(ctx: CheckContext, spec: MachineSpec, examples: int) -> int:
+    """How many parts a machine's examples are split into: several only when each part can have a user of its
+    own (a user factory) and no other requirement must run alone beside it. Independent of --workers, so the
+    same seed draws the same examples whatever the concurrency."""
+    if ctx.factory is None or spec.sharing is Sharing.ALONE:
+        return 1
+    return max(1, min(_MAX_PARTS, examples // _EXAMPLES_PER_PART))
+
+
+def _run_parts(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
+    """The machine's examples, split into parts that run at the same time, each on a user of its own.
+
+    A machine's examples are sequential request chains: across a network they are as slow as the latency
+    times the requests. Parts on their own users cut that chain without changing what each example checks.
+    """
+    examples = _examples(ctx, spec)
+    parts = _parts(ctx, spec, examples)
+    if parts == 1:
+        return _run_machine(ctx, spec, examples)
+    sizes = [examples // parts + (1 if index < examples % parts else 0) for index in range(parts)]
+    users = [ctx.disposable_user() for _ in range(parts)]  # in order: the same labels every run
+    started = time.perf_counter()
+
+    def part(index: int) -> MachineOutcome:
+        own = replace(ctx, user_a=users[index], rng=random.Random(f"{ctx.seed}:{spec.name}:{index}"), failures=[])
+        return _run_machine(own, spec, sizes[index], seed=zlib.crc32(f"{ctx.seed}:{spec.name}:{index}".encode()))
+
+    if ctx.workers > 1:
+        # Each part's thread sends for the requirement that started the machine (a context variable).
+        contexts = [contextvars.copy_context() for _ in range(parts)]
+        with ThreadPoolExecutor(max_workers=parts, thread_name_prefix=f"kesk-{spec.name}") as pool:
+            futures = [pool.submit(contexts[index].run, part, index) for index in range(parts)]
+            outcomes = [future.result() for future in futures]
+    else:
+        outcomes = [part(index) for index in range(parts)]
+    merged = MachineOutcome(duration_s=time.perf_counter() - started)
+    for outcome in outcomes:
+        for requirement_id, failures in outcome.violations.items():
+            merged.violations.setdefault(requirement_id, []).extend(failures)
+    merged.error = next((outcome.error for outcome in outcomes if outcome.error), "")
+    if all(outcome.skip for outcome in outcomes):
+        merged.skip = outcomes[0].skip
+    return merged
+
+
+def _run_machine(ctx: CheckContext, spec: MachineSpec, examples: int, *, seed: int | None = None) -> MachineOutcome:
     outcome = MachineOutcome()
     started = time.perf_counter()
     found: list[LifecycleViolation] = []  # violations raised so far; the last is the smallest yet
@@ -279,7 +333,9 @@ def _run_machine(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
         return machine
 
     try:
-        run_state_machine_as_test(build, settings=_settings(ctx, spec))  # type: ignore[arg-type]
+        if seed is not None:  # a part of the examples: its own draws (Hypothesis reads @seed from the factory)
+            build._hypothesis_internal_use_seed = seed  # type: ignore[attr-defined]
+        run_state_machine_as_test(build, settings=_settings(spec, examples))  # type: ignore[arg-type]
     except SkipRequirement as exc:
         outcome.skip = str(exc)
     except UndecidedRequirement as exc:
