@@ -57,6 +57,7 @@ class DelayProxy:
     def __init__(self, upstream: str, delay_s: float) -> None:
         self.upstream = upstream.rstrip("/")
         self.delay_s = delay_s
+        self.forwarded = 0  # requests answered: a tool's request count, whatever its own output says
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
@@ -80,6 +81,7 @@ class DelayProxy:
         url = self.upstream + scope["raw_path"].decode() + (f"?{query}" if query else "")
         headers = [(k.decode(), v.decode()) for k, v in scope["headers"] if k.decode().lower() != "host"]
         answer = await self._client.request(scope["method"], url, headers=headers, content=body)
+        self.forwarded += 1
         await asyncio.sleep(self.delay_s)
         out = [(k.encode(), v.encode()) for k, v in answer.headers.items() if k.lower() not in _HOP_HEADERS]
         await send({"type": "http.response.start", "status": answer.status_code, "headers": out})
@@ -89,10 +91,18 @@ class DelayProxy:
 @contextmanager
 def delayed(delay_ms: int, faults: Sequence[str] = ()) -> Iterator[str]:
     """A fresh reference server (subprocess) behind a proxy adding `delay_ms`; yields the proxy's base URL."""
+    with delayed_proxy(delay_ms, faults) as (base_url, _):
+        yield base_url
+
+
+@contextmanager
+def delayed_proxy(delay_ms: int, faults: Sequence[str] = ()) -> Iterator[tuple[str, DelayProxy]]:
+    """`delayed`, with the proxy itself (its `forwarded` count)."""
     with serve_in_process(serve_command(faults=faults)) as server:
         origin = server.base_url.removesuffix("/v1")
-        with serve_in_thread(DelayProxy(origin, delay_ms / 1000), name="kesk-delay-proxy") as proxied:
-            yield proxied
+        proxy = DelayProxy(origin, delay_ms / 1000)
+        with serve_in_thread(proxy, name="kesk-delay-proxy") as proxied:
+            yield proxied, proxy
 
 
 def _suite(base_url: str, *args: str, timeout_s: float) -> dict[str, Any]:
@@ -110,9 +120,9 @@ def _suite(base_url: str, *args: str, timeout_s: float) -> dict[str, Any]:
     return results
 
 
-def _full_run(delay_ms: int, seed: int, timeout_s: float) -> dict[str, Any]:
+def _full_run(delay_ms: int, seed: int, timeout_s: float, *args: str) -> dict[str, Any]:
     with delayed(delay_ms) as base_url:
-        results = _suite(base_url, "--seed", str(seed), timeout_s=timeout_s)
+        results = _suite(base_url, "--seed", str(seed), *args, timeout_s=timeout_s)
     if results.get("timed_out"):
         return {"timed_out": True}
     requests = int(results["summary"]["requests"])
@@ -141,7 +151,7 @@ def _time_to_report(delay_ms: int, faults: Sequence[str], seed: int, timeout_s: 
 
 
 def _bare(delay_ms: int, workers: int, max_examples: int, seed: int, timeout_s: float) -> dict[str, Any]:
-    with delayed(delay_ms) as base_url:
+    with delayed_proxy(delay_ms) as (base_url, proxy):
         command = bare_command(base_url, new_token(base_url), max_examples=max_examples, seed=seed)
         command += ["--workers", str(workers)]
         started = time.perf_counter()
@@ -150,7 +160,7 @@ def _bare(delay_ms: int, workers: int, max_examples: int, seed: int, timeout_s: 
         except subprocess.TimeoutExpired:
             return {"workers": workers, "timed_out": True}
         wall = time.perf_counter() - started
-    requests = _bare_requests(done.stdout)
+        requests = proxy.forwarded - 1  # all but the request that created its user
     return {
         "workers": workers,
         "wall_s": round(wall, 2),
@@ -158,16 +168,6 @@ def _bare(delay_ms: int, workers: int, max_examples: int, seed: int, timeout_s: 
         "requests_per_s": round(requests / wall, 1) if requests else None,
         "exit_code": done.returncode,
     }
-
-
-def _bare_requests(output: str) -> int:
-    """The test-case count of `st run`'s summary ("... N test cases ..."): its requests, about."""
-    for line in reversed(output.splitlines()):
-        words = line.replace(",", " ").split()
-        for index, word in enumerate(words[1:], start=1):
-            if word.startswith("case") and words[index - 1].isdigit():
-                return int(words[index - 1])
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -183,6 +183,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     faults = [name for name in args.faults.split(",") if name]
     st_workers = [1] + ([4] if sys.version_info >= (3, 12) else [])  # threaded st crashes on 3.11
     figures: dict[str, Any] = {"python": sys.version.split()[0], "delays_ms": delays, "faults": faults, "runs": {}}
+    if 0 in delays:  # the baseline the concurrent run must not be slower than: one requirement at a time
+        print("latency bench: 0 ms, --workers 1", file=sys.stderr)
+        figures["sequential_0ms"] = _full_run(0, args.seed, args.timeout, "--workers", "1")
     for delay in delays:
         print(f"latency bench: {delay} ms per answer", file=sys.stderr)
         figures["runs"][str(delay)] = {
