@@ -441,8 +441,10 @@ class RunRecorder:
             owner = Counter(e.sent_for for e in in_range).most_common(1)[0][0]
         chosen = [e for e in in_range if e.sent_for == owner]
         failing: dict[int, FailureDetail] = {}
-        if end is not None and failures and failures[-1].curl == end.curl:
-            failing[end.sequence] = failures[-1]
+        # The failure this example ended on: with a machine's examples in parts, each part may report one.
+        ending = [failure for failure in failures if end is not None and failure.curl == end.curl]
+        if end is not None and ending:
+            failing[end.sequence] = ending[-1]
         return self._build(
             requirement_id,
             "lifecycle",
