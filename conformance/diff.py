@@ -12,12 +12,13 @@ when a violation names none). Exit status 1 when anything regressed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from conformance.results import ResultsFileError, load_results_file
 
 __all__ = ["Change", "RunDiff", "diff_main", "diff_results", "render_markdown", "render_text"]
 
@@ -59,18 +60,8 @@ class RunDiff:
         return 1 if self.regressed else 0
 
 
-class DiffError(Exception):
+class DiffError(ResultsFileError):
     """A file that is not a results.json; the message names it."""
-
-
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise DiffError(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):
-        raise DiffError(f"{path} is not a kesk-conformance results.json")
-    return data
 
 
 def _failing_on(item: Mapping[str, Any]) -> set[str]:
@@ -211,8 +202,9 @@ def diff_main(argv: Sequence[str]) -> int:
     parser.add_argument("--markdown", action="store_true", help="markdown, for a pull-request comment")
     args = parser.parse_args(list(argv))
     try:
-        run_diff = diff_results(_load(args.old), _load(args.new), old_name=str(args.old), new_name=str(args.new))
-    except DiffError as exc:
+        old, new = load_results_file(args.old), load_results_file(args.new)
+        run_diff = diff_results(old, new, old_name=str(args.old), new_name=str(args.new))
+    except ResultsFileError as exc:
         print(f"kesk-conformance diff: {exc}", file=sys.stderr)
         return 2
     sys.stdout.write(render_markdown(run_diff) if args.markdown else render_text(run_diff))

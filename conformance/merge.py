@@ -8,7 +8,6 @@ exit status is the merged run's (1 when a MUST requirement failed), so a CI job 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -19,7 +18,7 @@ from conformance.catalogue import catalogue
 from conformance.contract import bundled_contract
 from conformance.failures import FailureDetail
 from conformance.operations import OperationIndex
-from conformance.results import Outcome, RequirementResult, RunResult
+from conformance.results import Outcome, RequirementResult, ResultsFileError, RunResult, load_results_file
 from conformance.stats import OperationStats
 
 __all__ = ["MergeError", "merge", "merge_main"]
@@ -36,18 +35,8 @@ _RANK = {
 }
 
 
-class MergeError(Exception):
+class MergeError(ResultsFileError):
     """Results that cannot be one run; the message says which file and why."""
-
-
-def _load(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise MergeError(f"cannot read {path}: {exc}") from None
-    if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):
-        raise MergeError(f"{path} is not a kesk-conformance results.json")
-    return data
 
 
 def _result(item: dict[str, Any], path: Path) -> RequirementResult:
@@ -68,7 +57,7 @@ def _result(item: dict[str, Any], path: Path) -> RequirementResult:
 
 
 def merge(paths: Sequence[Path]) -> RunResult:
-    documents = [(path, _load(path)) for path in paths]
+    documents = [(path, load_results_file(path)) for path in paths]
     seeds = {document["seed"] for _, document in documents}
     if len(seeds) != 1:
         raise MergeError(f"the shards ran with different seeds ({', '.join(map(str, sorted(seeds)))}); use one --seed")
@@ -109,7 +98,7 @@ def merge_main(argv: Sequence[str]) -> int:
     args = parser.parse_args(list(argv))
     try:
         result = merge(args.results)
-    except MergeError as exc:
+    except ResultsFileError as exc:
         print(f"kesk-conformance merge: {exc}", file=sys.stderr)
         return 2
     documented = {op.operation_id: list(op.responses()) for op in OperationIndex(bundled_contract().document)}

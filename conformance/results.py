@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 from conformance.coverage import SpecCoverage
 from conformance.failures import FailureDetail
@@ -154,3 +157,18 @@ class RunResult:
                 else {}
             ),
         }
+
+
+class ResultsFileError(Exception):
+    """A file that is not a readable results.json; the message names it."""
+
+
+def load_results_file(path: Path) -> dict[str, Any]:
+    """A run's results.json (for merge, diff, baseline, replay); ResultsFileError when it is not one."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ResultsFileError(f"cannot read {path}: {exc}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("requirements"), list):
+        raise ResultsFileError(f"{path} is not a kesk-conformance results.json")
+    return data
