@@ -97,20 +97,21 @@ class MailCatcherInbox(ABC):
     E-mail only: other channels answer None (``ByChannelInbox`` pairs it with the test-support outbox for SMS).
     """
 
+    catcher = "a mail catcher"  # its name, in the inbox's description
+
     def __init__(
         self,
         url: str,
         redactor: Redactor,
         *,
-        name: str,
-        pattern: str,
-        timeout_s: float,
-        wait_s: float,
-        poll_s: float,
-        transport: httpx.BaseTransport | None,
+        pattern: str = DEFAULT_CODE_PATTERN,
+        timeout_s: float = 10.0,
+        wait_s: float = 5.0,
+        poll_s: float = 0.05,
+        transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.url = url.rstrip("/")
-        self.description = f"{name} at {_without_userinfo(self.url)}"
+        self.description = f"{self.catcher} at {_without_userinfo(self.url)}"
         self.pattern = re.compile(pattern)
         self._redactor = redactor
         self._wait_s = wait_s
@@ -165,27 +166,7 @@ class MailCatcherInbox(ABC):
 class MailpitInbox(MailCatcherInbox):
     """Mailpit's HTTP API: ``/api/v1/search`` by recipient (newest first), then ``/api/v1/message/{ID}``."""
 
-    def __init__(
-        self,
-        url: str,
-        redactor: Redactor,
-        *,
-        pattern: str = DEFAULT_CODE_PATTERN,
-        timeout_s: float = 10.0,
-        wait_s: float = 5.0,
-        poll_s: float = 0.05,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        super().__init__(
-            url,
-            redactor,
-            name="Mailpit",
-            pattern=pattern,
-            timeout_s=timeout_s,
-            wait_s=wait_s,
-            poll_s=poll_s,
-            transport=transport,
-        )
+    catcher = "Mailpit"
 
     def mails_to(self, address: str) -> Iterator[CaughtMail]:
         found = self._get("/api/v1/search", query=f'to:"{address}"')
@@ -198,27 +179,7 @@ class MailpitInbox(MailCatcherInbox):
 class MailDevInbox(MailCatcherInbox):
     """MailDev's REST API: ``GET /api/email`` lists every caught mail with ``to``, ``subject``, ``text``."""
 
-    def __init__(
-        self,
-        url: str,
-        redactor: Redactor,
-        *,
-        pattern: str = DEFAULT_CODE_PATTERN,
-        timeout_s: float = 10.0,
-        wait_s: float = 5.0,
-        poll_s: float = 0.05,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        super().__init__(
-            url,
-            redactor,
-            name="MailDev",
-            pattern=pattern,
-            timeout_s=timeout_s,
-            wait_s=wait_s,
-            poll_s=poll_s,
-            transport=transport,
-        )
+    catcher = "MailDev"
 
     def mails_to(self, address: str) -> Iterator[CaughtMail]:
         listed = self._get("/api/email")
