@@ -38,7 +38,7 @@ class Settings:
     strict: bool = False
     seed: int | None = None
     max_examples: int = 10
-    workers: int = 8
+    workers: int | None = None  # None: auto, from the target's measured round trip (runner.auto_workers)
     maxfail: int | None = None  # stop starting requirements once this many MUST requirements failed
     shard: str | None = None  # "I/N": run part I of N of the selection (a CI matrix)
     order: str = "catalogue"  # catalogue | reverse | shuffled (by --seed): verdicts must not depend on it
@@ -83,6 +83,8 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
             if str(value).lower() in ("0", "false", "no", "off", ""):
                 return False
             raise ValueError
+        if name == "workers" and str(value).lower() == "auto":
+            return None
         if kind.startswith("int"):
             return int(value)
         if kind.startswith("float"):
@@ -137,8 +139,8 @@ def _validate(settings: Settings) -> Settings:
             raise ConfigError("--variant applies to the bundled reference server only; drop it or drop --base-url")
     if settings.max_examples < 1:
         raise ConfigError("--max-examples must be at least 1")
-    if settings.workers < 1:
-        raise ConfigError("--workers must be at least 1")
+    if settings.workers is not None and settings.workers < 1:
+        raise ConfigError("--workers must be at least 1 (or auto)")
     if settings.maxfail is not None and settings.maxfail < 1:
         raise ConfigError("--maxfail must be at least 1")
     if settings.exitfirst:
@@ -189,7 +191,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--strict", action="store_const", const=True, help="SHOULD violations fail the run too")
     add("--seed", metavar="N", help="make the run repeatable")
     add("--max-examples", metavar="N", help="generated examples per operation and mode (default 10)")
-    add("--workers", metavar="N", help="requirements run at the same time, on threads (default 8)")
+    add(
+        "--workers",
+        metavar="N|auto",
+        help="requirements run at the same time, on threads (default auto: 2 for a server answering within 5 ms, "
+        "else 8)",
+    )
     add("--exitfirst", "-x", action="store_const", const=True, help="stop starting requirements after a failure")
     add("--maxfail", metavar="N", help="stop starting requirements after N MUST requirements failed")
     add("--order", metavar="ORDER", help="catalogue (default), reverse or shuffled (by --seed): the run order")
