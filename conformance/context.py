@@ -16,6 +16,7 @@ from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequir
 from conformance.inbox import Inbox, InboxError
 from conformance.operations import OperationIndex
 from conformance.redact import Redactor
+from conformance.sightings import Sightings
 from conformance.target import Exchange, TargetClient
 from conformance.users import TestSupportUserFactory, UnsupportedUser, User, UserFactory, UserFactoryError
 
@@ -23,19 +24,40 @@ T = TypeVar("T")
 
 
 class TestClock:
-    """The test-support clock (POST {base}/_test/clock/advance)."""
+    """The test-support clock (POST {base}/_test/clock/advance): the server's, or one user's where offered.
+
+    With a clock per user (`per_user`, found by `probe_per_user`), a check ages only its own user's OTPs,
+    tokens and files, and may run beside checks that judge lifetimes; with the global one it runs alone.
+    """
 
     def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
         self.url = base_url.rstrip("/") + "/_test/clock"
         self._timeout_s = timeout_s
+        self.per_user = False
 
-    def advance(self, seconds: int) -> None:
+    def probe_per_user(self, user: User) -> bool:
+        """Whether the server moves one user's clock: an advance of 0 s for `user` must answer `scope: user`."""
         try:
-            response = httpx.post(self.url + "/advance", json={"seconds": seconds}, timeout=self._timeout_s)
-        except httpx.HTTPError as exc:
-            raise UndecidedRequirement(f"cannot advance the test clock at {self.url}: {type(exc).__name__}") from None
+            response = self._post({"seconds": 0, "user_token": user.token})
+            self.per_user = response.status_code == 200 and response.json().get("scope") == "user"
+        except (UndecidedRequirement, ValueError, AttributeError):
+            self.per_user = False  # a global clock, or no answer worth trusting: the checks that move it run alone
+        return self.per_user
+
+    def advance(self, seconds: int, *, user: User | None = None) -> None:
+        """Move the clock `user` sees (every user's, when the server has one clock) forward by `seconds`."""
+        body: dict[str, object] = {"seconds": seconds}
+        if user is not None and self.per_user:
+            body["user_token"] = user.token
+        response = self._post(body)
         if response.status_code != 200:
             raise UndecidedRequirement(f"the test clock at {self.url} answered {response.status_code}")
+
+    def _post(self, body: dict[str, object]) -> httpx.Response:
+        try:
+            return httpx.post(self.url + "/advance", json=body, timeout=self._timeout_s)
+        except httpx.HTTPError as exc:
+            raise UndecidedRequirement(f"cannot advance the test clock at {self.url}: {type(exc).__name__}") from None
 
 
 @dataclass(slots=True)
@@ -84,6 +106,7 @@ class CheckContext:
     memo: dict[str, Any] = field(default_factory=dict)
     failures: list[FailureDetail] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
+    sightings: Sightings = field(default_factory=Sightings)  # each requirement's first violation, as it happens
     requirement_id: str = ""  # whose check this context serves ("" for the run's own set-up)
     _once_locks: _OnceLocks = field(default_factory=_OnceLocks)
     _disposable_count: int = 0
@@ -123,16 +146,21 @@ class CheckContext:
         steps: tuple[str, ...] = (),
     ) -> None:
         """Record one violation; the check goes on so a run shows every broken operation."""
-        self.failures.append(
-            FailureDetail(
-                operation=operation,
-                expected=self.redactor.text(expected),
-                actual=self.redactor.text(actual),
-                hint=hint,
-                curl=exchange.curl if exchange else "",
-                steps=tuple(self.redactor.text(step) for step in steps),
-                request_number=exchange.sequence if exchange else self.client.sent,
-            )
+        failure = FailureDetail(
+            operation=operation,
+            expected=self.redactor.text(expected),
+            actual=self.redactor.text(actual),
+            hint=hint,
+            curl=exchange.curl if exchange else "",
+            steps=tuple(self.redactor.text(step) for step in steps),
+            request_number=exchange.sequence if exchange else self.client.sent,
+        )
+        self.failures.append(failure)
+        self.sightings.saw(
+            self.requirement_id,
+            request_number=failure.request_number or self.client.sent,
+            expected=failure.expected,
+            actual=failure.actual,
         )
 
     def actual(self, exchange: Exchange) -> str:

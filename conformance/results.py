@@ -32,7 +32,11 @@ class RequirementResult:
     failures: list[FailureDetail] = field(default_factory=list)
     requests: int = 0
     duration_s: float = 0.0
-    finished_s: float = 0.0  # seconds into the run when the verdict was known (a failure: when first reported)
+    finished_s: float = 0.0  # seconds into the run when the verdict was known
+    # A failed requirement: when its first violation was seen (seconds into the run) and at which request
+    # (conformance.sightings); often long before its verdict.
+    first_failure_s: float | None = None
+    first_failure_request: int | None = None
     judged: int = 0  # an observer: the exchanges of the run it judged (it sends none of its own)
     stale: bool = False  # listed in --known-failures, yet it passed: the list must lose it, so the run fails
 
@@ -62,6 +66,8 @@ class RequirementResult:
             **({"stale": True} if self.stale else {}),
             "duration_s": round(self.duration_s, 3),
             "finished_s": round(self.finished_s, 3),
+            "first_failure_s": None if self.first_failure_s is None else round(self.first_failure_s, 3),
+            "first_failure_request": self.first_failure_request,
             "failures": [failure.as_json() for failure in self.failures],
         }
 

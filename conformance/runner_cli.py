@@ -20,6 +20,7 @@ from conformance.coverage import spec_coverage
 from conformance.operations import OperationIndex
 from conformance.requirements import Requirement
 from conformance.results import Outcome, RequirementResult, RunResult
+from conformance.sightings import Sighting
 from conformance.steps import RunRecorder
 from conformance.trace import faults_by_requirement, markdown, trace
 
@@ -98,13 +99,31 @@ def run_main(argv: Sequence[str]) -> int:
                 f" [dim]({cost}, {result.finished_s:.1f} s)[/dim]",
                 soft_wrap=True,
             )
-            if result.failures:  # a failure is shown the moment it is known; the full report comes at the end
+            if result.failures and item.id not in sighted:  # shown already when first seen; in full at the end
                 first = result.failures[0]
-                console.print(f"      expected: {first.expected}", soft_wrap=True, markup=False, highlight=False)
-                console.print(f"      actual:   {first.actual}", soft_wrap=True, markup=False, highlight=False)
+                _expected_actual(console, first.expected, first.actual)
+
+        sighted: set[str] = set()
+
+        def on_sighting(item: Requirement, sighting: Sighting) -> None:
+            """A violation, printed the moment it is seen: long before its requirement's verdict, often."""
+            sighted.add(item.id)
+            if settings.quiet:
+                return
+            console.print(
+                f"[dim]  !  [/dim][bold red]failing[/bold red] {item.id}"
+                f" [dim](first seen at request {sighting.request_number}, {sighting.at_s:.1f} s)[/dim]",
+                soft_wrap=True,
+            )
+            _expected_actual(console, sighting.expected, sighting.actual)
 
         recorder = RunRecorder()
-        result = execute(settings, progress=progress, on_session=lambda session: recorder.attach(session.ctx))
+        result = execute(
+            settings,
+            progress=progress,
+            on_session=lambda session: recorder.attach(session.ctx),
+            on_sighting=on_sighting,
+        )
     except (ConfigError, SpecError, TargetUnreachable) as exc:
         return _error(str(exc))
     report_not_applicable(result, left_out, [item.id for item in catalogue()])
@@ -119,6 +138,11 @@ def run_main(argv: Sequence[str]) -> int:
         print(f"kesk-conformance: {result.coverage_shortfall}", file=sys.stderr)
     render_summary(result, console, reports=list(paths.values()))  # its last line: the one-line summary
     return result.exit_code
+
+
+def _expected_actual(console: Console, expected: str, actual: str) -> None:
+    console.print(f"      expected: {expected}", soft_wrap=True, markup=False, highlight=False)
+    console.print(f"      actual:   {actual}", soft_wrap=True, markup=False, highlight=False)
 
 
 def _github_actions(result: RunResult) -> None:

@@ -101,6 +101,7 @@ class TargetClient:
         self._last_sent = 0.0
         self._lock = threading.Lock()  # the pacing clock and the circuit breaker
         self._halted = threading.Event()  # set when the run is interrupted: no check sends another request
+        self.halt_reason = RunInterrupted.REASON  # why (Ctrl-C and SIGTERM, or --maxfail reached)
         self._recording = threading.RLock()  # counts and observers: one exchange at a time, in sequence order
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout_s),
@@ -123,7 +124,7 @@ class TargetClient:
         before each of its requests.
         """
         if self._halted.is_set():
-            raise RunInterrupted(RunInterrupted.REASON)
+            raise RunInterrupted(self.halt_reason)
         if not self._interval:
             return
         with self._lock:
@@ -202,11 +203,12 @@ class TargetClient:
 
     def wait_out(self, delay: float) -> None:
         if self._halted.wait(delay):  # an interruption ends the wait at once
-            raise RunInterrupted(RunInterrupted.REASON)
+            raise RunInterrupted(self.halt_reason)
 
     # --- interruption (Ctrl-C, SIGTERM) -----------------------------------------------------------
-    def halt(self) -> None:
+    def halt(self, reason: str = RunInterrupted.REASON) -> None:
         """Refuse every further request of the checks still running, so they end quickly."""
+        self.halt_reason = reason
         self._halted.set()
 
     @property
@@ -221,7 +223,7 @@ class TargetClient:
     def ensure_answering(self) -> None:
         """Raise UndecidedRequirement at once when the breaker is open (the target stopped answering)."""
         if self._halted.is_set():
-            raise RunInterrupted(RunInterrupted.REASON)
+            raise RunInterrupted(self.halt_reason)
         if self.stopped is not None:
             raise UndecidedRequirement(f"the target stopped answering: {self.stopped}")
 

@@ -303,7 +303,8 @@ def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun
     seen: set[tuple[str, str, str, str]] = set()
     stream = from_schema(schema).execute()
     for event in stream:
-        if ctx.client.stopped is not None:  # the circuit breaker opened: no phase can decide anything more
+        if ctx.client.stopped is not None or ctx.client.halted:
+            # the circuit breaker opened, or the run is interrupted (Ctrl-C, --maxfail): nothing more to decide
             stream.stop()
         if isinstance(event, events.PhaseFinished):
             _phase_finished(run, event)
@@ -330,6 +331,8 @@ def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun
                 )
     if ctx.client.stopped is not None:
         run.fatal = f"the target stopped answering: {ctx.client.stopped}"
+    elif ctx.client.halted:
+        run.fatal = ctx.client.halt_reason
 
 
 def _phase_finished(run: SchemathesisRun, event: Any) -> None:
@@ -418,6 +421,12 @@ def _add(
     if requirement_id is None:
         run.unmapped.append(detail)
         return
+    ctx.sightings.saw(
+        requirement_id,
+        request_number=request_number or ctx.client.sent,
+        expected=detail.expected,
+        actual=detail.actual,
+    )
     kept = run.failures.setdefault(requirement_id, [])
     if sum(1 for item in kept if item.operation == operation) < _PER_OPERATION:
         kept.append(detail)
