@@ -49,7 +49,8 @@ class Sharing(StrEnum):
     # Its verdict models user A's whole account (every email, favourite...): with no user factory to give
     # it a user of its own, it runs alone.
     ALONE_ON_SHARED_USERS = "alone_on_shared_users"
-    # It changes what every other check sees (it advances the server's test clock): it always runs alone.
+    # It changes what every other check sees (it advances the server's test clock): it runs alone, unless the
+    # server keeps a clock per user (test support's `user_token`) and it moves only its own user's.
     ALONE = "alone"
 
 

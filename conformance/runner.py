@@ -10,6 +10,7 @@ import contextlib
 import json
 import random
 import signal
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -20,6 +21,7 @@ from pathlib import Path
 from conformance._threads import make_ast_parse_thread_safe
 from conformance.catalogue import catalogue
 from conformance.checks.lifecycles import MachineVerdict
+from conformance.checks.responses import stop_watching, watch
 from conformance.config import ConfigError, Settings, shard_of
 from conformance.context import CheckContext, TestClock
 from conformance.contract import Contract, bundled_contract
@@ -28,13 +30,15 @@ from conformance.inbox import Inbox, TestSupportInbox, parse_inbox
 from conformance.operations import OperationIndex
 from conformance.optional_groups import resolve_groups
 from conformance.redact import Redactor
-from conformance.requirements import Need, Requirement, Sharing
+from conformance.requirements import Level, Need, Requirement, Sharing
 from conformance.results import Outcome, RequirementResult, RunResult
 from conformance.shards import measured_costs, shard
+from conformance.sightings import Sighting, Sightings
 from conformance.target import Exchange, TargetClient
 from conformance.users import CommandUserFactory, TestSupportUserFactory, User, UserFactory, UserFactoryError
 
 ProgressCallback = Callable[[Requirement, RequirementResult | None], None]
+SightingCallback = Callable[[Requirement, Sighting], None]  # a requirement's first violation, as it happens
 
 
 class TargetUnreachable(Exception):
@@ -115,6 +119,32 @@ def _preflight(client: TargetClient, user: User) -> None:
         )
 
 
+# --workers auto. A target answering within AUTO_LOCAL_RTT_S is local: the run is then bound by the suite's own
+# CPU, and more threads only contend for it (measured: 8 workers were 20% slower than 2 on loopback). A target
+# farther away is bound by latency: requests in flight at once are what make that run fast.
+AUTO_LOCAL_RTT_S = 0.005
+AUTO_LOCAL_WORKERS = 2
+AUTO_REMOTE_WORKERS = 8
+
+
+def auto_workers(round_trip_s: float) -> int:
+    """--workers auto: how many requirements run at once against a target this far away."""
+    return AUTO_LOCAL_WORKERS if round_trip_s < AUTO_LOCAL_RTT_S else AUTO_REMOTE_WORKERS
+
+
+def _round_trip_s(client: TargetClient, user: User) -> float:
+    """The median time of three GET /users/me (after the pre-flight one, which also opened the connection)."""
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        try:
+            client.call("getMyProfile", token=user.token)
+        except UndecidedRequirement:
+            return float("inf")  # a target that cannot answer three times running is no local one
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
 def _track_resources(ctx: CheckContext) -> Callable[[Exchange], None]:
     """Remember what the run creates (from any check, Schemathesis' included) so cleanup can remove it."""
     created_by = {
@@ -176,13 +206,14 @@ def _run_one(item: Requirement, shared: CheckContext, settings: Settings) -> Req
         outcome, reason = Outcome.ERROR, str(exc)
     except Exception as exc:  # a check's own bug must not end the run; it is reported as an error
         outcome, reason = Outcome.ERROR, f"the check crashed: {type(exc).__name__}: {ctx.redactor.text(str(exc))}"
-    if ctx.client.halted and outcome is not Outcome.PASSED:
+    sighted = ctx.failures and ctx.sightings.first(item.id) is not None
+    if ctx.client.halted and outcome is not Outcome.PASSED and not sighted:
         # An engine that caught the interruption itself (Schemathesis, Hypothesis) reports it as its own
-        # error; what an interrupted check saw is not a verdict.
-        outcome, reason = Outcome.SKIPPED, RunInterrupted.REASON
-    elif ctx.failures and outcome is not Outcome.SKIPPED:
+        # error; what an interrupted check saw is not a verdict. A violation it saw before is one.
+        outcome, reason = Outcome.SKIPPED, ctx.client.halt_reason
+    elif ctx.failures and (outcome is not Outcome.SKIPPED or ctx.client.halted):
         outcome = Outcome.FAILED
-        reason = reason or f"{len(ctx.failures)} violation(s)"
+        reason = f"{len(ctx.failures)} violation(s)" if ctx.client.halted or not reason else reason
     return RequirementResult(
         item,
         outcome,
@@ -258,33 +289,54 @@ class RunSession:
             allow_destructive=settings.allow_destructive,
             max_examples=settings.max_examples,
             seed=seed,
-            workers=settings.workers,
             contract=contract,
             left_out=left_out_operations(settings, operations),
+            sightings=Sightings(self.started),
         )
         _preflight(self.client, user_a)
+        self.round_trip_s: float | None = None
+        if settings.workers is None:
+            self.round_trip_s = _round_trip_s(self.client, user_a)
+            self.workers = auto_workers(self.round_trip_s)
+        else:
+            self.workers = settings.workers
+        self.ctx.workers = self.workers
+        if self.ctx.clock is not None and factory is not None:  # users of their own, and a clock of their own?
+            self.ctx.clock.probe_per_user(user_a)
         self.client.observers.append(_track_resources(self.ctx))
 
     def run(self, item: Requirement) -> RequirementResult:
         result = _run_one(item, self.ctx, self.settings)
         result.finished_s = time.perf_counter() - self.started
+        if result.outcome is Outcome.FAILED:
+            sighting = self.ctx.sightings.first(item.id)
+            numbers = [failure.request_number for failure in result.failures if failure.request_number]
+            result.first_failure_s = sighting.at_s if sighting else result.finished_s
+            result.first_failure_request = sighting.request_number if sighting else min(numbers, default=None)
         self.results.append(result)
         return result
 
-    def run_all(self, selected: list[Requirement], progress: ProgressCallback | None = None) -> None:
+    def run_all(
+        self,
+        selected: list[Requirement],
+        progress: ProgressCallback | None = None,
+        on_sighting: SightingCallback | None = None,
+    ) -> None:
         """Run the selection on --workers threads, in the catalogue's order, and keep the results in that order.
 
         Independent requirements run concurrently. Afterwards, one at a time: those that move the server's
-        clock, those whose verdict models user A's whole account when there is no user factory to give them
-        users of their own, and last the observers, which judge every exchange the others made. With
-        --maxfail N no requirement starts once N MUST requirements failed; those not started are skipped.
+        clock (unless it keeps a clock per user), those whose verdict models user A's whole account when there
+        is no user factory to give them users of their own, and last the observers, which judge every exchange
+        the others made. With --maxfail N no requirement starts once N MUST requirements failed (or were seen
+        failing); the checks still running stop, and those not started are skipped.
         """
         shared_users = self.ctx.factory is None
+        own_clocks = self.ctx.clock is not None and self.ctx.clock.per_user
 
         def runs_alone(item: Requirement) -> bool:
             return (
                 item.observes
-                or item.sharing is Sharing.ALONE
+                or (item.sharing is Sharing.ALONE and not own_clocks)
                 or (item.sharing is Sharing.ALONE_ON_SHARED_USERS and shared_users)
             )
 
@@ -293,9 +345,26 @@ class RunSession:
         order = {item.id: index for index, item in enumerate(selected)}
         stop = _Stop(self.settings)
         report = threading.Lock()
+        by_id = {item.id: item for item in selected}
+
+        def sighted(sighting: Sighting) -> None:
+            item = by_id.get(sighting.requirement_id)
+            if item is None:
+                return  # a violation of a requirement this run does not judge (say, Schemathesis' other checks)
+            stop.count_sighting(item)  # a violation is a failed verdict already: --maxfail need not wait for it
+            if stop.reached():
+                self.client.halt(stop.reason())  # the checks still running stop at their next request
+            if on_sighting:
+                with report:
+                    on_sighting(item, sighting)
+
+        self.ctx.sightings.listeners.append(sighted)
+        # The observers judge each answer as it arrives. Their own requests (as user A) go out with the first
+        # work, unless user A is shared with checks that model its whole account: then, as before, at the end.
+        early = watch(self.ctx, [item.id for item in selected], user_a_shared=shared_users)
 
         def one(item: Requirement) -> RequirementResult:
-            if stop.reached():
+            if stop.reached() and not stop.has_failed(item):  # one seen failing still gets its verdict
                 skipped = RequirementResult(item, Outcome.SKIPPED, reason=stop.reason())
                 self.results.append(skipped)
                 return skipped
@@ -304,6 +373,8 @@ class RunSession:
                     progress(item, None)
             result = self.run(item)
             stop.count(result)
+            if stop.reached():
+                self.client.halt(stop.reason())
             if progress:
                 with report:
                     progress(item, result)
@@ -311,18 +382,29 @@ class RunSession:
 
         pool: ThreadPoolExecutor | None = None
         try:
-            if self.settings.workers > 1 and len(concurrent) > 1:
+            if self.workers > 1 and len(concurrent) > 1:
                 make_ast_parse_thread_safe()
-                pool = ThreadPoolExecutor(max_workers=self.settings.workers, thread_name_prefix="kesk")
+                pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="kesk")
                 try:
                     # One worker per shared run (a machine, the Schemathesis run), not one per requirement
-                    # waiting on it; the long runs start first, so they do not end the run alone.
-                    work = work_order(concurrent)
-                    # With users of their own for the clock movers, a run that judges no lifetime goes on
-                    # while they move the clock, instead of before them.
-                    overlap = [unit for unit in work if not shared_users and _shared_run(unit[0]) in CLOCK_FREE_RUNS]
-                    background = [pool.submit(_each, one, unit) for unit in overlap]
-                    for future in [pool.submit(_each, one, unit) for unit in work if unit not in overlap]:
+                    # waiting on it. With users of their own for the clock movers, a run that judges no
+                    # lifetime goes on while they move the clock, instead of before them.
+                    units = by_shared_run(concurrent)
+                    overlap = [unit for unit in units if not shared_users and _shared_run(unit[0]) in CLOCK_FREE_RUNS]
+                    rest = [unit for unit in units if unit not in overlap]
+                    background = [pool.submit(task) for task in early]
+                    if self.workers <= AUTO_LOCAL_WORKERS:
+                        # Few workers (a local target: the run is bound by CPU, and the order hardly changes
+                        # its length): the cheapest units first, so most verdicts and failures come soonest.
+                        work = [pool.submit(_each, one, unit) for unit in work_order(rest, lead=0)]
+                        background += [pool.submit(_each, one, unit) for unit in overlap]
+                    else:
+                        # Many (a remote target: bound by latency): half the workers start the longest runs,
+                        # so they do not end the run alone, the others the quick checks, then the rest.
+                        background += [pool.submit(_each, one, unit) for unit in overlap]
+                        lead = max(0, self.workers // 2 - len(background))
+                        work = [pool.submit(_each, one, unit) for unit in work_order(rest, lead=lead)]
+                    for future in work:
                         future.result()
                     for item in alone:
                         if not item.observes:
@@ -334,6 +416,8 @@ class RunSession:
                     pool.shutdown(wait=False, cancel_futures=True)
                 alone = [item for item in alone if item.observes]
             else:
+                for task in early:
+                    task()
                 for item in concurrent:
                     one(item)
             for item in alone:
@@ -355,6 +439,8 @@ class RunSession:
         self.client.resume()  # the cleanup still has to send its removals
 
     def close(self) -> None:
+        stop_watching(self.ctx)
+        self.client.resume()  # --maxfail halted the checks; the cleanup still sends its removals
         try:
             _cleanup(self.ctx)
         finally:
@@ -371,6 +457,13 @@ class RunSession:
                 "users": [user.label for user in (ctx.user_a, ctx.user_b) if user],
                 "inbox": ctx.inbox.description if ctx.inbox else None,
                 "test_support": self.test_support,
+                # --workers, or what auto chose from the measured round trip
+                "workers": self.workers,
+                "round_trip_ms": (
+                    round(self.round_trip_s * 1000, 2)
+                    if self.round_trip_s is not None and self.round_trip_s != float("inf")
+                    else None
+                ),
                 # documented 429s waited out (and those the run's budget of waiting cut short)
                 "back_pressure": {
                     "retries": self.client.back_pressure_retries,
@@ -432,19 +525,24 @@ CLOCK_FREE_RUNS = frozenset({"schemathesis"})
 LONG_UNIT_S = 2.0  # a unit measured to take this long (costs.json) starts before the quick checks
 
 
-def work_order(items: list[Requirement]) -> list[list[Requirement]]:
-    """The units of work for the pool: long shared runs first (longest first), then the rest in catalogue order."""
-    costs = measured_costs()
+def by_shared_run(items: list[Requirement]) -> list[list[Requirement]]:
+    """The units of work for the pool, in catalogue order: the requirements read from one shared run together."""
     by_run: dict[str, list[Requirement]] = {}
     for item in items:
         by_run.setdefault(_shared_run(item), []).append(item)
-    grouped = list(by_run.values())
+    return list(by_run.values())
+
+
+def work_order(units: list[list[Requirement]], *, lead: int) -> list[list[Requirement]]:
+    """The order units start in: the `lead` longest (by measured cost, costs.json), then the quick ones in
+    catalogue order, then the other long ones, shortest first (what they find is reported sooner)."""
+    costs = measured_costs()
 
     def cost(unit: list[Requirement]) -> float:
         return sum(costs.get(item.id, 0.0) for item in unit)
 
-    long = sorted((unit for unit in grouped if cost(unit) >= LONG_UNIT_S), key=cost, reverse=True)
-    return long + [unit for unit in grouped if cost(unit) < LONG_UNIT_S]
+    long = sorted((unit for unit in units if cost(unit) >= LONG_UNIT_S), key=cost, reverse=True)
+    return long[:lead] + [unit for unit in units if cost(unit) < LONG_UNIT_S] + long[lead:][::-1]
 
 
 def _shared_run(item: Requirement) -> str:
@@ -468,19 +566,33 @@ class _Stop:
     def __init__(self, settings: Settings) -> None:
         self.limit = settings.maxfail
         self.strict = settings.strict
-        self.failed = 0
+        self._failed: set[str] = set()
         self._lock = threading.Lock()
+
+    @property
+    def failed(self) -> int:
+        return len(self._failed)
 
     def count(self, result: RequirementResult) -> None:
         if result.fails_run(strict=self.strict):
             with self._lock:
-                self.failed += 1
+                self._failed.add(result.requirement.id)
+
+    def count_sighting(self, item: Requirement) -> None:
+        """A violation seen while the requirement still runs: its verdict will be a failure."""
+        if item.level is Level.MUST or self.strict:
+            with self._lock:
+                self._failed.add(item.id)
 
     def reached(self) -> bool:
         return self.limit is not None and self.failed >= self.limit
 
+    def has_failed(self, item: Requirement) -> bool:
+        with self._lock:
+            return item.id in self._failed
+
     def reason(self) -> str:
-        return f"not run: {self.failed} requirement(s) failed and --maxfail is {self.limit}"
+        return f"not run to its end: {self.failed} requirement(s) failed and --maxfail is {self.limit}"
 
 
 @contextlib.contextmanager
@@ -505,6 +617,7 @@ def execute(
     *,
     progress: ProgressCallback | None = None,
     on_session: Callable[[RunSession], None] | None = None,
+    on_sighting: SightingCallback | None = None,
 ) -> RunResult:
     """Run the selection. An interruption (Ctrl-C, SIGTERM) still cleans up and returns what finished.
 
@@ -514,5 +627,5 @@ def execute(
     with sigterm_as_interrupt(), open_session(settings) as session:
         if on_session is not None:
             on_session(session)
-        session.run_all(selected, progress)
+        session.run_all(selected, progress, on_sighting)
     return session.result()

@@ -186,6 +186,7 @@ class ServerControls:
                 for row in conn.execute("SELECT filename FROM gdpr_requests WHERE filename IS NOT NULL").fetchall():
                     (state.export_dir / str(row["filename"])).unlink(missing_ok=True)
                 _rewind(state.clock)
+                state.clock.forget_users()
                 state.db.clear()
             faults, variants = self._startup
             state.switchboard.switch(faults.faults)

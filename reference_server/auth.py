@@ -49,6 +49,7 @@ class Authenticator:
                     return self._first_user_or_refuse(presented=True)
                 raise _Refused(presented=True)
             user_id = int(row["user_id"])
+            self._state.clock.acting_as(user_id)  # from here on the request reads this user's clock
             self._purge_if_grace_period_over(user_id)
             if conn.execute("SELECT 1 FROM tokens WHERE user_id = ?", (user_id,)).fetchone() is None:
                 raise _Refused(presented=True)

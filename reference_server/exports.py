@@ -137,6 +137,7 @@ class ExportWorker:
                 ).fetchone()
                 if row is None:  # the user was deleted meanwhile
                     return
+                self._state.clock.acting_as(int(row["user_id"]))  # the file ages by its owner's clock
                 now = self._state.clock.now()
                 document = self._state.at(hooks.EXPORT_RUN_DOCUMENT, export_document(conn, int(row["user_id"]), now))
                 filename = f"kesk-export-{secrets.token_urlsafe(32)}.json"

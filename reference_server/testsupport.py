@@ -18,7 +18,7 @@ from .clock import format_timestamp
 from .errors import ApiError, FieldProblem
 from .fixtures import load_fixture, parse_fixture
 from .state import CHANNELS, PURPOSES, ServerState
-from .users import create_user
+from .users import create_user, user_of_token
 from .validation import Fields
 from .web import endpoint, json_response, read_json_object
 
@@ -120,8 +120,15 @@ class TestSupport:
     async def advance_clock(self, request: Request) -> Response:
         fields = Fields(await read_json_object(request))
         seconds = fields.integer("seconds", minimum=0, maximum=100 * 365 * 86400)
+        user_token = fields.string("user_token", min_length=1, required=False)
         fields.finish()
-        return json_response({"now": format_timestamp(self._state.clock.advance(seconds))})
+        if not user_token:
+            return json_response({"now": format_timestamp(self._state.clock.advance(seconds)), "scope": "global"})
+        user_id = user_of_token(self._state, user_token)
+        if user_id is None:
+            raise ApiError.validation((FieldProblem("user_token", "is no user's token"),))
+        now = self._state.clock.advance_user(user_id, seconds)
+        return json_response({"now": format_timestamp(now), "scope": "user"})
 
     async def reset(self, request: Request) -> Response:
         self._controls.reset()

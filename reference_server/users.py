@@ -29,6 +29,13 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
+def user_of_token(state: ServerState, token: str) -> int | None:
+    """The user a bearer token belongs to, if any."""
+    with state.db.transaction() as conn:
+        row = conn.execute("SELECT user_id FROM tokens WHERE token_hash = ?", (hash_token(token),)).fetchone()
+    return None if row is None else int(row["user_id"])
+
+
 def new_secret(nbytes: int) -> str:
     """A URL-safe random token or password that never starts with '-' or '_'.
 

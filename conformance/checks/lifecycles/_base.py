@@ -125,11 +125,18 @@ class Lifecycle(RuleBasedStateMachine):
         # Shrinking replays the failure later in the run; "requests until caught" is the first sighting.
         first_seen: dict[str, int] = self.ctx.memo.setdefault("lifecycle-first-violation", {})
         first_seen.setdefault(requirement_id, exchange.sequence if exchange else self.ctx.client.sent)
+        shown = actual if actual is not None else (self.ctx.actual(exchange) if exchange else "")
+        self.ctx.sightings.saw(
+            requirement_id,
+            request_number=first_seen[requirement_id],
+            expected=self.ctx.redactor.text(expected),
+            actual=self.ctx.redactor.text(shown),
+        )
         raise LifecycleViolation(
             requirement_id,
             operation=operation or (exchange.operation_id or exchange.path if exchange else "(model)"),
             expected=expected,
-            actual=actual if actual is not None else (self.ctx.actual(exchange) if exchange else ""),
+            actual=shown,
             exchange=exchange,
             hint=hint,
             transcript=tuple(self.transcript),
@@ -252,9 +259,10 @@ def run_once(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
 
 def _parts(ctx: CheckContext, spec: MachineSpec, examples: int) -> int:
     """How many parts a machine's examples are split into: several only when each part can have a user of its
-    own (a user factory) and no other requirement must run alone beside it. Independent of --workers, so the
-    same seed draws the same examples whatever the concurrency."""
-    if ctx.factory is None or spec.sharing is Sharing.ALONE:
+    own (a user factory) and, for a machine that moves the clock, a clock of its own (the server's clock per
+    user). Independent of --workers, so the same seed draws the same examples whatever the concurrency."""
+    own_clock = ctx.clock is not None and ctx.clock.per_user
+    if ctx.factory is None or (spec.sharing is Sharing.ALONE and not own_clock):
         return 1
     return max(1, min(_MAX_PARTS, examples // _EXAMPLES_PER_PART))
 
@@ -339,10 +347,13 @@ def _run_machine(ctx: CheckContext, spec: MachineSpec, examples: int, *, seed: i
     except SkipRequirement as exc:
         outcome.skip = str(exc)
     except UndecidedRequirement as exc:
-        outcome.error = f"{spec.name}: {exc}"
+        if found:  # a violation seen before the target stopped answering (or the run was halted) still stands
+            _record(ctx, outcome, found[-1].budget_copy())
+        else:
+            outcome.error = f"{spec.name}: {exc}"
     except (AssertionError, Flaky, BaseExceptionGroup) as exc:
         violation = _first_violation(exc)
-        if violation is None and undecided:
+        if violation is None and undecided and not found:
             outcome.error = f"{spec.name}: {undecided[0]}"
             outcome.duration_s = time.perf_counter() - started
             return outcome

@@ -93,8 +93,9 @@ class DeletionLifecycle(Lifecycle):
         """Requests a deletion twice (the second supersedes the first), then the refusals every run must see.
 
         A wrong OTP, another user's OTP and (with a test clock) an expired OTP are each tried once here,
-        whatever steps Hypothesis draws later; then a fresh request, so every example has an OTP to work
-        with and superseded ones that must be dead.
+        whatever steps Hypothesis draws later, and so are a confirmation (its grace period), the same OTP
+        again and a cancel; then a fresh request, so every example has an OTP to work with and superseded
+        ones that must be dead.
         """
         self.request()
         self.request()
@@ -103,6 +104,9 @@ class DeletionLifecycle(Lifecycle):
         if self.ctx.clock is not None:
             self.let_otp_expire()
             self.request()
+        self.confirm()
+        self.cancel()
+        self.request()
 
     @rule()
     def request(self) -> None:
@@ -169,7 +173,7 @@ class DeletionLifecycle(Lifecycle):
         """Advances the test clock past the OTP's 10 minutes; POST confirm with it: 400 code_expired."""
         assert self.pending is not None and self.ctx.clock is not None
         past_ttl = self.ctx.limits.otp_ttl_s + 1
-        self.ctx.clock.advance(past_ttl)
+        self.ctx.clock.advance(past_ttl, user=self.user)
         self.note(f"(test clock advanced {past_ttl} s)")
         self.pending.expired = True
         self.expect_refused("GDPR-OTP-EXPIRY", self.confirm_with(self.pending.otp), "an expired OTP")

@@ -108,11 +108,11 @@ class ExportLifecycle(Lifecycle):
         answers 410 gone (EXPORT-FILE-LIFETIME: downloadable for 7 days, not fewer)."""
         assert self.ctx.clock is not None
         before = self.ctx.limits.export_file_ttl_s - 60
-        self.ctx.clock.advance(before)
+        self.ctx.clock.advance(before, user=self.user)
         self.note(f"(test clock advanced {before} s)")
         exchange = self.send("downloadExport", user=self.user, path_params={"filename": filename})
         self.expect(_GDPR_EXPORT_EXPIRY, exchange, 200, what="an export file 60 s before its 7 days are over")
-        self.ctx.clock.advance(61)
+        self.ctx.clock.advance(61, user=self.user)
         self.note("(test clock advanced 61 s)")
         self.files = dict.fromkeys(self.files, True)  # every file of this example is at least as old
         exchange = self.send("downloadExport", user=self.user, path_params={"filename": filename})
@@ -185,7 +185,7 @@ class ExportLifecycle(Lifecycle):
         if self.ctx.clock is not None:
             otp = self.request_export()
             past_ttl = self.ctx.limits.otp_ttl_s + 1
-            self.ctx.clock.advance(past_ttl)
+            self.ctx.clock.advance(past_ttl, user=self.user)
             self.note(f"(test clock advanced {past_ttl} s)")
             self.expect(_EXPIRY, self.confirm_with(otp), 400, code="code_expired", what="an expired export OTP")
 
@@ -310,7 +310,7 @@ class ExportLifecycle(Lifecycle):
         """Advances the test clock 7 days + 1 s; every export file then answers 410 gone."""
         assert self.ctx.clock is not None
         past_ttl = self.ctx.limits.export_file_ttl_s + 1
-        self.ctx.clock.advance(past_ttl)
+        self.ctx.clock.advance(past_ttl, user=self.user)
         self.note(f"(test clock advanced {past_ttl} s)")
         for filename in self.files:
             self.files[filename] = True

@@ -54,7 +54,7 @@ class VerificationTokenLifecycle(Lifecycle):
 
     def advance(self, seconds: int) -> None:
         assert self.ctx.clock is not None
-        self.ctx.clock.advance(seconds)
+        self.ctx.clock.advance(seconds, user=self.user)
         self.note(f"(test clock advanced {seconds} s)")
 
     # --- the clauses, once per example -------------------------------------------------------------
