@@ -68,3 +68,28 @@ def test_email_verified_must_be_a_boolean(http: httpx.Client, value: object) -> 
 def test_a_body_must_be_a_json_object(http: httpx.Client, content: bytes, content_type: str, status: int) -> None:
     response = http.post("_test/users", content=content, headers={"Content-Type": content_type})
     assert response.status_code == status
+
+
+def test_a_user_clock_ages_only_that_users_codes_and_files(http: httpx.Client) -> None:
+    # Given two users, each with a deletion OTP and an export file, fresh
+    ages, stays = _created(http, json={}), _created(http, json={})
+    otps = {user.token: user.request_otp("deletion") for user in (ages, stays)}
+    files = {user.token: user.finished_export() for user in (ages, stays)}
+    # When the clock of the first moves past the OTP's 10 minutes and the file's 7 days
+    answer = http.post("_test/clock/advance", json={"seconds": 7 * 86400 + 1, "user_token": ages.token})
+    # Then the server says it moved that user's clock only
+    assert answer.status_code == 200 and answer.json()["scope"] == "user"
+    # and that user's OTP and file have expired
+    confirm = ages.post("user/confirm-account-deletion", json={"otp": otps[ages.token]})
+    assert confirm.status_code == 400 and confirm.json()["code"] == "code_expired"
+    assert ages.get(f"user/download-export/{files[ages.token]}").status_code == 410
+    # while the other user's, and the server's own clock, kept their age
+    assert stays.get(f"user/download-export/{files[stays.token]}").status_code == 200
+    assert stays.post("user/confirm-account-deletion", json={"otp": otps[stays.token]}).status_code == 200
+    assert http.post("_test/clock/advance", json={"seconds": 0}).json()["scope"] == "global"
+
+
+def test_a_user_clock_needs_a_users_token(http: httpx.Client) -> None:
+    answer = http.post("_test/clock/advance", json={"seconds": 60, "user_token": "nobody's"})
+    assert answer.status_code == 422
+    assert answer.json()["details"][0]["field"] == "user_token"
