@@ -121,9 +121,10 @@ class _WithoutFcm:
 def test_a_server_without_a_group_is_not_sent_its_operations(tmp_path: Path) -> None:
     with serve_in_thread(_WithoutFcm(create_app())) as base_url:
         argv = ["run", "--base-url", base_url, "--test-support", base_url, "--seed", "4", "--max-examples", "2"]
-        argv += ["--select", "AUTH-401-*", "--select", "FCM-*", "--select", "INPUT-NEGATIVE-REJECTED", "--quiet"]
-        # When the suite is told the server leaves FCM out
-        left_out = kesk(*argv, "--not-implemented", "fcm", "--report-dir", str(tmp_path / "declared"))
+        argv += ["--select", "AUTH-401-*", "--select", "FCM-*", "--quiet"]
+        # When the suite is told the server leaves FCM out (Schemathesis included: it fuzzes every operation)
+        declared = [*argv, "--select", "INPUT-NEGATIVE-REJECTED", "--not-implemented", "fcm"]
+        left_out = kesk(*declared, "--report-dir", str(tmp_path / "declared"))
         # and when it is not told
         undeclared = kesk(*argv, "--report-dir", str(tmp_path / "undeclared"))
 
