@@ -11,12 +11,10 @@ of Schemathesis this needs are in ``conformance/_schemathesis_private.py``, each
 
 from __future__ import annotations
 
-import contextvars
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -34,8 +32,6 @@ if TYPE_CHECKING:
 
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "schemathesis.toml"
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
-# The engine runs of one suite run, each with its own phases, at once: coverage sends the most requests.
-PHASE_GROUPS = (("examples", "coverage"), ("fuzzing", "stateful"))
 
 # Schemathesis' built-in checks -> the requirement that reports their failures.
 CHECK_REQUIREMENTS = {
@@ -243,7 +239,7 @@ def _session_preparer(relay: _Relay) -> Callable[[requests.Session], None]:
 
 
 # --- the run ------------------------------------------------------------------------------------
-def _load_schema(ctx: CheckContext, phases: tuple[str, ...] = PHASES) -> Any:
+def _load_schema(ctx: CheckContext) -> Any:
     import schemathesis
     from schemathesis.config import SchemathesisConfig
 
@@ -262,7 +258,7 @@ def _load_schema(ctx: CheckContext, phases: tuple[str, ...] = PHASES) -> Any:
         # Like TargetClient: a redirect is the answer under test, never followed (a 302 loop is one request).
         max_redirects=0,
     )
-    schema.config.phases.update(phases=list(phases))
+    schema.config.phases.update(phases=list(PHASES))
     schema.config.checks.update(included_check_names=["all"])
     schema.config.generation.update(max_examples=ctx.max_examples)
     # One stateful scenario is one random walk over links across the whole API, not an example of one
@@ -285,28 +281,12 @@ def _run(ctx: CheckContext) -> SchemathesisRun:
         from conformance import _schemathesis_private as private
 
         prepare = _session_preparer(relay)
-        transport = private.SessionTransport(prepare, pace=ctx.client.pace)
-        schemas = [_load_schema(ctx, phases) for phases in PHASE_GROUPS]
-        for schema in schemas:
-            # Every request goes through the suite's sessions: those the engine makes and those its checks'
-            # follow-ups would open (the transport), each paced by the client's clock, bounded and recorded
-            # (the sessions' adapter).
-            private.use_transport(schema, transport)
-        events = _Events(ctx, relay, run)
+        schema = _load_schema(ctx)
+        # Every request goes through the suite's sessions: those the engine makes and those its checks' follow-ups
+        # would open (the transport), each paced by the client's clock, bounded and recorded (the sessions' adapter).
+        private.use_transport(schema, private.SessionTransport(prepare, pace=ctx.client.pace))
         with private.engine_sessions(prepare):
-            if len(schemas) == 1:
-                _execute(ctx, schemas[0], events)
-            else:
-                # The phase groups run at once: across a network each is as slow as its longest chain of
-                # requests, and one operation's coverage cases alone are hundreds of requests in a row.
-                contexts = [contextvars.copy_context() for _ in schemas]
-                with ThreadPoolExecutor(max_workers=len(schemas), thread_name_prefix="kesk-st") as pool:
-                    futures = [
-                        pool.submit(context.run, _execute, ctx, schema, events)
-                        for context, schema in zip(contexts, schemas, strict=True)
-                    ]
-                    for future in futures:
-                        future.result()
+            _execute(ctx, schema, relay, run)
     except Exception as exc:  # a broken spec or config must decide nothing, not crash every requirement
         run.fatal = f"Schemathesis could not run: {type(exc).__name__}: {ctx.redactor.text(str(exc))}"
     run.requests = relay.count
@@ -317,65 +297,42 @@ def _run(ctx: CheckContext) -> SchemathesisRun:
     return run
 
 
-class _Events:
-    """What the engine runs of one suite run report into, one event at a time (they run at once)."""
+def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun) -> None:
+    from schemathesis.engine import events, from_schema
 
-    def __init__(self, ctx: CheckContext, relay: _Relay, run: SchemathesisRun) -> None:
-        self.ctx = ctx
-        self.relay = relay
-        self.run = run
-        self.seen: set[tuple[str, str, str, str]] = set()
-        self.lock = threading.Lock()
-
-    def take(self, event: Any) -> None:
-        with self.lock:
-            _take(self.ctx, self.run, self.relay, event, self.seen)
-
-
-def _execute(ctx: CheckContext, schema: Any, events: _Events) -> None:
-    from schemathesis.engine import from_schema
-
+    seen: set[tuple[str, str, str, str]] = set()
     stream = from_schema(schema).execute()
     for event in stream:
         if ctx.client.stopped is not None or ctx.client.halted:
             # the circuit breaker opened, or the run is interrupted (Ctrl-C, --maxfail): nothing more to decide
             stream.stop()
-        events.take(event)
-    with events.lock:
-        if ctx.client.stopped is not None:
-            events.run.fatal = f"the target stopped answering: {ctx.client.stopped}"
-        elif ctx.client.halted:
-            events.run.fatal = ctx.client.halt_reason
-
-
-def _take(
-    ctx: CheckContext, run: SchemathesisRun, relay: _Relay, event: Any, seen: set[tuple[str, str, str, str]]
-) -> None:
-    from schemathesis.engine import events
-
-    if isinstance(event, events.PhaseFinished):
-        _phase_finished(run, event)
-    elif isinstance(event, events.ScenarioFinished):
-        _collect(ctx, run, relay, event, seen)
-    elif isinstance(event, events.NonFatalError):
-        run.errors.append(ctx.redactor.text(f"{event.label}: {event.info.title}: {event.info.message}"))
-    elif isinstance(event, events.FatalError):
-        run.fatal = ctx.redactor.text(f"Schemathesis stopped: {type(event.exception).__name__}: {event.exception}")
-    elif isinstance(event, events.EngineFinished):
-        for failure in event.failures:  # class-based checks' after_run verdicts: no case, no request
-            name = failure.checks[0] if failure.checks else type(failure).__name__
-            _add(
-                ctx,
-                run,
-                seen,
-                name=name,
-                label=failure.operation or "",
-                failure=failure,
-                curl="",
-                response=None,
-                steps=(),
-                request_number=None,
-            )
+        if isinstance(event, events.PhaseFinished):
+            _phase_finished(run, event)
+        elif isinstance(event, events.ScenarioFinished):
+            _collect(ctx, run, relay, event, seen)
+        elif isinstance(event, events.NonFatalError):
+            run.errors.append(ctx.redactor.text(f"{event.label}: {event.info.title}: {event.info.message}"))
+        elif isinstance(event, events.FatalError):
+            run.fatal = ctx.redactor.text(f"Schemathesis stopped: {type(event.exception).__name__}: {event.exception}")
+        elif isinstance(event, events.EngineFinished):
+            for failure in event.failures:  # class-based checks' after_run verdicts: no case, no request
+                name = failure.checks[0] if failure.checks else type(failure).__name__
+                _add(
+                    ctx,
+                    run,
+                    seen,
+                    name=name,
+                    label=failure.operation or "",
+                    failure=failure,
+                    curl="",
+                    response=None,
+                    steps=(),
+                    request_number=None,
+                )
+    if ctx.client.stopped is not None:
+        run.fatal = f"the target stopped answering: {ctx.client.stopped}"
+    elif ctx.client.halted:
+        run.fatal = ctx.client.halt_reason
 
 
 def _phase_finished(run: SchemathesisRun, event: Any) -> None:
