@@ -53,6 +53,8 @@ def _result(item: dict[str, Any], path: Path) -> RequirementResult:
         requests=int(item.get("requests", 0)),
         duration_s=float(item.get("duration_s", 0.0)),
         finished_s=float(item.get("finished_s", 0.0)),
+        first_failure_s=None if item.get("first_failure_s") is None else float(item["first_failure_s"]),
+        first_failure_request=None if item.get("first_failure_request") is None else int(item["first_failure_request"]),
     )
 
 

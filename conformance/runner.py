@@ -14,7 +14,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -321,6 +321,7 @@ class RunSession:
         selected: list[Requirement],
         progress: ProgressCallback | None = None,
         on_sighting: SightingCallback | None = None,
+        excused: frozenset[str] = frozenset(),
     ) -> None:
         """Run the selection on --workers threads, in the catalogue's order, and keep the results in that order.
 
@@ -343,7 +344,7 @@ class RunSession:
         concurrent = [item for item in selected if not runs_alone(item)]
         alone = sorted((item for item in selected if runs_alone(item)), key=lambda item: item.observes)
         order = {item.id: index for index, item in enumerate(selected)}
-        stop = _Stop(self.settings)
+        stop = _Stop(self.settings, excused)
         report = threading.Lock()
         by_id = {item.id: item for item in selected}
 
@@ -386,24 +387,7 @@ class RunSession:
                 make_ast_parse_thread_safe()
                 pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="kesk")
                 try:
-                    # One worker per shared run (a machine, the Schemathesis run), not one per requirement
-                    # waiting on it. With users of their own for the clock movers, a run that judges no
-                    # lifetime goes on while they move the clock, instead of before them.
-                    units = by_shared_run(concurrent)
-                    overlap = [unit for unit in units if not shared_users and _shared_run(unit[0]) in CLOCK_FREE_RUNS]
-                    rest = [unit for unit in units if unit not in overlap]
-                    background = [pool.submit(task) for task in early]
-                    if self.workers <= AUTO_LOCAL_WORKERS:
-                        # Few workers (a local target: the run is bound by CPU, and the order hardly changes
-                        # its length): the cheapest units first, so most verdicts and failures come soonest.
-                        work = [pool.submit(_each, one, unit) for unit in work_order(rest, lead=0)]
-                        background += [pool.submit(_each, one, unit) for unit in overlap]
-                    else:
-                        # Many (a remote target: bound by latency): half the workers start the longest runs,
-                        # so they do not end the run alone, the others the quick checks, then the rest.
-                        background += [pool.submit(_each, one, unit) for unit in overlap]
-                        lead = max(0, self.workers // 2 - len(background))
-                        work = [pool.submit(_each, one, unit) for unit in work_order(rest, lead=lead)]
+                    work, background = self._submit(pool, concurrent, early, one, shared_users=shared_users)
                     for future in work:
                         future.result()
                     for item in alone:
@@ -425,6 +409,38 @@ class RunSession:
         except KeyboardInterrupt:
             self._interrupt(selected, pool)
         self.results.sort(key=lambda result: order[result.requirement.id])
+
+    def _submit(
+        self,
+        pool: ThreadPoolExecutor,
+        concurrent: list[Requirement],
+        early: list[Callable[[], None]],
+        one: Callable[[Requirement], RequirementResult],
+        *,
+        shared_users: bool,
+    ) -> tuple[list[Future[None]], list[Future[None]]]:
+        """Start the concurrent work; the futures to wait for before the requirements that run alone, and after.
+
+        One worker per shared run (a machine, the Schemathesis run), not one per requirement waiting on it. With
+        users of their own for the clock movers, a run that judges no lifetime goes on while they move the
+        clock (the background), instead of before them.
+        """
+        units = by_shared_run(concurrent)
+        overlap = [unit for unit in units if not shared_users and _shared_run(unit[0]) in CLOCK_FREE_RUNS]
+        rest = [unit for unit in units if unit not in overlap]
+        background = [pool.submit(task) for task in early]
+        if self.workers <= AUTO_LOCAL_WORKERS:
+            # Few workers (a local target: the run is bound by CPU, and the order hardly changes its length):
+            # the cheapest units first, so that most verdicts and failures come soonest.
+            work = [pool.submit(_each, one, unit) for unit in work_order(rest, lead=0)]
+            background += [pool.submit(_each, one, unit) for unit in overlap]
+        else:
+            # Many (a remote target: bound by latency): half the workers start the longest runs, so that they
+            # do not end the run alone, the others the quick checks; then the rest.
+            background += [pool.submit(_each, one, unit) for unit in overlap]
+            lead = max(0, self.workers // 2 - len(background))
+            work = [pool.submit(_each, one, unit) for unit in work_order(rest, lead=lead)]
+        return work, background
 
     def _interrupt(self, selected: list[Requirement], pool: ThreadPoolExecutor | None) -> None:
         """Ctrl-C or SIGTERM: stop every check at its next request, wait for them, report what did not run."""
@@ -563,9 +579,10 @@ def _each(run: Callable[[Requirement], RequirementResult], unit: list[Requiremen
 class _Stop:
     """--exitfirst / --maxfail N: how many MUST requirements may fail before no more start."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, excused: frozenset[str] = frozenset()) -> None:
         self.limit = settings.maxfail
         self.strict = settings.strict
+        self.excused = excused  # requirements --known-failures lists: their failures do not fail the run
         self._failed: set[str] = set()
         self._lock = threading.Lock()
 
@@ -574,13 +591,13 @@ class _Stop:
         return len(self._failed)
 
     def count(self, result: RequirementResult) -> None:
-        if result.fails_run(strict=self.strict):
+        if result.fails_run(strict=self.strict) and result.requirement.id not in self.excused:
             with self._lock:
                 self._failed.add(result.requirement.id)
 
     def count_sighting(self, item: Requirement) -> None:
         """A violation seen while the requirement still runs: its verdict will be a failure."""
-        if item.level is Level.MUST or self.strict:
+        if (item.level is Level.MUST or self.strict) and item.id not in self.excused:
             with self._lock:
                 self._failed.add(item.id)
 
@@ -618,14 +635,16 @@ def execute(
     progress: ProgressCallback | None = None,
     on_session: Callable[[RunSession], None] | None = None,
     on_sighting: SightingCallback | None = None,
+    excused: frozenset[str] = frozenset(),
 ) -> RunResult:
     """Run the selection. An interruption (Ctrl-C, SIGTERM) still cleans up and returns what finished.
 
-    `on_session` sees the session before any requirement runs (the CLI attaches its step recorder there).
+    `on_session` sees the session before any requirement runs (the CLI attaches its step recorder there);
+    `excused` (the requirements --known-failures lists) never count toward --maxfail.
     """
     selected = selected_requirements(settings)
     with sigterm_as_interrupt(), open_session(settings) as session:
         if on_session is not None:
             on_session(session)
-        session.run_all(selected, progress, on_sighting)
+        session.run_all(selected, progress, on_sighting, excused)
     return session.result()

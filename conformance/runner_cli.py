@@ -123,6 +123,7 @@ def run_main(argv: Sequence[str]) -> int:
             progress=progress,
             on_session=lambda session: recorder.attach(session.ctx),
             on_sighting=on_sighting,
+            excused=frozenset(entry.requirement for entry in known.entries) if known else frozenset(),
         )
     except (ConfigError, SpecError, TargetUnreachable) as exc:
         return _error(str(exc))

@@ -43,6 +43,21 @@ def outcomes(folder: Path) -> dict[str, dict[str, object]]:
     return {item["id"]: item for item in results["requirements"]}
 
 
+def test_a_listed_failure_does_not_count_toward_exitfirst(tmp_path: Path) -> None:
+    # Given the same listed failure, and a run that stops at the first failure
+    known = write(tmp_path / "known.toml", KNOWN_AUTH)
+    # When
+    done = kesk(
+        "run", "--fault", "auth_ignored", *SELECTION, "--known-failures", str(known), "--exitfirst", "--workers", "1",
+        "--report-dir", str(tmp_path),
+    )  # fmt: skip
+    # Then the known failure does not stop the run: the requirement after it still runs and passes
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = outcomes(tmp_path)
+    assert results["AUTH-401-MISSING"]["outcome"] == "known"
+    assert results["AUTH-401-INVALID"]["outcome"] == "passed"
+
+
 def test_a_listed_failure_is_reported_known_and_does_not_fail_the_run(tmp_path: Path) -> None:
     # Given a server that answers getProfileValidation without a token, and a file that lists that failure
     known = write(tmp_path / "known.toml", KNOWN_AUTH)
