@@ -365,8 +365,9 @@ class RunSession:
         early = watch(self.ctx, [item.id for item in selected], user_a_shared=shared_users)
 
         def one(item: Requirement) -> RequirementResult:
-            if stop.reached() and not stop.has_failed(item):  # one seen failing still gets its verdict
-                skipped = RequirementResult(item, Outcome.SKIPPED, reason=stop.reason())
+            if self.interrupted or (stop.reached() and not stop.has_failed(item)):  # one seen failing still runs
+                why = "not run: the run was interrupted" if self.interrupted else stop.reason()
+                skipped = RequirementResult(item, Outcome.SKIPPED, reason=why)
                 self.results.append(skipped)
                 return skipped
             if progress:
@@ -441,6 +442,11 @@ class RunSession:
             lead = max(0, self.workers // 2 - len(background))
             work = [pool.submit(_each, one, unit) for unit in work_order(rest, lead=lead)]
         return work, background
+
+    def halt_on_interrupt(self) -> None:
+        """Ctrl-C or SIGTERM, from the signal handler: every check stops at its next request, none starts."""
+        self.interrupted = True
+        self.client.halt()
 
     def _interrupt(self, selected: list[Requirement], pool: ThreadPoolExecutor | None) -> None:
         """Ctrl-C or SIGTERM: stop every check at its next request, wait for them, report what did not run."""
@@ -613,20 +619,32 @@ class _Stop:
 
 
 @contextlib.contextmanager
-def sigterm_as_interrupt() -> Iterator[None]:
-    """A CI timeout sends SIGTERM: treat it as Ctrl-C, so the run cleans up and writes what it has."""
+def sigterm_as_interrupt(on_signal: list[Callable[[], None]] | None = None) -> Iterator[None]:
+    """Ctrl-C, and SIGTERM (a CI timeout) like it, so that the run cleans up and writes what it has.
+
+    With `on_signal` hooks (a session is running) the first signal only runs them: they halt the checks, which
+    stop at their next request, and the run ends as usual, its cleanup included. No exception is raised at a
+    random point of the main thread, where it could land between a request and its recording (and leave what
+    that request created behind). Without hooks, or at a second signal, KeyboardInterrupt is raised."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
+    signalled: list[int] = []
 
     def interrupt(signum: int, frame: object) -> None:
+        if on_signal and not signalled:
+            signalled.append(signum)
+            for hook in on_signal:
+                hook()
+            return
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, interrupt)
+    previous = {signum: signal.signal(signum, interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def execute(
@@ -643,7 +661,9 @@ def execute(
     `excused` (the requirements --known-failures lists) never count toward --maxfail.
     """
     selected = selected_requirements(settings)
-    with sigterm_as_interrupt(), open_session(settings) as session:
+    on_signal: list[Callable[[], None]] = []
+    with sigterm_as_interrupt(on_signal), open_session(settings) as session:
+        on_signal.append(session.halt_on_interrupt)
         if on_session is not None:
             on_session(session)
         session.run_all(selected, progress, on_sighting, excused)
