@@ -18,6 +18,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from hypothesis.configuration import set_hypothesis_home_dir
+
 from conformance._threads import make_ast_parse_thread_safe
 from conformance.catalogue import catalogue
 from conformance.checks.lifecycles import MachineVerdict
@@ -661,6 +663,9 @@ def execute(
     `excused` (the requirements --known-failures lists) never count toward --maxfail.
     """
     selected = selected_requirements(settings)
+    # Hypothesis keeps caches in ./.hypothesis unless told: a run writes only to its report directory, however
+    # it is started (the CLI, or this function called from Python).
+    set_hypothesis_home_dir(Path(settings.report_dir) / ".hypothesis")
     on_signal: list[Callable[[], None]] = []
     with sigterm_as_interrupt(on_signal), open_session(settings) as session:
         on_signal.append(session.halt_on_interrupt)
