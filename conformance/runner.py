@@ -20,7 +20,7 @@ from pathlib import Path
 
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from conformance._threads import make_ast_parse_thread_safe
+from conformance._threads import build_character_tables, make_ast_parse_thread_safe
 from conformance.catalogue import catalogue
 from conformance.checks.lifecycles import MachineVerdict
 from conformance.checks.responses import stop_watching, watch
@@ -388,6 +388,7 @@ class RunSession:
         try:
             if self.workers > 1 and len(concurrent) > 1:
                 make_ast_parse_thread_safe()
+                build_character_tables()
                 pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="kesk")
                 try:
                     work, background = self._submit(pool, concurrent, early, one, shared_users=shared_users)
