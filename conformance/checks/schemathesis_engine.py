@@ -11,27 +11,35 @@ of Schemathesis this needs are in ``conformance/_schemathesis_private.py``, each
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from conformance._threads import make_ast_parse_thread_safe
+from conformance._threads import build_character_tables, make_ast_parse_thread_safe
 from conformance.checks.auth import ALL_OPERATIONS
 from conformance.context import CheckContext
 from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
 from conformance.requirements import Level, requirement
 from conformance.target import MAX_429_RETRIES, TargetClient, is_back_pressure, read_bounded
+from conformance.users import User
 
 if TYPE_CHECKING:
     import requests
 
 CONFIG_PATH = Path(__file__).resolve().parent.parent / "schemathesis.toml"
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
+# Across a network the phases split in two engine runs at once, each on a user of its own (so one's requests
+# cannot disturb the other's create-then-read): one operation's coverage cases alone are hundreds of requests
+# in a row, as long as fuzzing and stateful together.
+PHASE_GROUPS = (("examples", "coverage"), ("fuzzing", "stateful"))
+SPLIT_FROM_WORKERS = 3  # the split pays off only where requests wait on the network (--workers auto gives 8)
 
 # Schemathesis' built-in checks -> the requirement that reports their failures.
 CHECK_REQUIREMENTS = {
@@ -239,12 +247,13 @@ def _session_preparer(relay: _Relay) -> Callable[[requests.Session], None]:
 
 
 # --- the run ------------------------------------------------------------------------------------
-def _load_schema(ctx: CheckContext) -> Any:
+def _load_schema(ctx: CheckContext, phases: tuple[str, ...], user: User) -> Any:
     import schemathesis
     from schemathesis.config import SchemathesisConfig
 
     if ctx.workers > 1:
         make_ast_parse_thread_safe()  # Schemathesis' workers are threads
+        build_character_tables()
     config = SchemathesisConfig.from_path(CONFIG_PATH)
     config.update(seed=ctx.seed, max_failures=None)
     schema: Any = schemathesis.openapi.from_path(ctx.contract.path, config=config)
@@ -252,13 +261,13 @@ def _load_schema(ctx: CheckContext) -> Any:
         schema = schema.exclude(operation_id=sorted(ctx.left_out))
     schema.config.update(
         base_url=ctx.client.base_url,
-        headers={"Authorization": f"Bearer {ctx.user_a.token}"},
+        headers={"Authorization": f"Bearer {user.token}"},
         workers=max(1, ctx.workers),
         request_timeout=ctx.client.timeout_s,
         # Like TargetClient: a redirect is the answer under test, never followed (a 302 loop is one request).
         max_redirects=0,
     )
-    schema.config.phases.update(phases=list(PHASES))
+    schema.config.phases.update(phases=list(phases))
     schema.config.checks.update(included_check_names=["all"])
     schema.config.generation.update(max_examples=ctx.max_examples)
     # One stateful scenario is one random walk over links across the whole API, not an example of one
@@ -272,8 +281,18 @@ def run_schemathesis(ctx: CheckContext) -> None:
     ctx.once("schemathesis", lambda: _run(ctx))
 
 
+def _phase_groups(ctx: CheckContext) -> list[tuple[tuple[str, ...], User]]:
+    """The engine runs of this suite run: every phase on user A, or two groups at once when that is faster."""
+    if ctx.workers < SPLIT_FROM_WORKERS or ctx.factory is None:
+        return [(PHASES, ctx.user_a)]
+    try:
+        other = ctx.disposable_user()
+    except (SkipRequirement, UndecidedRequirement):  # the factory failed: one run on user A still decides
+        return [(PHASES, ctx.user_a)]
+    return [(PHASE_GROUPS[0], ctx.user_a), (PHASE_GROUPS[1], other)]
+
+
 def _run(ctx: CheckContext) -> SchemathesisRun:
-    ctx.redactor.add(ctx.user_a.token)
     started = time.perf_counter()
     run = SchemathesisRun()
     relay = _Relay(ctx.client, ctx.requirement_id)
@@ -281,12 +300,28 @@ def _run(ctx: CheckContext) -> SchemathesisRun:
         from conformance import _schemathesis_private as private
 
         prepare = _session_preparer(relay)
-        schema = _load_schema(ctx)
         # Every request goes through the suite's sessions: those the engine makes and those its checks' follow-ups
         # would open (the transport), each paced by the client's clock, bounded and recorded (the sessions' adapter).
-        private.use_transport(schema, private.SessionTransport(prepare, pace=ctx.client.pace))
+        transport = private.SessionTransport(prepare, pace=ctx.client.pace)
+        schemas = []
+        for phases, user in _phase_groups(ctx):
+            ctx.redactor.add(user.token)
+            schema = _load_schema(ctx, phases, user)
+            private.use_transport(schema, transport)
+            schemas.append(schema)
+        events = _Events(ctx, relay, run)
         with private.engine_sessions(prepare):
-            _execute(ctx, schema, relay, run)
+            if len(schemas) == 1:
+                _execute(ctx, schemas[0], events)
+            else:
+                contexts = [contextvars.copy_context() for _ in schemas]
+                with ThreadPoolExecutor(max_workers=len(schemas), thread_name_prefix="kesk-st") as pool:
+                    futures = [
+                        pool.submit(context.run, _execute, ctx, schema, events)
+                        for context, schema in zip(contexts, schemas, strict=True)
+                    ]
+                    for future in futures:
+                        future.result()
     except Exception as exc:  # a broken spec or config must decide nothing, not crash every requirement
         run.fatal = f"Schemathesis could not run: {type(exc).__name__}: {ctx.redactor.text(str(exc))}"
     run.requests = relay.count
@@ -297,42 +332,65 @@ def _run(ctx: CheckContext) -> SchemathesisRun:
     return run
 
 
-def _execute(ctx: CheckContext, schema: Any, relay: _Relay, run: SchemathesisRun) -> None:
-    from schemathesis.engine import events, from_schema
+class _Events:
+    """What the engine runs of one suite run report into, one event at a time (they may run at once)."""
 
-    seen: set[tuple[str, str, str, str]] = set()
+    def __init__(self, ctx: CheckContext, relay: _Relay, run: SchemathesisRun) -> None:
+        self.ctx = ctx
+        self.relay = relay
+        self.run = run
+        self.seen: set[tuple[str, str, str, str]] = set()
+        self.lock = threading.Lock()
+
+    def take(self, event: Any) -> None:
+        with self.lock:
+            _take(self.ctx, self.run, self.relay, event, self.seen)
+
+
+def _execute(ctx: CheckContext, schema: Any, events: _Events) -> None:
+    from schemathesis.engine import from_schema
+
     stream = from_schema(schema).execute()
     for event in stream:
         if ctx.client.stopped is not None or ctx.client.halted:
             # the circuit breaker opened, or the run is interrupted (Ctrl-C, --maxfail): nothing more to decide
             stream.stop()
-        if isinstance(event, events.PhaseFinished):
-            _phase_finished(run, event)
-        elif isinstance(event, events.ScenarioFinished):
-            _collect(ctx, run, relay, event, seen)
-        elif isinstance(event, events.NonFatalError):
-            run.errors.append(ctx.redactor.text(f"{event.label}: {event.info.title}: {event.info.message}"))
-        elif isinstance(event, events.FatalError):
-            run.fatal = ctx.redactor.text(f"Schemathesis stopped: {type(event.exception).__name__}: {event.exception}")
-        elif isinstance(event, events.EngineFinished):
-            for failure in event.failures:  # class-based checks' after_run verdicts: no case, no request
-                name = failure.checks[0] if failure.checks else type(failure).__name__
-                _add(
-                    ctx,
-                    run,
-                    seen,
-                    name=name,
-                    label=failure.operation or "",
-                    failure=failure,
-                    curl="",
-                    response=None,
-                    steps=(),
-                    request_number=None,
-                )
-    if ctx.client.stopped is not None:
-        run.fatal = f"the target stopped answering: {ctx.client.stopped}"
-    elif ctx.client.halted:
-        run.fatal = ctx.client.halt_reason
+        events.take(event)
+    with events.lock:
+        if ctx.client.stopped is not None:
+            events.run.fatal = f"the target stopped answering: {ctx.client.stopped}"
+        elif ctx.client.halted:
+            events.run.fatal = ctx.client.halt_reason
+
+
+def _take(
+    ctx: CheckContext, run: SchemathesisRun, relay: _Relay, event: Any, seen: set[tuple[str, str, str, str]]
+) -> None:
+    from schemathesis.engine import events
+
+    if isinstance(event, events.PhaseFinished):
+        _phase_finished(run, event)
+    elif isinstance(event, events.ScenarioFinished):
+        _collect(ctx, run, relay, event, seen)
+    elif isinstance(event, events.NonFatalError):
+        run.errors.append(ctx.redactor.text(f"{event.label}: {event.info.title}: {event.info.message}"))
+    elif isinstance(event, events.FatalError):
+        run.fatal = ctx.redactor.text(f"Schemathesis stopped: {type(event.exception).__name__}: {event.exception}")
+    elif isinstance(event, events.EngineFinished):
+        for failure in event.failures:  # class-based checks' after_run verdicts: no case, no request
+            name = failure.checks[0] if failure.checks else type(failure).__name__
+            _add(
+                ctx,
+                run,
+                seen,
+                name=name,
+                label=failure.operation or "",
+                failure=failure,
+                curl="",
+                response=None,
+                steps=(),
+                request_number=None,
+            )
 
 
 def _phase_finished(run: SchemathesisRun, event: Any) -> None:

@@ -7,12 +7,14 @@ the requirement the fault names fails, and its reproduction carries no secret.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
 
+from conformance import users
 from conformance._spec import load_spec
 from conformance.catalogue import catalogue
 from conformance.checks.auth import ALL_OPERATIONS
@@ -22,7 +24,7 @@ from conformance.failures import SkipRequirement
 from conformance.operations import OperationIndex
 from conformance.redact import Redactor
 from conformance.target import Exchange, TargetClient
-from conformance.users import User
+from conformance.users import User, UserFactory
 from reference_server.embedded import running_server
 
 pytestmark = pytest.mark.slow
@@ -55,45 +57,48 @@ class CleanRun:
     outcomes: dict[str, str] = field(default_factory=dict)
 
 
+def _run_requirements(base_url: str, *, workers: int, factory: UserFactory | None) -> Iterator[CleanRun]:
+    """The seven requirements run the way runner.py runs them, with an observer counting exchanges."""
+    user = _new_user(base_url)
+    operations = OperationIndex(load_spec())
+    redactor = Redactor()
+    client = TargetClient(base_url, operations, redactor)
+    ctx = CheckContext(
+        client=client,
+        operations=operations,
+        redactor=redactor,
+        user_a=User("A", user["token"], user["password"]),
+        user_b=None,
+        inbox=None,
+        clock=None,
+        factory=factory,
+        allow_destructive=False,
+        max_examples=MAX_EXAMPLES,
+        seed=SEED,
+        workers=workers,
+    )
+    run = CleanRun(ctx, user["token"])
+    client.observers.append(run.seen.append)
+    try:
+        for requirement_id in SCHEMATHESIS_REQUIREMENTS:
+            ctx.failures = []
+            try:
+                catalogue().get(requirement_id).check(ctx)
+            except SkipRequirement as exc:
+                run.outcomes[requirement_id] = f"skipped: {exc}"
+                continue
+            run.outcomes[requirement_id] = (
+                "failed: " + "; ".join(f"{f.operation}: {f.actual}" for f in ctx.failures) if ctx.failures else "passed"
+            )
+        yield run
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="module")
 def clean() -> Iterator[CleanRun]:
-    """The seven requirements run the way runner.py runs them, with an observer counting exchanges."""
     with running_server() as base_url:
-        user = _new_user(base_url)
-        operations = OperationIndex(load_spec())
-        redactor = Redactor()
-        client = TargetClient(base_url, operations, redactor)
-        ctx = CheckContext(
-            client=client,
-            operations=operations,
-            redactor=redactor,
-            user_a=User("A", user["token"], user["password"]),
-            user_b=None,
-            inbox=None,
-            clock=None,
-            factory=None,
-            allow_destructive=False,
-            max_examples=MAX_EXAMPLES,
-            seed=SEED,
-        )
-        run = CleanRun(ctx, user["token"])
-        client.observers.append(run.seen.append)
-        try:
-            for requirement_id in SCHEMATHESIS_REQUIREMENTS:
-                ctx.failures = []
-                try:
-                    catalogue().get(requirement_id).check(ctx)
-                except SkipRequirement as exc:
-                    run.outcomes[requirement_id] = f"skipped: {exc}"
-                    continue
-                run.outcomes[requirement_id] = (
-                    "failed: " + "; ".join(f"{f.operation}: {f.actual}" for f in ctx.failures)
-                    if ctx.failures
-                    else "passed"
-                )
-            yield run
-        finally:
-            client.close()
+        yield from _run_requirements(base_url, workers=1, factory=None)
 
 
 def test_every_schemathesis_check_has_a_registered_requirement() -> None:
@@ -136,3 +141,31 @@ def test_observers_saw_every_schemathesis_request_for_all_30_operations(clean: C
 def test_exchanges_show_no_secret(clean: CleanRun) -> None:
     for exchange in clean.seen:
         assert clean.token not in exchange.curl
+
+
+class _RecordingFactory(users.TestSupportUserFactory):
+    """The test-support factory, keeping the users it made."""
+
+    made: list[User]
+
+    def create(self, label: str) -> User:
+        user = super().create(label)
+        self.made = [*getattr(self, "made", []), user]
+        return user
+
+
+def test_across_a_network_fuzzing_and_stateful_run_beside_coverage_on_a_user_of_their_own() -> None:
+    # When the engine runs on many workers (a remote target) and a user factory is offered
+    with running_server() as base_url:
+        factory = _RecordingFactory(base_url, Redactor())
+        split = next(_run_requirements(base_url, workers=8, factory=factory))
+
+    # Then every phase still runs and every requirement passes
+    assert split.outcomes == dict.fromkeys(SCHEMATHESIS_REQUIREMENTS, "passed")
+    run: SchemathesisRun = split.ctx.memo["schemathesis"]
+    assert run.phases == dict.fromkeys(("examples", "coverage", "fuzzing", "stateful"), "ran")
+    # and the requests went out under two users: user A (examples, coverage) and one fresh user (fuzzing, stateful)
+    assert len(factory.made) == 1
+    sent_as = Counter(exchange.request_headers.get("Authorization", "") for exchange in split.seen)
+    assert sent_as[f"Bearer {split.token}"] > 0
+    assert sent_as[f"Bearer {factory.made[0].token}"] > 0
