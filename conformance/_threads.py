@@ -16,13 +16,14 @@ import sys
 import threading
 from typing import Any
 
-__all__ = ["make_ast_parse_thread_safe", "build_character_tables"]
+__all__ = ["build_character_tables", "make_ast_parse_thread_safe"]
 
 _LOCK = threading.Lock()
 _ORIGINAL_PARSE = ast.parse
 # The codecs whose tables are drawn from: Schemathesis' default alphabet and its header values.
 _CODECS = ("utf-8", "ascii")
 _TABLES_BUILT = threading.Event()
+_TABLES_LOCK = threading.Lock()
 
 
 def _parse_in_turn(*args: Any, **kwargs: Any) -> Any:
@@ -47,7 +48,9 @@ def build_character_tables() -> None:
         return
     from hypothesis import strategies as st
 
-    with _LOCK:
+    with _TABLES_LOCK:
+        if _TABLES_BUILT.is_set():  # built by another thread while this one waited
+            return
         for codec in _CODECS:
             st.characters(codec=codec).validate()
         st.characters().validate()  # the Unicode categories table, for strategies without a codec

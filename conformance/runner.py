@@ -667,6 +667,8 @@ def execute(
     # Hypothesis keeps caches in ./.hypothesis unless told: a run writes only to its report directory, however
     # it is started (the CLI, or this function called from Python).
     set_hypothesis_home_dir(Path(settings.report_dir) / ".hypothesis")
+    # Built while the preflight waits on the network; the pool waits for them before drawing (run_all).
+    threading.Thread(target=build_character_tables, name="kesk-tables", daemon=True).start()
     on_signal: list[Callable[[], None]] = []
     with sigterm_as_interrupt(on_signal), open_session(settings) as session:
         on_signal.append(session.halt_on_interrupt)
