@@ -183,10 +183,26 @@ def _track_resources(ctx: CheckContext) -> Callable[[Exchange], None]:
     return observe
 
 
-def _cleanup(ctx: CheckContext) -> None:
-    for token, remove, params in reversed(ctx.resources.created):
+def _cleanup(ctx: CheckContext, workers: int) -> None:
+    """Remove what the run created and did not remove, newest first; on `workers` threads at once.
+
+    Each removal names one resource, so they do not depend on each other: across a network the removals
+    of a run (often dozens) would otherwise end it one round trip after another.
+    """
+
+    def remove_one(created: tuple[str, str, dict[str, object]]) -> None:
+        token, remove, params = created
         with contextlib.suppress(UndecidedRequirement, KeyError):
             ctx.client.call(remove, token=token, path_params=params)
+
+    leftovers = list(reversed(ctx.resources.created))
+    if workers > 1 and len(leftovers) > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kesk-cleanup") as pool:
+            for future in [pool.submit(remove_one, created) for created in leftovers]:
+                future.result()
+    else:
+        for created in leftovers:
+            remove_one(created)
     ctx.resources.created.clear()
 
 
@@ -467,7 +483,7 @@ class RunSession:
         stop_watching(self.ctx)
         self.client.resume()  # --maxfail halted the checks; the cleanup still sends its removals
         try:
-            _cleanup(self.ctx)
+            _cleanup(self.ctx, self.workers)
         finally:
             self.client.close()
 
