@@ -184,25 +184,32 @@ def _track_resources(ctx: CheckContext) -> Callable[[Exchange], None]:
 
 
 def _cleanup(ctx: CheckContext, workers: int) -> None:
-    """Remove what the run created and did not remove, newest first; on `workers` threads at once.
+    """Remove what the run created and did not remove, newest first, the first pass on `workers` threads.
 
-    Each removal names one resource, so they do not depend on each other: across a network the removals
-    of a run (often dozens) would otherwise end it one round trip after another.
+    Across a network a run's removals (often dozens) one round trip after another would end every run. A
+    removal the server refuses for now (409: the primary phone goes last) is tried again once the others
+    are gone, one at a time, while a pass still removes something: concurrent checks record their creations
+    in the order the answers arrived, which need not be the order the server made them in.
     """
 
-    def remove_one(created: tuple[str, str, dict[str, object]]) -> None:
+    def removed(created: tuple[str, str, dict[str, object]]) -> bool:
         token, remove, params = created
-        with contextlib.suppress(UndecidedRequirement, KeyError):
-            ctx.client.call(remove, token=token, path_params=params)
+        try:
+            exchange = ctx.client.call(remove, token=token, path_params=params)
+        except (UndecidedRequirement, KeyError):
+            return True  # the target cannot be asked (429s, a broken circuit): nothing more to try
+        return exchange.status < 300 or exchange.status == 404
 
-    leftovers = list(reversed(ctx.resources.created))
-    if workers > 1 and len(leftovers) > 1:
+    pending = list(reversed(ctx.resources.created))
+    if workers > 1 and len(pending) > 1:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kesk-cleanup") as pool:
-            for future in [pool.submit(remove_one, created) for created in leftovers]:
-                future.result()
-    else:
-        for created in leftovers:
-            remove_one(created)
+            done = list(pool.map(removed, pending))
+        pending = [created for created, ok in zip(pending, done, strict=True) if not ok]
+    while pending:
+        left = [created for created in pending if not removed(created)]
+        if len(left) == len(pending):
+            break
+        pending = left
     ctx.resources.created.clear()
 
 
