@@ -164,7 +164,7 @@ def test_across_a_network_fuzzing_and_stateful_run_beside_coverage_on_a_user_of_
     assert split.outcomes == dict.fromkeys(SCHEMATHESIS_REQUIREMENTS, "passed")
     run: SchemathesisRun = split.ctx.memo["schemathesis"]
     assert run.phases == dict.fromkeys(("examples", "coverage", "fuzzing", "stateful"), "ran")
-    # and the requests went out under two users: user A (examples, coverage) and one fresh user (fuzzing, stateful)
+    # and the requests went out under two users: user A (coverage) and a fresh user (the other phases)
     assert len(factory.made) == 1
     sent_as = Counter(exchange.request_headers.get("Authorization", "") for exchange in split.seen)
     assert sent_as[f"Bearer {split.token}"] > 0
