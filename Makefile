@@ -28,7 +28,7 @@ run: $(STAMP)
 	$(BIN)/kesk-conformance run $(ARGS)
 
 test: $(STAMP)
-	HYPOTHESIS_STORAGE_DIRECTORY=$(CURDIR)/reports/.hypothesis $(BIN)/python -m pytest -n 2 $(ARGS)
+	HYPOTHESIS_STORAGE_DIRECTORY=$(CURDIR)/reports/.hypothesis $(BIN)/python -m pytest -n 2 --maxschedchunk 1 $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -118,6 +118,7 @@ class _WithoutFcm:
 
 
 @pytest.mark.slow
+@pytest.mark.full_run
 def test_a_server_without_a_group_is_not_sent_its_operations(tmp_path: Path) -> None:
     with serve_in_thread(_WithoutFcm(create_app())) as base_url:
         argv = ["run", "--base-url", base_url, "--test-support", base_url, "--seed", "4", "--max-examples", "2"]

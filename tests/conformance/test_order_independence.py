@@ -57,6 +57,7 @@ def test_each_requirement_passes_alone_on_a_fresh_server(tmp_path: Path, selecti
     assert code == 0
 
 
+@pytest.mark.full_run
 @pytest.mark.parametrize("order", ["reverse", "shuffled"])
 def test_the_catalogue_passes_in_any_order(tmp_path: Path, order: str) -> None:
     # When the whole catalogue runs in reverse, or shuffled by the seed

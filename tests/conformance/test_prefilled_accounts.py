@@ -23,6 +23,7 @@ def _verdicts(report_dir: Path) -> dict[str, str]:
     return {item["id"]: item["outcome"] for item in results["requirements"]}
 
 
+@pytest.mark.full_run
 def test_the_catalogue_passes_on_users_handed_over_with_history(tmp_path: Path) -> None:
     with running_server() as base_url:
         # Given users A and B that already hold favourites, FCM tokens, unverified emails and phones, an export
@@ -60,6 +61,7 @@ def test_the_catalogue_passes_on_users_handed_over_with_history(tmp_path: Path) 
     assert code == 0
 
 
+@pytest.mark.full_run
 def test_the_catalogue_passes_when_every_new_user_comes_with_history(tmp_path: Path) -> None:
     with running_server() as base_url:
         # When every user the suite asks for (the factory's) already holds data, clock and inbox included

@@ -12,6 +12,7 @@ from selftest.targeting import catalogue
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.full_run
 def test_the_clean_server_passes_every_must_requirement(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # When the full default catalogue runs against a clean reference server
     run = run_cli(capsys, tmp_path / "first", seed=CI.seed)

@@ -89,6 +89,7 @@ def test_each_fault_is_caught_by_the_requirements_that_can_see_it(
     assert_caught(run, fault)
 
 
+@pytest.mark.full_run
 def test_the_same_seed_twice_gives_the_same_verdicts_under_a_fault(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -29,6 +29,7 @@ def test_the_groups_cover_every_variant() -> None:
     assert sorted(name for group in GROUPS.values() for name in group) == sorted(v.name for v in CATALOGUE)
 
 
+@pytest.mark.full_run
 @pytest.mark.parametrize("group", list(GROUPS), ids=list(GROUPS))
 def test_the_full_catalogue_passes_against_conformant_variants(
     group: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
