@@ -411,7 +411,8 @@ class RunSession:
         try:
             if self.workers > 1 and len(concurrent) > 1:
                 make_ast_parse_thread_safe()
-                build_character_tables()
+                if draws_text(concurrent):
+                    build_character_tables()
                 pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="kesk")
                 try:
                     work, background = self._submit(pool, concurrent, early, one, shared_users=shared_users)
@@ -593,6 +594,11 @@ def work_order(units: list[list[Requirement]], *, lead: int) -> list[list[Requir
     return long[:lead] + [unit for unit in units if cost(unit) < LONG_UNIT_S] + long[lead:][::-1]
 
 
+def draws_text(items: list[Requirement]) -> bool:
+    """Whether Hypothesis generates data for these requirements: the lifecycle machines and Schemathesis do."""
+    return any(_shared_run(item) != item.id for item in items)
+
+
 def _shared_run(item: Requirement) -> str:
     """The run a requirement's verdict is read from. One listed by several machines waits for them all and
     goes with the last (the others run on other workers meanwhile)."""
@@ -690,8 +696,9 @@ def execute(
     # Hypothesis keeps caches in ./.hypothesis unless told: a run writes only to its report directory, however
     # it is started (the CLI, or this function called from Python).
     set_hypothesis_home_dir(Path(settings.report_dir) / ".hypothesis")
-    # Built while the preflight waits on the network; the pool waits for them before drawing (run_all).
-    threading.Thread(target=build_character_tables, name="kesk-tables", daemon=True).start()
+    if draws_text(selected):
+        # Built while the preflight waits on the network; the pool waits for them before drawing (run_all).
+        threading.Thread(target=build_character_tables, name="kesk-tables", daemon=True).start()
     on_signal: list[Callable[[], None]] = []
     with sigterm_as_interrupt(on_signal), open_session(settings) as session:
         on_signal.append(session.halt_on_interrupt)
