@@ -6,12 +6,16 @@ threads parsing at once can fail with "SystemError: AST constructor recursion de
 runs Hypothesis machines and Schemathesis' workers on threads: on 3.11, parses take turns.
 
 Hypothesis also builds its character tables on first use and memoizes them without a lock: they are
-built once, before the threads start drawing text, on every Python.
+built once, before the threads start drawing text, on every Python. The one that costs (utf-8: Hypothesis
+tries all 1.1 million code points, 2.4 s of CPU in every new Hypothesis folder, which a run's report
+directory is) is known without trying: it is written where Hypothesis looks for it first.
 """
 
 from __future__ import annotations
 
 import ast
+import gzip
+import json
 import sys
 import threading
 from typing import Any
@@ -24,6 +28,13 @@ _ORIGINAL_PARSE = ast.parse
 _CODECS = ("utf-8", "ascii")
 _TABLES_BUILT = threading.Event()
 _TABLES_LOCK = threading.Lock()
+# utf-8 encodes every code point but the surrogates (U+D800-U+DFFF) and decodes each back to itself: the
+# encodable intervals and the (empty) non-round-tripping ones, as Hypothesis stores them.
+UTF8_TABLE = ([[0, 0xD7FF], [0xE000, 0x10FFFF]], [])
+# Private to Hypothesis 6.x (hypothesis.internal.charmap): the name its utf-8 table is cached under. If a
+# later Hypothesis names it otherwise, it ignores this file and computes the table (slower, still right);
+# tests/conformance/test_threads.py pins that this file is the one read.
+UTF8_TABLE_NAME = "codec-v2-utf-8"
 
 
 def _parse_in_turn(*args: Any, **kwargs: Any) -> Any:
@@ -40,9 +51,9 @@ def make_ast_parse_thread_safe() -> None:
 def build_character_tables() -> None:
     """Build Hypothesis' character tables now, in this thread (idempotent).
 
-    Which characters a codec encodes is computed on first use (about 1.5 s for utf-8 when Hypothesis'
-    folder is new, as a run's report directory is) and memoized without a lock, so each thread that
-    draws text before the first computation ends computes it again: 16 threads at once cost 30 s of CPU.
+    Which characters a codec encodes is read from Hypothesis' folder, or computed on first use, and
+    memoized without a lock, so each thread that draws text before the first computation ends computes
+    it again (16 threads at once cost 30 s of CPU). utf-8's is written first, so that it is only read.
     """
     if _TABLES_BUILT.is_set():
         return
@@ -51,7 +62,23 @@ def build_character_tables() -> None:
     with _TABLES_LOCK:
         if _TABLES_BUILT.is_set():  # built by another thread while this one waited
             return
+        write_utf8_table()
         for codec in _CODECS:
             st.characters(codec=codec).validate()
         st.characters().validate()  # the Unicode categories table, for strategies without a codec
         _TABLES_BUILT.set()
+
+
+def write_utf8_table() -> None:
+    """Put the utf-8 table in Hypothesis' current folder, unless one is there (Hypothesis then only reads it)."""
+    from hypothesis.internal.charmap import charmap_file
+
+    path = charmap_file(UTF8_TABLE_NAME)
+    if path.exists():
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.GzipFile(path, "wb", mtime=1) as table:
+            table.write(json.dumps(UTF8_TABLE).encode())
+    except OSError:
+        pass  # a folder that cannot be written: Hypothesis computes the table, as it would have
