@@ -30,7 +30,7 @@ _TABLES_BUILT = threading.Event()
 _TABLES_LOCK = threading.Lock()
 # utf-8 encodes every code point but the surrogates (U+D800-U+DFFF) and decodes each back to itself: the
 # encodable intervals and the (empty) non-round-tripping ones, as Hypothesis stores them.
-UTF8_TABLE = ([[0, 0xD7FF], [0xE000, 0x10FFFF]], [])
+UTF8_TABLE: tuple[list[list[int]], list[list[int]]] = ([[0, 0xD7FF], [0xE000, 0x10FFFF]], [])
 # Private to Hypothesis 6.x (hypothesis.internal.charmap): the name its utf-8 table is cached under. If a
 # later Hypothesis names it otherwise, it ignores this file and computes the table (slower, still right);
 # tests/conformance/test_threads.py pins that this file is the one read.
