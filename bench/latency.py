@@ -131,6 +131,9 @@ def _full_run(delay_ms: int, seed: int, timeout_s: float, *args: str) -> dict[st
         "requests": requests,
         "requests_per_s": round(requests / results["wall_s"], 1),
         "exit_code": results["summary"]["exit_code"],
+        # what --workers auto chose, from the round trip it measured (the proxy's own adds a few ms at 0 ms)
+        "workers": results["target"]["workers"],
+        "round_trip_ms": results["target"]["round_trip_ms"],
     }
 
 
