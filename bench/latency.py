@@ -126,6 +126,10 @@ def _full_run(delay_ms: int, seed: int, timeout_s: float, *args: str) -> dict[st
     if results.get("timed_out"):
         return {"timed_out": True}
     requests = int(results["summary"]["requests"])
+    # a conformant server: any verdict but passed or skipped is a false alarm, named so that it can be followed up
+    alarms = {
+        item["id"]: item.get("reason", "") for item in results["requirements"] if item["outcome"] in ("failed", "error")
+    }
     return {
         "wall_s": round(results["wall_s"], 2),
         "requests": requests,
@@ -134,6 +138,7 @@ def _full_run(delay_ms: int, seed: int, timeout_s: float, *args: str) -> dict[st
         # what --workers auto chose, from the round trip it measured (the proxy's own adds a few ms at 0 ms)
         "workers": results["target"]["workers"],
         "round_trip_ms": results["target"]["round_trip_ms"],
+        "false_alarms": alarms,
     }
 
 
