@@ -30,7 +30,7 @@ from typing import Any
 import httpx
 
 from reference_server.launcher import serve_command, serve_in_process, serve_in_thread
-from selftest.bare import bare_command, new_token
+from selftest.bare import run_bare_st
 
 __all__ = ["DelayProxy", "delayed", "main"]
 
@@ -160,21 +160,16 @@ def _time_to_report(delay_ms: int, faults: Sequence[str], seed: int, timeout_s: 
 
 def _bare(delay_ms: int, workers: int, max_examples: int, seed: int, timeout_s: float) -> dict[str, Any]:
     with delayed_proxy(delay_ms) as (base_url, proxy):
-        command = bare_command(base_url, new_token(base_url), max_examples=max_examples, seed=seed)
-        command += ["--workers", str(workers)]
-        started = time.perf_counter()
-        try:
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False)
-        except subprocess.TimeoutExpired:
-            return {"workers": workers, "timed_out": True}
-        wall = time.perf_counter() - started
+        done = run_bare_st(base_url, max_examples=max_examples, seed=seed, timeout_s=timeout_s, workers=workers)
         requests = proxy.forwarded - 1  # all but the request that created its user
+    if done.exit_code is None:
+        return {"workers": workers, "timed_out": True}
     return {
         "workers": workers,
-        "wall_s": round(wall, 2),
+        "wall_s": round(done.duration_s, 2),
         "requests": requests,
-        "requests_per_s": round(requests / wall, 1) if requests else None,
-        "exit_code": done.returncode,
+        "requests_per_s": round(requests / done.duration_s, 1) if requests else None,
+        "exit_code": done.exit_code,
     }
 
 

@@ -51,10 +51,11 @@ def bare_command(base_url: str, token: str, *, max_examples: int, seed: int) -> 
     ]  # fmt: skip
 
 
-def run_bare_st(base_url: str, *, max_examples: int, seed: int, timeout_s: float) -> BareRun:
-    """Run bare `st run` against base_url with a fresh user; its cwd is a temporary directory."""
+def run_bare_st(base_url: str, *, max_examples: int, seed: int, timeout_s: float, workers: int = 1) -> BareRun:
+    """Run bare `st run` against base_url with a fresh user; its cwd is a temporary directory (Schemathesis and
+    Hypothesis write their folders there)."""
     token = new_token(base_url)
-    command = bare_command(base_url, token, max_examples=max_examples, seed=seed)
+    command = [*bare_command(base_url, token, max_examples=max_examples, seed=seed), "--workers", str(workers)]
     # No hooks module, even one named in the caller's environment: the config alone must suffice.
     env = {name: value for name, value in os.environ.items() if name != "SCHEMATHESIS_HOOKS"}
     started = time.perf_counter()
