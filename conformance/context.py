@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import httpx
 
 from conformance.contract import Contract, Limits, bundled_contract
+from conformance.expectations import ExpectationLog
 from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
 from conformance.inbox import Inbox, InboxError
 from conformance.operations import OperationIndex
@@ -107,6 +108,7 @@ class CheckContext:
     failures: list[FailureDetail] = field(default_factory=list)
     exchanges: list[Exchange] = field(default_factory=list)
     sightings: Sightings = field(default_factory=Sightings)  # each requirement's first violation, as it happens
+    expectations: ExpectationLog = field(default_factory=ExpectationLog)  # documented answers checks required
     requirement_id: str = ""  # whose check this context serves ("" for the run's own set-up)
     _once_locks: _OnceLocks = field(default_factory=_OnceLocks)
     _disposable_count: int = 0
@@ -163,6 +165,25 @@ class CheckContext:
             actual=failure.actual,
         )
 
+    def require_answer(
+        self, exchange: Exchange, status: int, *, code: str | None = None, what: str, hint: str = ""
+    ) -> bool:
+        """The request was built so that the contract answers exactly `status` (and, for an error, `code`):
+        recorded as an expectation (coverage.expectations), and a violation when the answer differs."""
+        self.expectations.required(self.requirement_id, exchange.operation_id, status, code)
+        body = exchange.json()
+        got_code = body.get("code") if isinstance(body, dict) else None
+        if exchange.status == status and (code is None or got_code == code):
+            return True
+        self.fail(
+            operation=exchange.operation_id or exchange.path,
+            expected=f"{what}: status {status}" + (f" {code}" if code else ""),
+            actual=self.actual(exchange),
+            hint=hint,
+            exchange=exchange,
+        )
+        return False
+
     def actual(self, exchange: Exchange) -> str:
         """A redacted one-line description of an answer, for Actual: lines."""
         body = self.redactor.body(exchange.body)
@@ -172,6 +193,8 @@ class CheckContext:
 
     def expect_status(self, exchange: Exchange, expected: set[int] | int, *, what: str, hint: str = "") -> bool:
         allowed = {expected} if isinstance(expected, int) else expected
+        if isinstance(expected, int) and expected < 400:  # a success answer names no code
+            self.expectations.required(self.requirement_id, exchange.operation_id, expected, None)
         if exchange.status in allowed:
             return True
         self.fail(

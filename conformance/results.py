@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from conformance.coverage import SpecCoverage
+from conformance.expectations import Answer, ExpectationCoverage
 from conformance.failures import FailureDetail
 from conformance.requirements import Level, Requirement
 from conformance.stats import OperationStats
@@ -87,14 +88,22 @@ class RunResult:
     sent: int | None = None
     coverage: SpecCoverage | None = None  # what the run exercised of the contract (conformance.coverage)
     min_coverage: float | None = None  # --min-coverage: below this percentage the run fails
+    # documented answers some check required (conformance.expectations), as the run recorded them
+    expectation_log: dict[Answer, tuple[str, ...]] = field(default_factory=dict)
+    expectations: ExpectationCoverage | None = None
     steps: dict[str, FailureSteps] = field(default_factory=dict)  # failed requirement id -> its steps
 
     @property
     def coverage_shortfall(self) -> str:
         """Why the run's coverage fails it (--min-coverage), or "" when it does not."""
-        if self.coverage is None or self.min_coverage is None or self.coverage.percent >= self.min_coverage:
+        if self.min_coverage is None:
             return ""
-        return f"spec coverage {self.coverage.percent:.1f}% is below --min-coverage {self.min_coverage:g}%"
+        if self.coverage is not None and self.coverage.percent < self.min_coverage:
+            return f"spec coverage {self.coverage.percent:.1f}% is below --min-coverage {self.min_coverage:g}%"
+        if self.expectations is not None and self.expectations.percent < self.min_coverage:
+            percent = self.expectations.percent
+            return f"expectation coverage {percent:.1f}% is below --min-coverage {self.min_coverage:g}%"
+        return ""
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for result in self.results if result.outcome is outcome)
@@ -158,7 +167,13 @@ class RunResult:
                 "exit_code": self.exit_code,
             },
             **(
-                {"coverage": {**self.coverage.as_json(), "min_coverage": self.min_coverage}}
+                {
+                    "coverage": {
+                        **self.coverage.as_json(),
+                        **({"expectations": self.expectations.as_json()} if self.expectations is not None else {}),
+                        "min_coverage": self.min_coverage,
+                    }
+                }
                 if self.coverage is not None
                 else {}
             ),

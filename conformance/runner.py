@@ -527,6 +527,7 @@ class RunSession:
             duration_s=time.perf_counter() - self.started,
             interrupted=self.interrupted,
             sent=self.client.sent,
+            expectation_log=ctx.expectations.snapshot(),
         )
 
 

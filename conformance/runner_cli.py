@@ -17,6 +17,7 @@ from conformance.catalogue import catalogue
 from conformance.config import ConfigError, Settings, parse
 from conformance.contract import Contract, bundled_contract
 from conformance.coverage import spec_coverage
+from conformance.expectations import expectation_coverage
 from conformance.operations import OperationIndex
 from conformance.requirements import Requirement
 from conformance.results import Outcome, RequirementResult, RunResult
@@ -170,6 +171,11 @@ def _add_records(result: RunResult, recorder: RunRecorder, contract: Contract, s
         statuses={op: stats.statuses for op, stats in result.operations.items()},
         exchanges=recorder.exchanges,
         verdicts=[(item.requirement, item.outcome.value in decided) for item in result.results],
+    )
+    result.expectations = expectation_coverage(
+        contract.document,
+        result.expectation_log,
+        [item.requirement.id for item in result.results if item.outcome.value in decided],
     )
     result.min_coverage = settings.min_coverage
     for item in result.results:

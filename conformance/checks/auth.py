@@ -43,7 +43,7 @@ _HINT = "Authenticate before validating input, and answer 401 with WWW-Authentic
 
 
 def _judge(ctx: CheckContext, exchange: Exchange, what: str) -> None:
-    if not ctx.expect_status(exchange, 401, what=what, hint=_HINT):
+    if not ctx.require_answer(exchange, 401, code="unauthorized", what=what, hint=_HINT):
         return
     challenge = exchange.headers.get("www-authenticate", "")
     body = exchange.json()

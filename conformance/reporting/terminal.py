@@ -107,6 +107,8 @@ def render_summary(result: RunResult, console: Console, *, reports: Sequence[obj
         console.print(Text(f"not implemented by the target (not applicable): {', '.join(map(str, left_out))}"))
     if result.coverage is not None:  # what the run exercised of the contract (conformance.coverage)
         console.print(Text(result.coverage.line(), style="bold red" if result.coverage_shortfall else ""))
+    if result.expectations is not None:
+        console.print(Text(result.expectations.line()))
     if reports:
         console.print(Text(f"reports: {', '.join(str(path) for path in reports)}"))
     totals = Text(totals_line(result), style="bold red" if result.exit_code else "bold green")

@@ -156,6 +156,10 @@ class Lifecycle(RuleBasedStateMachine):
         """The answer's JSON object ({} when it is not one: SCHEMA-RESPONSE-BODY judges that), after checking
         that its status (and ErrorResponse code) is the one the model predicts."""
         allowed = {status} if isinstance(status, int) else set(status)
+        if isinstance(status, int) and (code is not None or status < 400):
+            # one status (and code) the model predicts: an expectation of that documented answer
+            rid = requirement if isinstance(requirement, str) else requirement.id
+            self.ctx.expectations.required(rid, exchange.operation_id, status, code)
         body = exchange.json()
         got_code = body.get("code") if isinstance(body, dict) else None
         if exchange.status not in allowed or (code is not None and got_code != code):
