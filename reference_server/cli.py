@@ -135,7 +135,15 @@ def faults_main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print a JSON array")
     args = parser.parse_args(argv)
     if args.json:
-        rows = [{"name": f.name, "description": f.description, "requirements": list(f.requirements)} for f in CATALOGUE]
+        rows = [
+            {
+                "name": f.name,
+                "description": f.description,
+                "requirements": list(f.requirements),
+                "breaks": list(f.breaks),
+            }
+            for f in CATALOGUE
+        ]
         print(json.dumps(rows, indent=2))
         return 0
     width = max(len(f.name) for f in CATALOGUE)

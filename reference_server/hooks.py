@@ -336,7 +336,9 @@ class Behaviour(Generic[V, C]):
 
     `apply(value, context)` returns the value the server goes on with (or raises
     `SeededServerError`). `requirements` are the requirement ids it concerns: for a
-    fault, those the suite must fail.
+    fault, those the suite must fail. `breaks` names the promises of the contract a
+    fault breaks, as the suite's ledger keys them (`spec:<JSON pointer>`, with
+    `#<code>` for one error code of a response, `#<n>` for the nth sentence of a rule).
     """
 
     name: str
@@ -344,6 +346,7 @@ class Behaviour(Generic[V, C]):
     requirements: tuple[str, ...]
     hook: Hook[V, C]
     apply: Callable[[V, C], V] = field(repr=False, compare=False)
+    breaks: tuple[str, ...] = ()
 
 
 class Switchboard:

@@ -54,11 +54,12 @@ def test_faults_json_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> 
     assert faults_main(["--json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == len(CATALOGUE)
-    assert all(set(row) == {"name", "description", "requirements"} for row in rows)
+    assert all(set(row) == {"name", "description", "requirements", "breaks"} for row in rows)
     assert {
         "name": "two_primaries",
         "description": rows[9]["description"],
         "requirements": ["EMAIL-PRIMARY-UNIQUE"],
+        "breaks": rows[9]["breaks"],
     } in rows
 
 
