@@ -26,6 +26,7 @@ class Verdict:
     content_type_problem: str = ""
     header_problems: tuple[str, ...] = ()
     body_problem: str = ""
+    invariant_problems: tuple[str, ...] = ()  # x-kesk-invariants broken by an object of the body (invariants.py)
 
 
 class ResponseValidator:

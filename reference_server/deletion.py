@@ -35,7 +35,8 @@ def render_deletion(row: sqlite3.Row, *, grace_period_days: int, status: str | N
         "message": _MESSAGES[shown],
         "requested_at": format_timestamp(row["requested_at"]),
         "otp_expires_at": format_timestamp(row["otp_expires_at"]) if shown == PENDING else None,
-        "scheduled_for": format_timestamp(row["scheduled_for"]) if row["scheduled_for"] else None,
+        # "once scheduled; null otherwise": a cancelled deletion is no longer scheduled for any date
+        "scheduled_for": format_timestamp(row["scheduled_for"]) if shown == "scheduled" else None,
         "grace_period_days": grace_period_days,
     }
 

@@ -14,13 +14,14 @@ import queue
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from conformance.checks._edge_inputs import send_edge_inputs
 from conformance.checks.auth import ALL_OPERATIONS
 from conformance.checks.schemathesis_engine import run_schemathesis
 from conformance.context import CheckContext
 from conformance.failures import RunInterrupted, SkipRequirement, UndecidedRequirement
+from conformance.invariants import InvariantSet, RequestView
 from conformance.redact import Redactor
 from conformance.requirements import Level, requirement
 from conformance.response_validation import ResponseValidator, Verdict
@@ -74,7 +75,13 @@ RULES: dict[str, Rule] = {
         "a body that validates against the documented schema",
         "Return every required field with its documented type",
     ),
+    "SCHEMA-INVARIANTS": Rule(
+        lambda _, verdict, __: "; ".join(verdict.invariant_problems) or None,
+        "every object of the body keeps the x-kesk-invariants of its schema",
+        "Keep the fields of each object consistent as the contract's invariants state",
+    ),
 }
+INVARIANTS = "SCHEMA-INVARIANTS"
 
 
 class LiveJudge:
@@ -86,6 +93,7 @@ class LiveJudge:
         self._ctx = ctx
         self._rules = {rid: RULES[rid] for rid in requirement_ids if rid in RULES}
         self._validator = _validator(ctx)
+        self._invariants = _invariants(ctx) if INVARIANTS in self._rules else None
         self._queue: queue.Queue[Exchange | None] = queue.Queue()
         self._verdicts: dict[int, Verdict] = {}  # by exchange sequence number
         self._lock = threading.Lock()  # one judgement at a time: the validator's caches are not thread-safe
@@ -101,7 +109,8 @@ class LiveJudge:
         with self._lock:
             found = self._verdicts.get(exchange.sequence)
             if found is None:
-                found = self._verdicts[exchange.sequence] = _judge(self._ctx, self._validator, exchange)
+                found = _judge(self._ctx, self._validator, exchange, self._invariants)
+                self._verdicts[exchange.sequence] = found
             return found
 
     def drain(self) -> None:
@@ -180,10 +189,21 @@ def _validator(ctx: CheckContext) -> ResponseValidator:
     return ctx.once("response-validator", lambda: ResponseValidator(ctx.operations))
 
 
-def _judge(ctx: CheckContext, validator: ResponseValidator, exchange: Exchange) -> Verdict:
+def _invariants(ctx: CheckContext) -> InvariantSet:
+    return ctx.once("invariant-set", lambda: InvariantSet(ctx.contract))
+
+
+def _judge(
+    ctx: CheckContext, validator: ResponseValidator, exchange: Exchange, invariants: InvariantSet | None = None
+) -> Verdict:
     op = ctx.operations[exchange.operation_id or ""]
     headers = {name.lower(): value for name, value in exchange.headers.items()}
-    return validator.judge(op, exchange.status, headers, exchange.body)
+    verdict = validator.judge(op, exchange.status, headers, exchange.body)
+    if invariants is None or not verdict.documented:
+        return verdict
+    view = RequestView(op.operation_id, exchange.method, exchange.url, exchange.request_body, exchange.status, headers)
+    broken = invariants.judge(view, exchange.json())
+    return replace(verdict, invariant_problems=tuple(ctx.redactor.text(item.describe()) for item in broken))
 
 
 def _observe(ctx: CheckContext, requirement_id: str) -> None:
@@ -202,7 +222,10 @@ def _observe(ctx: CheckContext, requirement_id: str) -> None:
     for exchange in list(ctx.exchanges):
         if exchange.operation_id is None:
             continue
-        verdict = judge.verdict(exchange) if judge is not None else _judge(ctx, validator, exchange)
+        if judge is not None:
+            verdict = judge.verdict(exchange)
+        else:
+            verdict = _judge(ctx, validator, exchange, _invariants(ctx) if requirement_id == INVARIANTS else None)
         found = rule.problem(exchange, verdict, ctx.redactor)
         if found and shown[exchange.operation_id] < _PER_OPERATION:
             shown[exchange.operation_id] += 1
@@ -291,4 +314,26 @@ def body_documented(ctx: CheckContext) -> None:
     _observe(ctx, "SCHEMA-RESPONSE-BODY")
 
 
-REQUIREMENTS = (no_server_error, status_documented, content_type_documented, headers_documented, body_documented)
+@requirement(
+    "SCHEMA-INVARIANTS",
+    level=Level.MUST,
+    area="schema",
+    title="Every object of every answer keeps its schema's invariants",
+    cites=("spec:/components/schemas",),
+    operations=ALL_OPERATIONS,
+    observes=True,
+)
+def invariants_kept(ctx: CheckContext) -> None:
+    """Judges every answer of the run: each object of its body (nested ones and list items included) keeps the
+    x-kesk-invariants of its schema (CEL rules written next to the schema in the contract)."""
+    _observe(ctx, INVARIANTS)
+
+
+REQUIREMENTS = (
+    no_server_error,
+    status_documented,
+    content_type_documented,
+    headers_documented,
+    body_documented,
+    invariants_kept,
+)
