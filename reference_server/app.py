@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute, Mount, Route
 from . import hooks
 from .account import Account
 from .auth import Authenticator
+from .breaking import BreakingLayer
 from .clock import Clock
 from .contacts import EMAIL, PHONE, ContactResource
 from .contract import Limits, load_limits
@@ -35,7 +36,7 @@ from .hooks import Switchboard
 from .identity import Identity
 from .mailer import OutboxMailer, parse_smtp_address
 from .profile import Profile
-from .rewriting import RewritingLayer
+from .rewriting import RewritingLayer, load_contract
 from .state import ServerState, password_hasher
 from .testsupport import Kind, Switches, TestSupport
 from .variants import VariantSet, variant_names
@@ -132,6 +133,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.server = state
+    # Behind the variants' layer (added by attach, outermost): a variant spells a broken answer its own way.
+    app.add_middleware(BreakingLayer, state=state, contract=load_contract(spec))
     controls.attach(app)  # switches the start-up variants on
     worker.resume_unfinished()
     return app

@@ -22,6 +22,7 @@ import phonenumbers
 from . import hooks
 from .errors import ApiError, SeededServerError
 from .hooks import Behaviour, ContactCall, ContactRefusal, Hook, Lookup, NfcChecks, OtpAttempt
+from .invariant_faults import invariant_breakers
 
 __all__ = ["CATALOGUE", "Fault", "FaultSet", "UnknownFaultError", "fault_names"]
 
@@ -918,6 +919,25 @@ CATALOGUE: tuple[Fault[Any, Any], ...] = (
         apply=_force(False),
     ),
 )
+
+
+def _invariant_faults() -> tuple[Fault[Any, Any], ...]:
+    """One fault per x-kesk-invariants rule of the contract: every answer breaks that rule (invariant_faults.py)."""
+    return tuple(
+        Fault(
+            name="invariant_" + breaker.rule.id.lower().replace("-", "_"),
+            description=f"Every answer breaks the invariant {breaker.rule.id} of {breaker.rule.schema}: "
+            f"{breaker.rule.message}",
+            requirements=("SCHEMA-INVARIANTS",),
+            hook=hooks.BREAKING_BODY,
+            apply=breaker,
+            breaks=(f"spec:/components/schemas/{breaker.rule.schema}/x-kesk-invariants/{breaker.rule.index}",),
+        )
+        for breaker in invariant_breakers()
+    )
+
+
+CATALOGUE += _invariant_faults()
 
 _BY_NAME = {fault.name: fault for fault in CATALOGUE}
 

@@ -323,6 +323,11 @@ APP_ALLOWED_METHODS_EVERY_ROUTE: Hook[bool, None] = Hook(
     "app._allowed_methods.every_route", "True: a 405's Allow names the methods of every route on the path (True)"
 )
 
+BREAKING_BODY: Hook[Any, Any] = Hook(
+    "breaking.edit_body.value",
+    "the parsed JSON body of an answer about to be sent, with its request (breaking.BodySite); unchanged",
+)
+
 # Every hook point, in the order written above (read off this module, so none can be left out).
 HOOKS: tuple[Hook[Any, Any], ...] = tuple(value for value in list(globals().values()) if isinstance(value, Hook))
 
@@ -380,6 +385,10 @@ class Switchboard:
     def switch(self, behaviours: Iterable[Behaviour[Any, Any]]) -> None:
         """Replace every switched-on behaviour with `behaviours`, for the next decision on."""
         self._board = self._index(behaviours)
+
+    def attached(self, hook: Hook[Any, Any]) -> bool:
+        """Whether a switched-on behaviour is attached to `hook` (a layer with nothing to do steps aside)."""
+        return hook in self._board[1]
 
     def at(self, hook: Hook[V, C], value: V, context: C) -> V:
         """`value` as changed by every switched-on behaviour attached to `hook`, in catalogue order."""

@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import httpx
 import pytest
+import yaml
 from rs_helpers import (
     JSON_TYPE,
     User,
@@ -783,10 +784,12 @@ def _(http: httpx.Client) -> bool:
     return new_user(http).get("user/phones").json()["per_page"] == 20
 
 
-FAULT_NAMES = [fault.name for fault in CATALOGUE]
+# The faults that rewrite whole answers (one per x-kesk-invariants rule, at hooks.BREAKING_BODY) have no probe
+# here: each is proven on every answer of a recorded default run, and a sample in real runs (tests/selftest).
+FAULT_NAMES = [fault.name for fault in CATALOGUE if fault.hook is not hooks.BREAKING_BODY]
 SERVER = Path(reference_server.__file__).parent
 # The modules that declare behaviours; every other module of the server is a handler (or plumbing).
-CATALOGUE_MODULES = {"hooks", "faults"}
+CATALOGUE_MODULES = {"hooks", "faults", "invariant_faults"}
 
 
 def test_each_fault_is_declared_once_and_names_its_requirements() -> None:
@@ -814,6 +817,15 @@ def _hook_uses(module: str, tree: ast.Module) -> list[HookUse]:
         for call in ast.walk(tree)
         if isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "at" and call.args
     }
+    # `.attached(hooks.X)` only asks whether a behaviour waits there (a layer stepping aside): no decision.
+    asked = {
+        id(call.args[0])
+        for call in ast.walk(tree)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "attached"
+        and call.args
+    }
     uses: list[HookUse] = []
 
     def visit(node: ast.AST, function: str) -> None:
@@ -821,7 +833,12 @@ def _hook_uses(module: str, tree: ast.Module) -> list[HookUse]:
             if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
                 visit(child, child.name)
                 continue
-            if isinstance(child, ast.Attribute) and isinstance(child.value, ast.Name) and child.value.id == "hooks":
+            if (
+                isinstance(child, ast.Attribute)
+                and isinstance(child.value, ast.Name)
+                and child.value.id == "hooks"
+                and id(child) not in asked
+            ):
                 uses.append(HookUse(child.attr, f"{module}.{function}", id(child) in consulted))
             visit(child, function)
 
@@ -930,3 +947,25 @@ def test_clean_server_passes_every_probe(http: httpx.Client) -> None:
 def test_faulty_server_fails_its_probe(faulty: tuple[str, httpx.Client]) -> None:
     name, client = faulty
     assert PROBES[name](client) is False, f"fault {name} did not change the behaviour"
+
+
+def test_an_answer_fault_rewrites_the_answer_the_client_reads() -> None:
+    # Given a server whose profile validation breaks VALIDATION-COMPLETE (is_complete against missing)
+    with running_server(faults=["invariant_validation_complete"]) as url, httpx.Client(base_url=url + "/") as client:
+        user = new_user(client)
+        # When a new user (nothing complete yet) reads it
+        body = user.get("user/profile-validation").json()
+    # Then is_complete no longer agrees with missing, and everything else still matches the schema
+    assert body["missing"] and body["is_complete"] is True
+
+
+def test_answer_faults_name_the_invariant_they_break() -> None:
+    answer_faults = [fault for fault in CATALOGUE if fault.hook is hooks.BREAKING_BODY]
+    spec = yaml.safe_load((SERVER.parent / "spec" / "openapi.yaml").read_text(encoding="utf-8"))
+    pointers = {
+        f"spec:/components/schemas/{name}/x-kesk-invariants/{index}"
+        for name, schema in spec["components"]["schemas"].items()
+        for index, _ in enumerate(schema.get("x-kesk-invariants", []))
+    }
+    assert sorted(breaks for fault in answer_faults for breaks in fault.breaks) == sorted(pointers)
+    assert all(fault.requirements == ("SCHEMA-INVARIANTS",) for fault in answer_faults)

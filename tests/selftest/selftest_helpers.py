@@ -36,6 +36,7 @@ def run_cli(
     *faults: str,
     seed: int = CI.seed,
     select: Sequence[str] = (),
+    extra: Sequence[str] = (),
 ) -> UserRun:
     """`kesk-conformance run --seed S --max-examples N [--fault F] [--select ID] --report-dir DIR --quiet`.
 
@@ -47,7 +48,7 @@ def run_cli(
     for requirement_id in select:
         argv += ["--select", requirement_id]
     capsys.readouterr()
-    code = kesk_conformance([*argv, "--quiet"])
+    code = kesk_conformance([*argv, *extra, "--quiet"])
     output = capsys.readouterr().out
     results = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))
     return UserRun(code, results, re.sub(r"\s+", " ", output))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from selftest_helpers import CI, run_cli
 
+from selftest.answer_faults import answer_faults, caught_on_recorded_run, recorded_answers
 from selftest.targeting import catalogue
 
 pytestmark = pytest.mark.slow
@@ -14,8 +15,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.full_run
 def test_the_clean_server_passes_every_must_requirement(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    # When the full default catalogue runs against a clean reference server
-    run = run_cli(capsys, tmp_path / "first", seed=CI.seed)
+    # When the full default catalogue runs against a clean reference server, every exchange kept as HAR
+    har = tmp_path / "run.har"
+    run = run_cli(capsys, tmp_path / "first", seed=CI.seed, extra=["--har", str(har)])
 
     # Then every requirement of the catalogue ran, every MUST passed, and the run exits 0
     requirements = run.results["requirements"]
@@ -30,3 +32,9 @@ def test_the_clean_server_passes_every_must_requirement(tmp_path: Path, capsys: 
     # and whatever was skipped (SHOULD only, by the line above) says why
     assert [item["id"] for item in requirements if item["outcome"] == "skipped" and not item["reason"].strip()] == []
     assert [item["id"] for item in requirements if item["outcome"] == "error"] == []
+
+    # and every fault that rewrites whole answers (one per x-kesk-invariants rule), applied by the server's own
+    # code to the answers of this run, is reported by the suite's invariant judge on at least one of them
+    caught = caught_on_recorded_run(answer_faults(), list(recorded_answers(har)))
+    assert len(caught) >= 40
+    assert [name for name, where in caught.items() if not where] == []
