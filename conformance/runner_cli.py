@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -18,12 +19,15 @@ from conformance.config import ConfigError, Settings, parse
 from conformance.contract import Contract, bundled_contract
 from conformance.coverage import spec_coverage
 from conformance.expectations import expectation_coverage
+from conformance.invariants import load_invariants
+from conformance.ledger import Ledger, build_ledger
+from conformance.ledger import markdown as ledger_markdown
 from conformance.operations import OperationIndex
 from conformance.requirements import Requirement
 from conformance.results import Outcome, RequirementResult, RunResult
 from conformance.sightings import Sighting
 from conformance.steps import RunRecorder
-from conformance.trace import faults_by_requirement, markdown, trace
+from conformance.trace import fault_breaks, faults_by_requirement, markdown, trace
 
 _OUTCOME_STYLE = {
     Outcome.PASSED: "green",
@@ -185,6 +189,31 @@ def _add_records(result: RunResult, recorder: RunRecorder, contract: Contract, s
                 result.steps[item.requirement.id] = steps
 
 
+def _selected(judges: Sequence[str], include: Sequence[str], exclude: Sequence[str]) -> bool:
+    """A ledger entry is shown when one of its judges matches --select (all, without it) and none --exclude."""
+    if not include and not exclude:
+        return True
+    chosen = [rid for rid in judges if not include or any(fnmatch.fnmatchcase(rid, glob) for glob in include)]
+    return bool(chosen) and not any(fnmatch.fnmatchcase(rid, glob) for rid in judges for glob in exclude)
+
+
+def _list_invariants(contract: Contract, breaks: Mapping[str, tuple[str, ...]], *, as_json: bool) -> None:
+    by_source = {source: name for name, sources in breaks.items() for source in sources}
+    rows = [
+        {**item.as_json(), "faults": [by_source[f"spec:{item.pointer}"]] if f"spec:{item.pointer}" in by_source else []}
+        for item in load_invariants(contract.document)
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=2))
+        return
+    console = Console(highlight=False)
+    for row in rows:
+        console.print(f"[bold]{row['id']}[/bold] ({row['schema']}) {row['message']}")
+        console.print(f"    [dim]{row['rule']}[/dim]")
+        console.print(f"    faults: {', '.join(row['faults']) or 'none'}")  # type: ignore[arg-type]
+    console.print(f"{len(rows)} invariants on {len({row['schema'] for row in rows})} schemas")
+
+
 def _write_records(result: RunResult, recorder: RunRecorder, settings: Settings) -> dict[str, Path]:
     """--har FILE and --export-pytest DIR, when asked for."""
     from conformance.export_pytest import export_pytest
@@ -206,15 +235,19 @@ def list_main(argv: Sequence[str]) -> int:
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     parser.add_argument("--select", action="append", default=[], metavar="GLOB")
     parser.add_argument("--exclude", action="append", default=[], metavar="GLOB")
-    parser.add_argument(
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
         "--trace", action="store_true", help="only the trace: rule -> requirements -> faults, as a markdown table"
     )
-    parser.add_argument(
-        "--clauses", action="store_true", help="only the clause table: clause -> requirements -> faults, as markdown"
+    shown.add_argument(
+        "--ledger",
+        action="store_true",
+        help="only the ledger: every promise of the contract and what judges it (markdown; with --json an array)",
+    )
+    shown.add_argument(
+        "--invariants", action="store_true", help="only the contract's x-kesk-invariants (CEL), with their faults"
     )
     args = parser.parse_args(list(argv))
-    from conformance import clauses  # the contract clause by clause (conformance/clauses.toml)
-
     try:
         operation_ids = OperationIndex(load_spec()).ids()
     except SpecError as exc:
@@ -222,11 +255,18 @@ def list_main(argv: Sequence[str]) -> int:
     selected = catalogue().select(args.select, args.exclude)
     uncovered = catalogue().uncovered(operation_ids)
     faults = faults_by_requirement()
-    clause_rows = clauses.rows(clauses.clauses(), faults)
-    if args.clauses:
-        print(clauses.markdown(clause_rows))
+    contract = bundled_contract()
+    promises = build_ledger(contract, catalogue(), faults, fault_breaks=fault_breaks())
+    if args.ledger:
+        entries = [entry for entry in promises.entries if _selected(entry.judged_by, args.select, args.exclude)]
+        if args.json:
+            print(json.dumps([entry.as_json() for entry in entries], indent=2))
+        else:
+            print(ledger_markdown(Ledger(entries, promises.unused_rows, promises.unknown_requirements)))
+    elif args.invariants:
+        _list_invariants(contract, fault_breaks(), as_json=args.json)
     elif args.trace:
-        print(markdown(trace(bundled_contract(), selected, faults)))
+        print(markdown(trace(contract, selected, faults)))
     elif args.json:
         print(json.dumps([{**item.as_json(), "faults": list(faults.get(item.id, ()))} for item in selected], indent=2))
     else:
@@ -239,7 +279,7 @@ def list_main(argv: Sequence[str]) -> int:
             console.print(f"    [dim]{item.quote}[/dim]")
             console.print(f"    cites: {', '.join(item.cites)}; faults: {', '.join(faults.get(item.id, ())) or 'none'}")
             console.print(f"    operations: {', '.join(item.operations)}")
-        rows = trace(bundled_contract(), selected, faults)
+        rows = trace(contract, selected, faults)
         console.print("\n[bold]Trace[/bold] (rule -> requirements -> faults that must make them fail)")
         for row in rows:
             if not row.requirements and (args.select or args.exclude):
@@ -247,7 +287,11 @@ def list_main(argv: Sequence[str]) -> int:
             requirements, faults_named = ", ".join(row.requirements) or "NONE", ", ".join(row.faults) or "none"
             console.print(f"  {row.rule or '(no rule)'} -> {requirements} -> {faults_named}")
         console.print(f"{len(selected)} requirements; operations covered by none: {', '.join(uncovered) or 'none'}")
-        console.print(clauses.share_line(clause_rows))
+        console.print(promises.line())
+        console.print(
+            f"expectations: {promises.expected} of {promises.expectable} documented answers required by a check "
+            "in the default run (conformance/expectations.json)"
+        )
     if uncovered:
         print(f"kesk-conformance: no requirement covers {', '.join(uncovered)}", file=sys.stderr)
         return 1

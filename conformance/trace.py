@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from conformance.contract import Contract
 from conformance.requirements import Requirement
 
-__all__ = ["TraceRow", "faults_by_requirement", "markdown", "trace"]
+__all__ = ["TraceRow", "fault_breaks", "faults_by_requirement", "markdown", "trace"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -33,6 +33,13 @@ def faults_by_requirement() -> dict[str, tuple[str, ...]]:
         for requirement_id in fault.requirements:
             found.setdefault(requirement_id, []).append(fault.name)
     return {key: tuple(names) for key, names in found.items()}
+
+
+def fault_breaks() -> dict[str, tuple[str, ...]]:
+    """Fault name -> the ledger sources (promises of the contract) it breaks, as the reference server says."""
+    from reference_server.faults import CATALOGUE  # reported on, never used to judge
+
+    return {fault.name: tuple(fault.breaks) for fault in CATALOGUE if fault.breaks}
 
 
 def trace(

@@ -27,13 +27,14 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
 # What the installed kit reads at run time, beside its modules (the lookups in conformance/_spec.py,
-# reference_server/contract.py, conformance/checks/schemathesis_engine.py, shards.py, clauses.py).
+# reference_server/contract.py, conformance/checks/schemathesis_engine.py, shards.py, ledger.py).
 WHEEL_DATA = (
     "conformance/_spec/openapi.yaml",
     "conformance/_spec/test-support.yaml",
     "conformance/schemathesis.toml",
     "conformance/costs.json",
-    "conformance/clauses.toml",
+    "conformance/ledger.toml",
+    "conformance/expectations.json",
     "strategies/py.typed",
 )
 SELECTION = "AUTH-401-*"  # a few quick requirements: enough to prove the run works, not the suite

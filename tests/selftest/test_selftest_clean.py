@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from selftest_helpers import CI, run_cli
 
+from conformance.ledger import recorded_expectations
 from selftest.answer_faults import answer_faults, caught_on_recorded_run, recorded_answers
 from selftest.targeting import catalogue
 
@@ -38,3 +39,10 @@ def test_the_clean_server_passes_every_must_requirement(tmp_path: Path, capsys: 
     caught = caught_on_recorded_run(answer_faults(), list(recorded_answers(har)))
     assert len(caught) >= 40
     assert [name for name, where in caught.items() if not where] == []
+    # and every documented answer the ledger says a check requires (conformance/expectations.json, recorded from a
+    # default run) was required by that check in this run too: the ledger claims no judge a run does not show
+    required = run.results["coverage"]["expectations"]["by"]
+    claimed = recorded_expectations()
+    assert {label: sorted(set(ids) - set(required.get(label, ()))) for label, ids in claimed.items()} == {
+        label: [] for label in claimed
+    }
