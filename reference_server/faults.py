@@ -10,6 +10,7 @@ kind of object at the same hooks.
 
 from __future__ import annotations
 
+import difflib
 import re
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -948,7 +949,10 @@ def fault_names() -> tuple[str, ...]:
 
 class UnknownFaultError(ValueError):
     def __init__(self, name: str) -> None:
-        super().__init__(f"unknown fault {name!r}; valid faults: {', '.join(sorted(_BY_NAME))}")
+        # The catalogue holds hundreds of faults: name the closest ones, and where the whole list is.
+        close = difflib.get_close_matches(name, list(_BY_NAME), n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        super().__init__(f"unknown fault {name!r}; {hint}`kesk-conformance faults` lists the {len(_BY_NAME)} faults")
         self.name = name
 
 

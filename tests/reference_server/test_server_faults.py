@@ -929,8 +929,10 @@ def test_a_variant_is_the_same_kind_of_object_at_the_same_hooks() -> None:
 
 
 def test_unknown_fault_names_are_refused() -> None:
-    with pytest.raises(UnknownFaultError, match="valid faults: auth_ignored"):
-        FaultSet.of(["no_such_fault"])
+    with pytest.raises(
+        UnknownFaultError, match=r"unknown fault 'two_primary'; did you mean two_primaries.*faults` lists"
+    ):
+        FaultSet.of(["two_primary"])
 
 
 @pytest.fixture(params=FAULT_NAMES)
