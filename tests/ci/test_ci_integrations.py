@@ -191,8 +191,19 @@ def github(tmp_path_factory: pytest.TempPathFactory) -> GitHubRunner:
     action = yaml.safe_load(ACTION.read_text(encoding="utf-8"))
     venv_reusing_this_environment(temp / "kesk-conformance-venv")
     runner = GitHubRunner(action=action, temp=temp, base=base)
-    runner.installed = runner.run("install", {}, only_install=True)  # the action's install step, once
+    runner.installed = runner.run("install", {}, only_install=True)  # the action's install step
     return runner
+
+
+@pytest.fixture(scope="module")
+def preinstalled(tmp_path_factory: pytest.TempPathFactory) -> GitHubRunner:
+    """A runner whose virtualenv already holds the kit (this environment, as a cached virtualenv would), so
+    that only the first test pays for an install."""
+    base = tmp_path_factory.mktemp("github-preinstalled")
+    temp = base / "runner-temp"
+    temp.mkdir()
+    (temp / "kesk-conformance-venv").symlink_to(Path(sys.prefix), target_is_directory=True)
+    return GitHubRunner(action=yaml.safe_load(ACTION.read_text(encoding="utf-8")), temp=temp, base=base)
 
 
 @pytest.fixture(scope="module")
@@ -255,13 +266,13 @@ def test_the_action_installs_the_kit_runs_it_and_leaves_reports_and_a_summary(
 
 
 def test_the_action_fails_on_a_must_violation_and_still_uploads_the_reports(
-    github: GitHubRunner, faulty_server: str
+    preinstalled: GitHubRunner, faulty_server: str
 ) -> None:
     # Given a server that answers without a token
-    kit_bin = github.temp / "kesk-conformance-venv" / "bin"
+    kit_bin = preinstalled.temp / "kesk-conformance-venv" / "bin"
 
     # When the action runs against it
-    run = github.run("faulty", staging_inputs(faulty_server, kit_bin))
+    run = preinstalled.run("faulty", staging_inputs(faulty_server, kit_bin))
 
     # Then the step fails (exit 1) with an annotation, and the reports are there for the upload
     assert run.returncode == 1, run.log[-4000:]
@@ -274,14 +285,16 @@ def test_the_action_fails_on_a_must_violation_and_still_uploads_the_reports(
     assert run.outputs["exit-code"] == "1"
 
 
-def test_the_action_passes_known_failures_and_min_coverage_to_the_kit(github: GitHubRunner, faulty_server: str) -> None:
+def test_the_action_passes_known_failures_and_min_coverage_to_the_kit(
+    preinstalled: GitHubRunner, faulty_server: str
+) -> None:
     # Given the failure listed as known, and a coverage floor the small selection cannot reach
-    kit_bin = github.temp / "kesk-conformance-venv" / "bin"
-    known = github.base / "known.toml"
+    kit_bin = preinstalled.temp / "kesk-conformance-venv" / "bin"
+    known = preinstalled.base / "known.toml"
     known.write_text('[[known]]\nrequirement = "AUTH-401-MISSING"\nreason = "fixed next release"\n', "utf-8")
 
     # When the action runs with both
-    run = github.run(
+    run = preinstalled.run(
         "known", staging_inputs(faulty_server, kit_bin, **{"known-failures": str(known), "min-coverage": "99"})
     )
 
@@ -296,12 +309,14 @@ def test_the_action_passes_known_failures_and_min_coverage_to_the_kit(github: Gi
     assert "::error title=AUTH-401-MISSING" not in run.log
 
 
-def test_the_action_reports_a_configuration_mistake_in_the_summary(github: GitHubRunner, clean_server: str) -> None:
+def test_the_action_reports_a_configuration_mistake_in_the_summary(
+    preinstalled: GitHubRunner, clean_server: str
+) -> None:
     # Given a coverage floor that is not a percentage
-    kit_bin = github.temp / "kesk-conformance-venv" / "bin"
+    kit_bin = preinstalled.temp / "kesk-conformance-venv" / "bin"
 
     # When the action runs
-    run = github.run("mistake", staging_inputs(clean_server, kit_bin, **{"min-coverage": "150"}))
+    run = preinstalled.run("mistake", staging_inputs(clean_server, kit_bin, **{"min-coverage": "150"}))
 
     # Then it exits 2 with the kit's one line, writes no results, and the summary and an annotation say so
     assert run.returncode == 2
