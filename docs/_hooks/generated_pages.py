@@ -150,26 +150,15 @@ def render_requirements(kesk: Kesk) -> str:
 
 def render_trace(kesk: Kesk) -> str:
     lines = [
-        "# Trace and clauses",
+        "# Trace: rules, requirements, faults",
         "",
-        GENERATED_NOTE.format(command="list --trace` and `kesk-conformance list --clauses"),
+        GENERATED_NOTE.format(command="list --trace"),
         "Every rule of the contract's `x-kesk-rules` has a requirement, every requirement cites what it "
         "enforces, and every requirement has a fault that must make it fail (`tests/conformance/test_catalogue.py` "
         "fails otherwise). Requirements that enforce a sentence of the upstream reference or an element of the "
         "spec rather than a rule are on the last row.",
         "",
-        "## Rule, requirements, faults",
-        "",
         kesk("list", "--trace").strip(),
-        "",
-        "## Clauses",
-        "",
-        'A rule is several promises, and field descriptions promise too (an order, a "null unless", a count '
-        "that agrees with the items). `conformance/clauses.toml` splits the contract into clauses, each naming the "
-        "requirements that check it; a clause counts as covered when one of them has a seeded fault that makes it "
-        "fail. `kesk-conformance list` prints the share.",
-        "",
-        kesk("list", "--clauses").strip(),
     ]
     return "\n".join(lines) + "\n"
 
