@@ -1,6 +1,6 @@
 """Mutation analysis: the suite and bare Schemathesis against the clean reference server and each seeded fault.
 
-    python -m selftest.detection [--profile ci|full] [--out reports/detection.json] [--readme-table]
+    python -m selftest.detection [--profile ci|full] [--out reports/detection.json] [--markdown]
 
 For the clean server and for every fault of `reference_server.faults.CATALOGUE`:
 
@@ -13,7 +13,7 @@ For the clean server and for every fault of `reference_server.faults.CATALOGUE`:
   Caught means exit status 1.
 
 Runs go to a pool of worker processes (one suite run and one `st run` per task). Writes the JSON
-report and, with --readme-table, the table between the README's detection-table markers.
+report and, with --markdown, prints it as a markdown table (the measurements page of the docs quotes it).
 """
 
 from __future__ import annotations
@@ -39,14 +39,11 @@ __all__ = [
     "Profile",
     "main",
     "render_table",
-    "replace_readme_section",
     "run_detection",
     "suite_verdict",
     "summarise",
 ]
 
-MARK_START = "<!-- detection-table:start -->"
-MARK_END = "<!-- detection-table:end -->"
 CLEAN = "(clean)"
 
 
@@ -271,7 +268,7 @@ def _caught_word(name: str | None, suite: dict[str, Any]) -> str:
     return "caught" if suite["caught"] else "MISSED"
 
 
-# ---- the README table --------------------------------------------------------------------------
+# ---- the markdown table --------------------------------------------------------------------------
 
 
 def _yes_no(value: bool | None) -> str:
@@ -279,7 +276,7 @@ def _yes_no(value: bool | None) -> str:
 
 
 def render_table(report: dict[str, Any]) -> str:
-    """The README section: fault | requirement | suite caught | requests until caught | bare Schemathesis caught."""
+    """The markdown section: fault | requirement | suite caught | requests until caught | bare Schemathesis caught."""
     summary = report["summary"]
     clean = report["clean"]
     st_clean = clean.get("schemathesis")
@@ -343,7 +340,7 @@ def render_table(report: dict[str, Any]) -> str:
     ci = PROFILES["ci"]
     lines += [
         "",
-        f"Regenerate with `python -m selftest.detection --profile {report['profile']} --readme-table` "
+        f"Regenerate with `python -m selftest.detection --profile {report['profile']} --markdown` "
         f"(writes `reports/detection.json`; {report['wall_time_s'] / 60:.0f} min here, 2 worker processes). "
         f"`make test` runs a targeted self-test on every submission at the CI budget (`tests/selftest/`, "
         f"`--max-examples {ci.max_examples}`, seed {ci.seed}): each fault against the requirements that can see "
@@ -361,15 +358,6 @@ def _fmt(value: float | int | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
-def replace_readme_section(readme: str, section: str) -> str:
-    """Put section between the detection-table markers (appended with them at the end when missing)."""
-    block = f"{MARK_START}\n{section.rstrip()}\n{MARK_END}"
-    start, end = readme.find(MARK_START), readme.find(MARK_END)
-    if start < 0 or end < start:
-        return readme.rstrip("\n") + "\n\n" + block + "\n"
-    return readme[:start] + block + readme[end + len(MARK_END) :]
-
-
 # ---- command line ------------------------------------------------------------------------------
 
 
@@ -377,7 +365,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m selftest.detection", description=__doc__.split("\n\n")[0])
     parser.add_argument("--profile", choices=sorted(PROFILES), default="full")
     parser.add_argument("--out", default=str(REPO / "reports" / "detection.json"))
-    parser.add_argument("--readme-table", action="store_true", help="rewrite the README's detection table")
+    parser.add_argument("--markdown", action="store_true", help="print the report as a markdown table")
     parser.add_argument("--from-report", action="store_true", help="only render the table from --out; run nothing")
     parser.add_argument("--workers", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--fault", action="append", help="only this fault (repeatable); default: the catalogue")
@@ -399,10 +387,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{summary['faults']}; requests until caught: median {_fmt(summary['median_requests_until_caught'])}, "
         f"max {_fmt(summary['max_requests_until_caught'])}"
     )
-    if args.readme_table:
-        readme = REPO / "README.md"
-        readme.write_text(replace_readme_section(readme.read_text(encoding="utf-8"), render_table(report)))
-        print(f"updated: {readme}")
+    if args.markdown:
+        print(render_table(report))
     return 0
 
 

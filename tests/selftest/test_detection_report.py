@@ -1,4 +1,4 @@
-"""The detection tool's pure parts: judging a run, the summary, the README table and its markers."""
+"""The detection tool's pure parts: judging a run, the summary and the markdown table."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from selftest.detection import MARK_END, MARK_START, render_table, replace_readme_section, suite_verdict, summarise
+from selftest.detection import render_table, suite_verdict, summarise
 
 
 def _requirement(rid: str, outcome: str, requests: int, *numbers: int, level: str = "MUST") -> dict[str, Any]:
@@ -119,16 +119,3 @@ def test_the_table_has_one_row_per_fault_with_both_columns() -> None:
     assert "| fault | requirement | suite: caught | requests until caught | bare Schemathesis: caught |" in table
     assert "the suite 2/3, bare Schemathesis 1/3" in table
     assert "Missed by the suite: `nfc_expired_accepted`." in table
-
-
-def test_the_table_replaces_only_what_is_between_the_markers() -> None:
-    readme = f"# Title\n\nbefore\n\n{MARK_START}\nold table\n{MARK_END}\n\nafter\n"
-    updated = replace_readme_section(readme, "new table")
-    assert updated == f"# Title\n\nbefore\n\n{MARK_START}\nnew table\n{MARK_END}\n\nafter\n"
-    # and rendering twice changes nothing more
-    assert replace_readme_section(updated, "new table") == updated
-
-
-def test_the_section_is_appended_with_its_markers_when_they_are_missing() -> None:
-    updated = replace_readme_section("# Title\n\ntext\n", "new table")
-    assert updated == f"# Title\n\ntext\n\n{MARK_START}\nnew table\n{MARK_END}\n"

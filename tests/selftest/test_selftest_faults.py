@@ -7,7 +7,7 @@ with a curl line, and no other selected MUST requirement may fail unless `ALSO_F
 
 One lifecycle fault also runs against the full default catalogue, twice with one seed, so that a fault is
 shown caught among everything else the suite does, the same way each time; `python -m selftest.detection`
-runs every fault that way (reports/detection.json and the README table).
+runs every fault that way (reports/detection.json; `--markdown` prints its table).
 """
 
 from __future__ import annotations
