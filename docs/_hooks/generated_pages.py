@@ -175,10 +175,6 @@ def render_faults(kesk: Kesk) -> str:
         "see it and asserts that exactly its named requirements fail, with a curl line and no token shown; one "
         "runs against the full catalogue, twice with one seed.",
         "",
-        "`STATEFUL-USE-AFTER-FREE` and `STATEFUL-RESOURCE-AVAILABLE` are judged in Schemathesis' stateful phase, "
-        "whose random walks reach the faulty chain on some seeds only: the self-test allows, and does not require, "
-        "those two to fail on the faults that name them beside other requirements.",
-        "",
         "| fault | requirements that must fail | the bug |",
         "|---|---|---|",
     ]
@@ -214,11 +210,63 @@ def render_variants(kesk: Kesk) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_ledger(kesk: Kesk) -> str:
+    entries: list[dict[str, Any]] = json.loads(kesk("list", "--ledger", "--json"))
+    kinds = ("description", "response", "rule", "general")
+    judged = sum(1 for entry in entries if entry["judged_by"])
+    lines = [
+        "# Ledger: every promise of the contract",
+        "",
+        GENERATED_NOTE.format(command="list --ledger --json"),
+        f"{len(entries)} promises of `spec/openapi.yaml`, enumerated by code ([the oracle](../oracle.md)); "
+        f"{judged} ({100 * judged / len(entries):.1f}%) are judged by an invariant or a requirement, each of the rest "
+        "says why nothing outside the server can judge it.",
+        "",
+        "| kind | promises | judged |",
+        "|---|---|---|",
+    ]
+    for kind in kinds:
+        of_kind = [entry for entry in entries if entry["kind"] == kind]
+        lines.append(f"| {kind} | {len(of_kind)} | {sum(1 for entry in of_kind if entry['judged_by'])} |")
+    for kind in kinds:
+        header = "| source | promise | judged by | faults | why not judged |"
+        lines += ["", f"## {kind}", "", header, "|---|---|---|---|---|"]
+        for entry in (entry for entry in entries if entry["kind"] == kind):
+            lines.append(
+                f"| `{_cell(entry['source'])}` | {_cell(entry['text'])} | {_code_list(entry['judged_by'])} "
+                f"| {_code_list(entry['faults'], _fault_link('faults.md'))} | {_cell(entry['reason'] or '')} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
+def render_invariants(kesk: Kesk) -> str:
+    invariants: list[dict[str, Any]] = json.loads(kesk("list", "--invariants", "--json"))
+    lines = [
+        "# Invariants",
+        "",
+        GENERATED_NOTE.format(command="list --invariants --json"),
+        f"{len(invariants)} `x-kesk-invariants` of the contract, in CEL ([the oracle](../oracle.md)): "
+        "`SCHEMA-INVARIANTS` judges every object of every answer against the invariants of its schema. Each has "
+        "a seeded fault that breaks it.",
+        "",
+        "| invariant | schema | rule | promise | fault |",
+        "|---|---|---|---|---|",
+    ]
+    for item in invariants:
+        lines.append(
+            f"| <a id=\"{item['id']}\"></a>`{item['id']}` | `{item['schema']}` | `{_cell(item['rule'])}` "
+            f"| {_cell(item['message'])} | {_code_list(item['faults'], _fault_link('faults.md'))} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 PAGES: tuple[GeneratedPage, ...] = (
     GeneratedPage("reference/requirements.md", render_requirements),
     GeneratedPage("reference/trace.md", render_trace),
     GeneratedPage("reference/faults.md", render_faults),
     GeneratedPage("reference/variants.md", render_variants),
+    GeneratedPage("reference/ledger.md", render_ledger),
+    GeneratedPage("reference/invariants.md", render_invariants),
 )
 
 
