@@ -254,7 +254,7 @@ def render_invariants(kesk: Kesk) -> str:
     ]
     for item in invariants:
         lines.append(
-            f"| <a id=\"{item['id']}\"></a>`{item['id']}` | `{item['schema']}` | `{_cell(item['rule'])}` "
+            f'| <a id="{item["id"]}"></a>`{item["id"]}` | `{item["schema"]}` | `{_cell(item["rule"])}` '
             f"| {_cell(item['message'])} | {_code_list(item['faults'], _fault_link('faults.md'))} |"
         )
     return "\n".join(lines) + "\n"
