@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import phonenumbers
 
-from . import hooks
+from . import hooks, misanswers
 from .errors import ApiError, SeededServerError
 from .hooks import Behaviour, ContactCall, ContactRefusal, Hook, Lookup, NfcChecks, OtpAttempt
 
@@ -918,6 +918,10 @@ CATALOGUE: tuple[Fault[Any, Any], ...] = (
         apply=_force(False),
     ),
 )
+
+# Generated from the contract (misanswers.py): each documented 400/415/422/404 refusal of each operation, answered
+# otherwise, unless a fault above already breaks that promise.
+CATALOGUE += misanswers.faults(Fault, CATALOGUE)
 
 _BY_NAME = {fault.name: fault for fault in CATALOGUE}
 
