@@ -44,7 +44,7 @@ from strategies import Invalid, invalid_request_bodies
 __all__ = ["REQUIREMENTS", "schema_refusals"]
 
 _NOT_OBJECTS = (b"null", b"true", b"1", b'"kesk"')  # every kind of JSON value but an object (and an array, below)
-_WRONG_TYPES = ("kesk", "1.5")  # path and query values a numeric parameter cannot be read as
+_WRONG_TYPES = ("kesk", "1.5")  # path and query values an integer parameter cannot be read as
 _OTHER_MEDIA_TYPES = ("text/plain; charset=utf-8", "application/x-www-form-urlencoded")
 
 
@@ -100,7 +100,7 @@ def _unreadable_bodies(sample: Any) -> Iterator[tuple[str, bytes]]:
 def unreadable_requests_are_refused(ctx: CheckContext) -> None:
     """To every operation that documents 400 malformed_request: a body cut short, one holding NaN, and JSON of
     every kind but an object (each where a well-formed body would be judged: staged through the contract's
-    links); every numeric path or query parameter as a word and as a fraction (with the example body)."""
+    links); every integer path or query parameter as a word and as a fraction (with the example body)."""
     user = _body_user(ctx)
     stages = _stages(ctx, user)
     probed: set[str] = set()
@@ -112,7 +112,7 @@ def unreadable_requests_are_refused(ctx: CheckContext) -> None:
                 exchange = _send_body(ctx, op, user, stages, body, media_type)
                 ctx.require_answer(exchange, 400, code="malformed_request", what=what, hint=_HINT_400)
         for parameter in parameters(ctx.operations, op):
-            if parameter.schema.get("type") not in ("integer", "number"):
+            if parameter.schema.get("type") != "integer":
                 continue
             for value in _WRONG_TYPES:
                 path_params = sample_path_parameters(op.path_parameters)
@@ -201,7 +201,7 @@ def schema_refusals(model: str, seed_value: int) -> list[Invalid]:
 )
 def schema_violations_are_refused(ctx: CheckContext) -> None:
     """To every operation that documents 422 validation_failed: `strategies`' invalid bodies of its model that
-    the schema refuses, one or two per kind of defect (where a valid body would be judged), and every numeric
+    the schema refuses, one or two per kind of defect (where a valid body would be judged), and every integer
     query parameter one below its minimum and one above its maximum."""
     user = _body_user(ctx)
     stages = _stages(ctx, user)
