@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import phonenumbers
 
-from . import hooks
+from . import hooks, misanswers
 from .errors import ApiError, SeededServerError
 from .hooks import Behaviour, ContactCall, ContactRefusal, Hook, Lookup, NfcChecks, OtpAttempt
 from .invariant_faults import invariant_breakers
@@ -939,6 +939,10 @@ def _invariant_faults() -> tuple[Fault[Any, Any], ...]:
 
 
 CATALOGUE += _invariant_faults()
+
+# Generated from the contract (misanswers.py): each documented 400/415/422/404 refusal of each operation, answered
+# otherwise, unless a fault above already breaks that promise.
+CATALOGUE += misanswers.faults(Fault, CATALOGUE)
 
 _BY_NAME = {fault.name: fault for fault in CATALOGUE}
 

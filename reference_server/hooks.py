@@ -35,6 +35,7 @@ __all__ = [
     "Lookup",
     "NfcChecks",
     "OtpAttempt",
+    "Refusal",
     "Switchboard",
 ]
 
@@ -103,6 +104,14 @@ class NfcChecks:
     mrz_check_digits: bool = True
     document_expiry: bool = True
     data_integrity: bool = True
+
+
+@dataclass(slots=True, frozen=True)
+class Refusal:
+    """Where a refused request went: its method and the route's path template, as the contract writes it."""
+
+    method: str  # "POST"
+    route: str  # "/user/emails/{email_id}/verify"
 
 
 class OtpAttempt(Protocol):
@@ -326,6 +335,12 @@ APP_ALLOWED_METHODS_EVERY_ROUTE: Hook[bool, None] = Hook(
 BREAKING_BODY: Hook[Any, Any] = Hook(
     "breaking.edit_body.value",
     "the parsed JSON body of an answer about to be sent, with its request (breaking.BodySite); unchanged",
+)
+
+WEB_REFUSED_ANSWER: Hook[ApiError, Refusal] = Hook(
+    "web.refused.answer",
+    "the ErrorResponse a refused request gets (the refusal as raised, from authentication to the last domain rule); "
+    "the context: the route it reached",
 )
 
 # Every hook point, in the order written above (read off this module, so none can be left out).

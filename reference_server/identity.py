@@ -187,6 +187,8 @@ def _data_groups(fields: Fields) -> dict[str, bytes]:
 
 def _declared_hashes(security: Fields) -> dict[str, str]:
     hashes = security.object("data_group_hashes")
+    if isinstance(security.raw("data_group_hashes"), dict) and not hashes.names():
+        security.problem("data_group_hashes", "must hash at least one data group")  # minProperties: 1
     declared: dict[str, str] = {}
     for key in hashes.names():
         value = hashes.string(key, min_length=1, max_length=128, pattern=_HEX)

@@ -13,10 +13,13 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from . import hooks
 from .errors import ApiError, FieldProblem, SeededServerError
+from .hooks import Refusal
 
 if TYPE_CHECKING:
     from .contract import Limits
+    from .state import ServerState
 
 __all__ = [
     "JSON_MEDIA_TYPE",
@@ -27,6 +30,7 @@ __all__ = [
     "page_params",
     "path_id",
     "read_json_object",
+    "refused",
 ]
 
 JSON_MEDIA_TYPE = "application/json; charset=utf-8"
@@ -35,6 +39,7 @@ INT32_MAX = 2**31 - 1  # `page` is an int32 in the contract
 _log = logging.getLogger("reference_server")
 _DIGITS = re.compile(r"^[0-9]+$")
 _SIGNED_INT = re.compile(r"^[+-]?[0-9]+$")
+_CONVERTER = re.compile(r"{(\w+):\w+}")  # Starlette's "{filename:path}" is the contract's "{filename}"
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -63,7 +68,7 @@ def endpoint(handler: Handler) -> Handler:
         try:
             return await handler(request)
         except ApiError as error:
-            return error_response(error)
+            return error_response(refused(request, error))
         except SeededServerError:
             return json_response({"code": "internal_error", "message": "Internal server error."}, 500)
         except Exception:
@@ -73,6 +78,16 @@ def endpoint(handler: Handler) -> Handler:
 
     wrapped.__name__ = handler.__name__
     return wrapped
+
+
+def refused(request: Request, error: ApiError) -> ApiError:
+    """The answer a refused request gets: `error` as raised, unless a behaviour answers its route otherwise."""
+    state: ServerState | None = getattr(request.app.state, "server", None)
+    path = getattr(request.scope.get("route"), "path", None)
+    if state is None or not isinstance(path, str):
+        return error
+    refusal = Refusal(request.method, _CONVERTER.sub(r"{\1}", path))
+    return state.at(hooks.WEB_REFUSED_ANSWER, error, refusal)
 
 
 async def read_json_object(request: Request) -> dict[str, Any]:

@@ -22,24 +22,10 @@ _CITES = ("rule:OWNER-SCOPE", "spec:/components/responses/NotFound")
 _HINT = "Scope every lookup by the authenticated user, and answer a foreign id like a missing one"
 
 
-def _signature(exchange: Exchange) -> tuple[int, object]:
-    body = exchange.json()
-    return exchange.status, body.get("code") if isinstance(body, dict) else None
-
-
-_NOT_FOUND = (404, "not_found")  # OWNER-SCOPE: "answered exactly like a missing one (404 not_found)"
-
-
-def _same_as_missing(ctx: CheckContext, operation_id: str, foreign: Exchange, missing: Exchange) -> None:
-    if _signature(foreign) != _signature(missing) or _signature(foreign) != _NOT_FOUND:
-        status, code = _signature(missing)
-        ctx.fail(
-            operation=operation_id,
-            expected=f"user B gets exactly 404 not_found, as for a missing id (which got {status} {code})",
-            actual=ctx.actual(foreign),
-            hint=_HINT,
-            exchange=foreign,
-        )
+def _same_as_missing(ctx: CheckContext, foreign: Exchange, missing: Exchange) -> None:
+    """OWNER-SCOPE: another user's id is "answered exactly like a missing one (404 not_found)": both are required."""
+    ctx.require_answer(foreign, 404, code="not_found", what="user B sends user A's id", hint=_HINT)
+    ctx.require_answer(missing, 404, code="not_found", what="user B sends an id that never existed", hint=_HINT)
 
 
 def _unchanged(
@@ -83,7 +69,7 @@ def _contact_probe(ctx: CheckContext, kind: str, operations: tuple[str, ...]) ->
         body = {"token": "000000"} if operation_id.startswith("verify") else None
         foreign = ctx.call(operation_id, user=intruder, path_params={param: resource["id"]}, json_body=body)
         missing = ctx.call(operation_id, user=intruder, path_params={param: MISSING_ID}, json_body=body)
-        _same_as_missing(ctx, operation_id, foreign, missing)
+        _same_as_missing(ctx, foreign, missing)
         _unchanged(ctx, operation_id, owner, read, {param: resource["id"]}, resource)
 
 
@@ -186,7 +172,7 @@ def favourite_removal_is_scoped(ctx: CheckContext) -> None:
     product = add_favourite(ctx, owner)
     foreign = ctx.call("removeFavouriteProduct", user=intruder, path_params={"id": product})
     missing = ctx.call("removeFavouriteProduct", user=intruder, path_params={"id": MISSING_ID})
-    _same_as_missing(ctx, "removeFavouriteProduct", foreign, missing)
+    _same_as_missing(ctx, foreign, missing)
     if _page_holding(ctx, "listFavouriteProducts", owner, "product_id", product) is None:
         ctx.fail(
             operation="removeFavouriteProduct",
@@ -217,7 +203,7 @@ def fcm_unregister_is_scoped(ctx: CheckContext) -> None:
     )
     foreign = ctx.call("unregisterFcmToken", user=intruder, path_params={"fcm_token": token})
     missing = ctx.call("unregisterFcmToken", user=intruder, path_params={"fcm_token": ctx.unique("fcm_missing_")})
-    _same_as_missing(ctx, "unregisterFcmToken", foreign, missing)
+    _same_as_missing(ctx, foreign, missing)
     ctx.expect_status(
         ctx.call("unregisterFcmToken", user=owner, path_params={"fcm_token": token}),
         200,
@@ -242,7 +228,7 @@ def export_download_is_scoped(ctx: CheckContext) -> None:
     foreign = ctx.call("downloadExport", user=intruder, path_params={"filename": filename})
     missing_name = "kesk-export-" + ctx.unique("x").ljust(43, "x")[:43] + ".json"
     missing = ctx.call("downloadExport", user=intruder, path_params={"filename": missing_name})
-    _same_as_missing(ctx, "downloadExport", foreign, missing)
+    _same_as_missing(ctx, foreign, missing)
     ctx.expect_status(
         ctx.call("downloadExport", user=owner, path_params={"filename": filename}),
         200,
@@ -298,7 +284,7 @@ def verified_contacts_are_scoped(ctx: CheckContext) -> None:
             body = {"token": "000000"} if operation_id.startswith("verify") else None
             foreign = ctx.call(operation_id, user=intruder, path_params={param: resource["id"]}, json_body=body)
             missing = ctx.call(operation_id, user=intruder, path_params={param: MISSING_ID}, json_body=body)
-            _same_as_missing(ctx, operation_id, foreign, missing)
+            _same_as_missing(ctx, foreign, missing)
             _unchanged(ctx, operation_id, owner, f"getUser{noun}", {param: resource["id"]}, resource)
 
 

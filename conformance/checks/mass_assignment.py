@@ -33,6 +33,8 @@ def _judge(ctx: CheckContext, operation_id: str, read: str, param: str, body: di
         return
     answer = created.json() or {}
     stored = ctx.call(read, user=ctx.user_a, path_params={param: answer.get("id")})
+    if not ctx.expect_status(stored, 200, what="the new resource reads back by its id", hint=_HINT):
+        return
     for source, values in (("the create answer", answer), ("a later read", stored.json() or {})):
         applied = [
             name

@@ -21,16 +21,8 @@ def sensitive_requests_need_a_verified_email(ctx: CheckContext) -> None:
     user = ctx.unverified_user()
     for operation_id in ("requestAccountDeletion", "requestDataExport"):
         exchange = ctx.call(operation_id, user=user, json_body={})
-        body = exchange.json()
-        code = body.get("code") if isinstance(body, dict) else None
-        if exchange.status != 403 or code != "verification_required":
-            ctx.fail(
-                operation=operation_id,
-                expected="403 verification_required: the OTP could only go to an unverified address",
-                actual=ctx.actual(exchange),
-                hint=_HINT,
-                exchange=exchange,
-            )
+        what = "a user whose primary email is unverified (the OTP could only go there)"
+        ctx.require_answer(exchange, 403, code="verification_required", what=what, hint=_HINT)
 
 
 REQUIREMENTS = (sensitive_requests_need_a_verified_email,)

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 SPEC = Path(__file__).resolve().parents[2] / "spec" / "openapi.yaml"
 # Requirements whose verdict depends on a limit, and some whose verdict must not.
-_SELECTION = ("PAGINATION-*", "GDPR-*", "OTP-BRUTE-FORCE", "BOLA-*", "FAVOURITE-*")
+_SELECTION = ("PAGINATION-*", "GDPR-*", "OTP-BRUTE-FORCE", "BOLA-*", "FAVOURITE-*", "ANSWER-422-VALIDATION")
 _EDITS = {
     "  otp_max_attempts: 5\n": "  otp_max_attempts: 3\n",
     "  otp_ttl_s: 600\n": "  otp_ttl_s: 300\n",
@@ -60,12 +60,13 @@ def test_the_edited_contract_against_the_default_server_fails_the_right_requirem
         # When the suite judges it by the edited contract
         code, verdicts = _run(tmp_path, "--base-url", base_url, "--test-support", base_url, "--spec", str(edited))
     # Then only requirements whose limit differs fail: 5 attempts allowed where 3 are, per_page 51 accepted
-    # where 50 is the maximum; and in the deletion machine (which stops at its first violation) an OTP still
+    # where 50 is the maximum (by the pagination machine and by the required 422 above the edited maximum); and
+    # in the deletion machine (which stops at its first violation) an OTP still
     # good after the 5 minutes the edited contract gives it, or a deletion scheduled 30 days ahead, not 14;
     # and the export OTP still good after 5 minutes
     failed = {rid for rid, outcome in verdicts.items() if outcome == "failed"}
     deletion = {"GDPR-OTP-EXPIRY", "GDPR-DELETION-FLOW"}
-    limits = {"OTP-BRUTE-FORCE", "PAGINATION-BOUNDS", "GDPR-EXPORT-OTP-EXPIRY"}
+    limits = {"OTP-BRUTE-FORCE", "PAGINATION-BOUNDS", "GDPR-EXPORT-OTP-EXPIRY", "ANSWER-422-VALIDATION"}
     assert limits <= failed <= limits | deletion
     assert failed & deletion
     assert code == 1

@@ -97,7 +97,7 @@ def test_replay_still_fails_against_the_faulty_server(failed_run: tuple[Path, di
     # Then
     assert done.returncode == 1, done.stderr + done.stdout
     assert f"{REQUIREMENT} still fails" in done.stdout
-    assert "GET /user/profile-validation as none -> 200  STILL FAILS (expected 401)" in done.stdout
+    assert "GET /user/profile-validation as none -> 200  STILL FAILS (expected 401 unauthorized)" in done.stdout
 
 
 def test_replay_passes_against_the_clean_server(failed_run: tuple[Path, dict[str, Any], list[str]]) -> None:

@@ -78,8 +78,9 @@ def test_dg1_must_equal_the_mrz(alice: User) -> None:
         lambda p: p["data_groups"].__setitem__("DG3", "not base64!"),
         lambda p: p["security_object"].__setitem__("hash_algorithm", "MD5"),
         lambda p: p["chip_authentication"].__setitem__("result", "maybe"),
+        lambda p: p["security_object"].__setitem__("data_group_hashes", {}),
     ],
-    ids=["no-mrz", "short-mrz", "no-dg2", "dg99", "bad-base64", "md5", "bad-result"],
+    ids=["no-mrz", "short-mrz", "no-dg2", "dg99", "bad-base64", "md5", "bad-result", "no-hashes"],
 )
 def test_nfc_schema_violations_are_422_validation_failed(alice: User, change: object) -> None:
     payload = nfc_payload(td3_mrz())

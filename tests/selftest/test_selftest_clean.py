@@ -46,3 +46,7 @@ def test_the_clean_server_passes_every_must_requirement(tmp_path: Path, capsys: 
     assert {label: sorted(set(ids) - set(required.get(label, ()))) for label, ids in claimed.items()} == {
         label: [] for label in claimed
     }
+    # and every documented refusal a request provokes without state is required by some check (ANSWER-*, BOLA-*...)
+    stateless = (" 400 malformed_request", " 415 unsupported_media_type", " 422 validation_failed", " 404 not_found")
+    missing = run.results["coverage"]["expectations"]["missing"]
+    assert [label for label in missing if label.endswith(stateless)] == []

@@ -5,6 +5,11 @@ Every fault of the reference server's catalogue runs once, targeted: `kesk-confo
 (selftest/targeting.py: an observer gets the suite's own active checks). Its named requirements must fail
 with a curl line, and no other selected MUST requirement may fail unless `ALSO_FAILS` lists it.
 
+The faults generated from the contract (reference_server/misanswers.py: a documented refusal of one operation
+answered otherwise, dozens of them) run in batches instead: every fault that one requirement must catch, on
+different operations, in one targeted run of that requirement, which must fail on each of their operations and
+on no other (its probes record every violation); one fault of each batch also runs alone.
+
 One lifecycle fault also runs against the full default catalogue, twice with one seed, so that a fault is
 shown caught among everything else the suite does, the same way each time; `python -m selftest.detection`
 runs every fault that way (reports/detection.json; `--markdown` prints its table).
@@ -21,6 +26,7 @@ from selftest_helpers import CI, UserRun, failure_operations, run_cli
 
 from reference_server import hooks
 from reference_server.faults import CATALOGUE, Fault
+from reference_server.misanswers import MISANSWERS, Misanswer
 from selftest.targeting import targeted_selection
 
 pytestmark = pytest.mark.slow
@@ -96,7 +102,20 @@ def assert_caught(run: UserRun, fault: Fault) -> None:
     assert {rid: outcome for rid, outcome in outcomes.items() if outcome == "error"} == {}
 
 
-@pytest.mark.parametrize("fault", TARGETED, ids=lambda fault: fault.name)
+# The generated faults in the catalogue, by the requirement that must catch them: proven in batches, and the
+# first of each batch alone too.
+BATCHES: dict[str, list[Misanswer]] = {}
+for _item in MISANSWERS:
+    if _item.name in {fault.name for fault in CATALOGUE}:
+        BATCHES.setdefault(_item.kind.requirement, []).append(_item)
+ONE_BY_ONE = [
+    fault
+    for fault in TARGETED
+    if fault.name not in {item.name for item in MISANSWERS} or fault.name in {b[0].name for b in BATCHES.values()}
+]
+
+
+@pytest.mark.parametrize("fault", ONE_BY_ONE, ids=lambda fault: fault.name)
 def test_each_fault_is_caught_by_the_requirements_that_can_see_it(
     fault: Fault, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -107,6 +126,28 @@ def test_each_fault_is_caught_by_the_requirements_that_can_see_it(
     # Then it ran exactly that selection
     assert set(run.outcomes()) == set(selection)
     assert_caught(run, fault)
+
+
+@pytest.mark.parametrize("requirement_id", sorted(BATCHES))
+def test_each_generated_fault_is_caught_on_its_operation_in_one_run_per_requirement(
+    requirement_id: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given every generated fault the requirement must catch, each on another operation
+    batch = BATCHES[requirement_id]
+    assert len({item.operation for item in batch}) == len(batch)
+
+    # When the requirement runs against a server with all of them
+    run = run_cli(capsys, tmp_path, *(item.name for item in batch), select=[requirement_id])
+
+    # Then it fails, with a violation on each faulty operation naming the documented answer, and on no other
+    assert run.outcomes() == {requirement_id: "failed"} and run.exit_code == 1
+    failures = run.requirement(requirement_id)["failures"]
+    for item in batch:
+        expected = f"status {item.status} {item.code}"
+        assert any(f["operation"] == item.operation and expected in f["expected"] for f in failures), item.name
+    assert {f["operation"] for f in failures} <= {item.operation for item in batch}
+    assert all(f["curl"].startswith("curl -X ") for f in failures)
+    assert not _UNREDACTED_BEARER.search(json.dumps(run.results)) and not _UNREDACTED_BEARER.search(run.output)
 
 
 @pytest.mark.full_run
