@@ -186,7 +186,7 @@ class ContactLifecycle(Lifecycle):
         """
         first, second = self.new_contact(), self.new_contact()
         self.refuse_duplicate(self.model[first])
-        if self.ctx.inbox is None:
+        if not self.ctx.reads(self.kind.channel):
             # No inbox, no tokens: only what needs no code (the list, removal, the protected primary).
             self.refuse_remove_primary()
             self.remove_contact(self.new_contact())
@@ -232,7 +232,7 @@ class ContactLifecycle(Lifecycle):
                 + (" (the first phone number becomes primary)" if becomes_primary else ""),
             )
         self.judge_item(self.ids.list_model, body, exchange, f"the added {self.kind.noun}")
-        if self.ctx.inbox is None:
+        if not self.ctx.reads(self.kind.channel):
             return contact_id  # no token to verify it with: the verify steps are left out
         self.model[contact_id].token = self.ctx.code(
             channel=self.kind.channel, address=value, purpose=self.kind.purpose
@@ -577,6 +577,7 @@ def _ids(body: dict[str, Any]) -> list[Any]:
 
 
 _NEEDS = (Need.INBOX,)  # a verification token from the inbox; the requirements below without it need no code
+_SMS_NEEDS = (Need.SMS_INBOX,)  # the phone numbers' tokens come by SMS
 PAGINATION_WALK = owned(
     "PAGINATION-WALK",
     cites=("rule:PAGINATION",),
@@ -717,7 +718,7 @@ class PhoneLifecycle(ContactLifecycle):
         primary_unique=owned(
             "PHONE-PRIMARY-UNIQUE",
             cites=("rule:PHONE-PRIMARY-UNIQUE",),
-            needs=_NEEDS,
+            needs=_SMS_NEEDS,
             title="Exactly one primary phone number whenever there is one",
             operations=_PHONE_OPS[:4],
             doc="Adds (the first becomes primary), verifies and makes numbers primary; the list flags one primary.",
@@ -725,7 +726,7 @@ class PhoneLifecycle(ContactLifecycle):
         primary_verified=owned(
             "PHONE-PRIMARY-VERIFIED",
             cites=("rule:PHONE-PRIMARY-VERIFIED",),
-            needs=_NEEDS,
+            needs=_SMS_NEEDS,
             title="Only a verified phone number becomes primary",
             operations=_PHONE_OPS[3:],
             doc="Sends make-default on unverified numbers (409 not_verified) and on verified ones (200).",
@@ -733,7 +734,7 @@ class PhoneLifecycle(ContactLifecycle):
         verify_token=owned(
             "PHONE-VERIFY-TOKEN",
             cites=("rule:VERIFY-TOKEN", "seed:verifyUserPhone"),
-            needs=_NEEDS,
+            needs=_SMS_NEEDS,
             title="A phone number is verified by the token from the SMS only",
             operations=("addUserPhone", "verifyUserPhone", "getUserPhone"),
             doc="Verifies with wrong tokens (400 invalid_code, nothing changes), the SMS token (200), again (409).",
@@ -741,7 +742,7 @@ class PhoneLifecycle(ContactLifecycle):
         primary_removal=owned(
             "PHONE-PRIMARY-REMOVAL",
             cites=("rule:PHONE-PRIMARY-REMOVAL",),
-            needs=_NEEDS,
+            needs=_SMS_NEEDS,
             title="The primary phone number is removable only when it is the only one",
             operations=("removeUserPhone",),
             doc="Removes the primary phone number while others exist: 409 primary_removal; alone: 200.",
@@ -763,7 +764,7 @@ class PhoneLifecycle(ContactLifecycle):
         profile_primary=owned(
             "PROFILE-PRIMARY-PHONE",
             cites=("seed:getMyProfile", "spec:/components/schemas/MyProfileResponse"),
-            needs=_NEEDS,
+            needs=_SMS_NEEDS,
             title="The profile shows the current primary phone number",
             operations=("getMyProfile", "setPrimaryUserPhone"),
             doc="After every step of the phones machine, reads /users/me: phone and phone_verified match the model.",

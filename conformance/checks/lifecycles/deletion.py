@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
+from conformance.checks.lifecycles._base import Due, Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._support import body_of, profile_email
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
@@ -101,7 +101,7 @@ class DeletionLifecycle(Lifecycle):
         self.request()
         self.confirm_wrong_otp(offset=1)
         self.confirm_foreign_otp()
-        if self.ctx.clock is not None:
+        if self.clock_in_examples:  # on the wall clock: once per run, beside the examples (lifetimes)
             self.let_otp_expire()
             self.request()
         self.confirm()
@@ -167,16 +167,28 @@ class DeletionLifecycle(Lifecycle):
             self.expect_refused("GDPR-OTP-BOUND", self.confirm_with(foreign), "another user's OTP")
         self.send("cancelAccountDeletion", user=other)
 
-    @precondition(lambda self: self.ctx.clock is not None and _open(self))
+    @precondition(lambda self: self.clock_in_examples and _open(self))
     @rule()
     def let_otp_expire(self) -> None:
-        """Advances the test clock past the OTP's 10 minutes; POST confirm with it: 400 code_expired."""
-        assert self.pending is not None and self.ctx.clock is not None
-        past_ttl = self.ctx.limits.otp_ttl_s + 1
-        self.ctx.clock.advance(past_ttl, user=self.user)
-        self.note(f"(test clock advanced {past_ttl} s)")
-        self.pending.expired = True
-        self.expect_refused("GDPR-OTP-EXPIRY", self.confirm_with(self.pending.otp), "an expired OTP")
+        """Advances the test clock past the OTP's lifetime; POST confirm with it: 400 code_expired."""
+        assert self.pending is not None
+        self.run_due(self.otp_expiry(), user=self.user)
+
+    def otp_expiry(self) -> list[Due]:
+        """Confirming the pending request's OTP just past its lifetime: 400 code_expired."""
+        pending = self.pending
+        assert pending is not None
+
+        def past_its_lifetime() -> None:
+            pending.expired = True
+            self.expect_refused("GDPR-OTP-EXPIRY", self.confirm_with(pending.otp), "an expired OTP")
+
+        return [Due(self.ctx.limits.otp_ttl_s + 1, past_its_lifetime)]
+
+    def lifetimes(self) -> list[Due]:
+        """On the wall clock, once per run: a deletion request whose OTP is confirmed just past its lifetime."""
+        self.request()
+        return self.otp_expiry()
 
     @precondition(lambda self: self.pending is not None)
     @rule()
@@ -332,7 +344,8 @@ _GDPR_OTP_EXPIRY = owned(
     needs=(*_NEEDS, Need.CLOCK),
     title="A deletion OTP expires after 10 minutes",
     operations=("confirmAccountDeletion",),
-    doc="Advances the test clock 601 s and confirms with the OTP: 400 code_expired.",
+    doc="Lets the clock pass the OTP's lifetime by a second (a test clock in examples, the wall clock once per run) "
+    "and confirms with the OTP: 400 code_expired.",
 )
 _GDPR_STATUS_MODEL = owned(
     "GDPR-STATUS-MODEL",
@@ -357,4 +370,5 @@ DELETION = MachineSpec(
     ),
     steps=12,
     sharing=Sharing.ALONE,  # it advances the server's test clock (GDPR-OTP-EXPIRY)
+    lifetimes=DeletionLifecycle.lifetimes,
 )
