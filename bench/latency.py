@@ -52,19 +52,26 @@ Scope = dict[str, Any]
 
 
 class DelayProxy:
-    """ASGI app: forwards each request to `upstream` and holds the answer `delay_s` before sending it."""
+    """ASGI app: forwards each request to `upstream` and holds the answer `delay_s` before sending it.
 
-    def __init__(self, upstream: str, delay_s: float) -> None:
+    A path under one of `hidden` is answered 404 without forwarding, as a staging server hides test support.
+    """
+
+    def __init__(self, upstream: str, delay_s: float, *, hidden: tuple[str, ...] = ()) -> None:
         self.upstream = upstream.rstrip("/")
         self.delay_s = delay_s
+        self.hidden = hidden
         self.forwarded = 0  # requests answered: a tool's request count, whatever its own output says
+        self.refused = 0  # requests to a hidden path, answered 404
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             while (message := await receive())["type"] != "lifespan.shutdown":
                 if message["type"] == "lifespan.startup":
-                    self._client = httpx.AsyncClient(follow_redirects=False, timeout=60)
+                    # idle connections expire before the server's keep-alive (5 s) closes them under us
+                    limits = httpx.Limits(keepalive_expiry=2.0)
+                    self._client = httpx.AsyncClient(follow_redirects=False, timeout=60, limits=limits)
                     await send({"type": "lifespan.startup.complete"})
             if self._client is not None:
                 await self._client.aclose()
@@ -77,6 +84,13 @@ class DelayProxy:
             if not message.get("more_body"):
                 break
         assert self._client is not None
+        if self.hidden and scope["path"].startswith(self.hidden):
+            self.refused += 1
+            await asyncio.sleep(self.delay_s)
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 404, "headers": headers})
+            await send({"type": "http.response.body", "body": b'{"code": "not_found", "message": "Not Found"}'})
+            return
         query = scope.get("query_string", b"").decode()
         url = self.upstream + scope["raw_path"].decode() + (f"?{query}" if query else "")
         headers = [(k.decode(), v.decode()) for k, v in scope["headers"] if k.decode().lower() != "host"]
