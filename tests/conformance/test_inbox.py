@@ -291,6 +291,28 @@ def test_maildev_gives_up_after_its_wait_when_no_mail_comes(api: RecordedApi) ->
     assert inbox.latest_code(channel="email", address="bert@example.com", purpose="data_export") == "222222"
 
 
+def test_mail_a_user_had_before_the_run_is_no_code_of_the_run(api: RecordedApi) -> None:
+    # Given a user handed over with history: the catcher holds a data-export code sent before the run had the user
+    mails = [MAILDEV_MAILS[0]]
+    api.routes["/api/email"] = lambda query: (200, mails)
+    inbox = MailDevInbox(api.url, Redactor(), wait_s=5.0, poll_s=0.05)
+    inbox.note_history("anna@example.com")
+    # When the run's own request mails a new code a moment after the question
+    arrival = threading.Timer(0.3, lambda: mails.append(MAILDEV_MAILS[2]))
+    arrival.start()
+    code = inbox.latest_code(channel="email", address="anna@example.com", purpose="data_export")
+    arrival.join()
+    # Then the inbox waited for the new code instead of answering the old one
+    assert code == "333333"
+
+
+def test_history_alone_is_never_answered(api: RecordedApi) -> None:
+    api.routes["/api/email"] = lambda query: (200, MAILDEV_MAILS[:1])
+    inbox = MailDevInbox(api.url, Redactor(), wait_s=0.2, poll_s=0.05)
+    inbox.note_history("ANNA@example.com")
+    assert inbox.latest_code(channel="email", address="anna@example.com", purpose="data_export") is None
+
+
 def test_maildev_answers_that_are_not_a_mail_list_are_inbox_errors(api: RecordedApi) -> None:
     api.routes["/api/email"] = lambda query: (200, {"error": "no"})
     inbox = MailDevInbox(api.url, Redactor())
