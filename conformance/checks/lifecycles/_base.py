@@ -358,6 +358,7 @@ def _wait_out_lifetimes(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
         outcome.skip = str(exc)
     except LifecycleViolation as exc:  # in the set-up: what was to age could not be made as the contract says
         _record(ctx, outcome, exc)
+        outcome.skip = f"not judged: making what was to expire broke {exc.requirement_id} ({exc.operation})"
     except UndecidedRequirement as exc:
         outcome.error = f"{spec.name} (lifetimes on the wall clock): {exc}"
     finally:
