@@ -198,7 +198,6 @@ class MailpitInbox(MailCatcherInbox):
             text = str(message.get("Text") or "") or _strip_tags(str(message.get("HTML") or ""))
             yield CaughtMail(str(summary["ID"]), str(message.get("Subject") or ""), text)
 
-
     def ids_to(self, address: str) -> Iterator[str]:
         found = self._get("/api/v1/search", query=f'to:"{address}"')
         return (str(summary["ID"]) for summary in found.get("messages") or [])

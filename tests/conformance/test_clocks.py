@@ -99,7 +99,7 @@ class _Handshake(Lifecycle):
             if not self.example_ran.wait(10):
                 self.violation(_EXPIRY, expected="an example ran during the wait", actual="none did")
 
-        return [Due(1, check)]
+        return [Due(1, check, judges=_EXPIRY.id)]
 
 
 def _context(factory: Any, clock: Any) -> CheckContext:
@@ -138,3 +138,22 @@ def test_the_wall_clocks_wait_runs_beside_the_examples_on_a_user_of_its_own() ->
     outcome = run_once(ctx, spec)
     # Then both finished (no violation, no error): the wait ran beside the examples
     assert outcome.violations == {} and outcome.error == "" and outcome.error_of == {} and outcome.skip_of == {}
+
+
+class _Week(Lifecycle):
+    @rule()
+    def step(self) -> None:
+        """Sends nothing."""
+
+    def lifetimes(self) -> list[Due]:
+        def never() -> None:
+            raise AssertionError("a week is not waited out")
+
+        return [Due(7 * 86400 + 1, never, judges="VERIFY-TOKEN-EXPIRY")]
+
+
+def test_a_lifetime_longer_than_the_wall_clock_waits_is_skipped_saying_so() -> None:
+    spec = MachineSpec("week", _Week, requirements=(_EXPIRY, _FLOW), steps=1, max_examples=1, lifetimes=_Week.lifetimes)
+    factory = SimpleNamespace(description="f", create=lambda label, kind=None: User(label, f"token-{label}"))
+    outcome = run_once(_context(factory, WallClock(threading.Event())), spec)
+    assert outcome.violations == {} and "longer than --real-time-expiry waits (900 s)" in outcome.skip_of[_EXPIRY.id]

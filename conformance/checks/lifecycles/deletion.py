@@ -183,7 +183,7 @@ class DeletionLifecycle(Lifecycle):
             pending.expired = True
             self.expect_refused("GDPR-OTP-EXPIRY", self.confirm_with(pending.otp), "an expired OTP")
 
-        return [Due(self.ctx.limits.otp_ttl_s + 1, past_its_lifetime)]
+        return [Due(self.ctx.limits.otp_ttl_s + 1, past_its_lifetime, judges="GDPR-OTP-EXPIRY")]
 
     def lifetimes(self) -> list[Due]:
         """On the wall clock, once per run: a deletion request whose OTP is confirmed just past its lifetime."""

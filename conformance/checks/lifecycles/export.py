@@ -119,7 +119,8 @@ class ExportLifecycle(Lifecycle):
             exchange = self.send("downloadExport", user=self.user, path_params={"filename": filename})
             self.expect(_GDPR_EXPORT_EXPIRY, exchange, 410, code="gone", what=f"an export file past its {ttl} s")
 
-        return [Due(young, still_downloads), Due(ttl + 1, gone)]
+        rid = _GDPR_EXPORT_EXPIRY.id
+        return [Due(young, still_downloads, judges=rid), Due(ttl + 1, gone, judges=rid)]
 
     def otp_lifetime(self, otp: str) -> list[Due]:
         """The pending export's OTP, just past its lifetime: 400 code_expired."""
@@ -127,7 +128,7 @@ class ExportLifecycle(Lifecycle):
         def past_its_lifetime() -> None:
             self.expect(_EXPIRY, self.confirm_with(otp), 400, code="code_expired", what="an expired export OTP")
 
-        return [Due(self.ctx.limits.otp_ttl_s + 1, past_its_lifetime)]
+        return [Due(self.ctx.limits.otp_ttl_s + 1, past_its_lifetime, judges=_EXPIRY.id)]
 
     def lifetimes(self) -> list[Due]:
         """On the wall clock, once per run: a ready export file and a pending export OTP age together."""

@@ -79,7 +79,7 @@ class VerificationTokenLifecycle(Lifecycle):
             exchange = self.verify(expired_id, expired)
             self.expect(_EXPIRY, exchange, 400, code="code_expired", what=f"a token {ttl + 1} s old (lifetime {ttl} s)")
 
-        return [Due(young, still_alive), Due(ttl + 1, past_its_lifetime)]
+        return [Due(young, still_alive, judges=_EXPIRY.id), Due(ttl + 1, past_its_lifetime, judges=_EXPIRY.id)]
 
     @initialize()
     def burnt_then_added_again(self) -> None:
