@@ -120,6 +120,14 @@ class Lifecycle(RuleBasedStateMachine):
         waited out once per run instead, beside the examples (:attr:`MachineSpec.lifetimes`)."""
         return self.ctx.clock is not None and self.ctx.clock.instant
 
+    def young(self, since: float, lifetime_s: int) -> bool:
+        """Whether what a request sent at `since` (time.monotonic()) made is surely within its lifetime in real time.
+
+        Real time passes whatever the clock: an example longer than a short lifetime (a staging tenant's 20 s)
+        must not judge a code or file that may have expired meanwhile. A quarter of the lifetime is the margin.
+        """
+        return time.monotonic() - since < lifetime_s - max(1, lifetime_s // 4)
+
     def run_due(self, checks: Iterable[Due], *, user: User) -> None:
         """On a test clock, in an example: each check once the clock has moved to its age (for `user`'s codes)."""
         assert self.ctx.clock is not None

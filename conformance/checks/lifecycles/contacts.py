@@ -11,6 +11,7 @@ rules (:class:`ContactKind`) and the requirements they report (:class:`ContactRe
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -97,6 +98,7 @@ class Contact:
     primary: bool
     token: str | None = None  # the verification token from the inbox (a secret, never printed)
     wrong_attempts: int = 0
+    added_at: float = 0.0  # time.monotonic() before the add request: the token is no older than this
 
 
 _VALIDATION_FLAGS = ("email_verified", "phone_verified", "identity_verified", "has_primary_email", "has_primary_phone")
@@ -145,7 +147,8 @@ class ContactLifecycle(Lifecycle):
     def verifiable(self, contact: Contact) -> bool:
         """Unverified, with its token, and at least two attempts left (a wrong one, then the right one)."""
         attempts_left = self.ctx.limits.verification_token_max_attempts - contact.wrong_attempts
-        return not contact.verified and contact.token is not None and attempts_left >= 2
+        young = self.young(contact.added_at, self.ctx.limits.verification_token_ttl_s)  # a short lifetime passes
+        return not contact.verified and contact.token is not None and attempts_left >= 2 and young
 
     def primary_id(self) -> int | None:
         return next((c.id for c in self.model.values() if c.primary), None)
@@ -215,13 +218,14 @@ class ContactLifecycle(Lifecycle):
 
     def new_contact(self) -> int:
         value, payload = self.new_value()
+        added_at = time.monotonic()
         exchange = self.send(self.kind.add_op, user=self.user, json_body=payload)
         body = self.expect(self.ids.list_model, exchange, 201, what=f"a new {self.kind.noun} is added")
         contact_id = body.get("id") if isinstance(body, dict) else None
         if not isinstance(contact_id, int):
             self.violation(self.ids.list_model, expected="the new resource's integer id", exchange=exchange)
         becomes_primary = self.kind.first_becomes_primary and self.primary_id() is None
-        self.model[contact_id] = Contact(contact_id, value, False, becomes_primary)
+        self.model[contact_id] = Contact(contact_id, value, False, becomes_primary, added_at=added_at)
         self.mine.add(contact_id)
         self.payloads[contact_id] = payload
         if body.get("is_primary") != becomes_primary:

@@ -48,8 +48,19 @@ class Pending:
 
 def _open(self: DeletionLifecycle) -> bool:
     p = self.pending
-    # at least two attempts left: a wrong one, then the right one
-    return p is not None and not p.expired and self.ctx.limits.otp_max_attempts - p.attempts >= 2
+    # at least two attempts left: a wrong one, then the right one; and surely not expired in real time meanwhile
+    return (
+        p is not None
+        and not p.expired
+        and self.ctx.limits.otp_max_attempts - p.attempts >= 2
+        and self.young(p.requested_wall, self.ctx.limits.otp_ttl_s)
+    )
+
+
+def _predictable(self: DeletionLifecycle) -> bool:
+    """Whether the model knows how the pending request answers: none, expired by the test clock, or surely young."""
+    p = self.pending
+    return p is None or p.expired or self.young(p.requested_wall, self.ctx.limits.otp_ttl_s)
 
 
 class DeletionLifecycle(Lifecycle):
@@ -111,6 +122,7 @@ class DeletionLifecycle(Lifecycle):
     @rule()
     def request(self) -> None:
         """POST request-account-deletion: 202 and an OTP by email; an earlier OTP is dead (409 if scheduled)."""
+        requested_at = time.monotonic()  # before the request: the OTP is no older than this
         exchange = self.send("requestAccountDeletion", user=self.user, json_body={"reason": "conformance run"})
         if self.scheduled is not None:
             self.expect("GDPR-DELETION-FLOW", exchange, 409, code="conflict", what="a deletion is already scheduled")
@@ -127,7 +139,7 @@ class DeletionLifecycle(Lifecycle):
             self.superseded.append(self.pending.otp)
         otp = self.ctx.code(channel="email", address=self.email, purpose="account_deletion")
         self.note("(inbox: an account_deletion OTP reached the primary email)")
-        self.pending = Pending(str(body["request_id"]), otp, time.monotonic())
+        self.pending = Pending(str(body["request_id"]), otp, requested_at)
         if self.superseded and self.superseded[-1] != otp:
             # The request just made supersedes the earlier one: its OTP must be dead at once.
             self.expect_refused("GDPR-OTP-BOUND", self.confirm_with(self.superseded[-1]), "a superseded request's OTP")
@@ -190,7 +202,7 @@ class DeletionLifecycle(Lifecycle):
         self.request()
         return self.otp_expiry()
 
-    @precondition(lambda self: self.pending is not None)
+    @precondition(lambda self: self.pending is not None and _predictable(self))
     @rule()
     def confirm(self) -> None:
         """POST confirm with the OTP from the inbox: scheduled a grace period ahead; the same OTP again is refused."""
@@ -230,7 +242,7 @@ class DeletionLifecycle(Lifecycle):
         assert scheduled_for is not None
         return scheduled_for
 
-    @precondition(lambda self: bool(self.used))
+    @precondition(lambda self: bool(self.used) and _predictable(self))
     @rule()
     def reuse_otp(self) -> None:
         """POST confirm with an OTP that already confirmed a request: refused."""
