@@ -16,22 +16,26 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bench.staging import MailDev, short_lifetimes, staging
 from conformance.catalogue import catalogue
+from conformance.cli import main as kesk_conformance
 from conformance.requirements import Level, Need
+from reference_server.embedded import running_server
 
 REPO = Path(__file__).parents[2]
 LIFETIME_S = 20
 
-pytestmark = [pytest.mark.slow, pytest.mark.full_run]
+pytestmark = pytest.mark.slow
 
 
 def _interval(item: dict[str, Any]) -> tuple[float, float]:
     return item["finished_s"] - item["duration_s"], item["finished_s"]
 
 
+@pytest.mark.full_run
 def test_the_catalogue_passes_on_a_staging_server_without_test_support(maildev: MailDev, tmp_path: Path) -> None:
     # Given a staging-shaped server whose codes and files live 20 seconds
     spec = short_lifetimes(REPO / "spec" / "openapi.yaml", tmp_path / "openapi-20s.yaml", LIFETIME_S)
@@ -86,3 +90,33 @@ def test_the_catalogue_passes_on_a_staging_server_without_test_support(maildev: 
     # and MailDev caught real mail to the users' addresses; no code reached the output
     assert maildev.mails()
     assert "Traceback" not in run.stdout + run.stderr
+
+
+def test_a_channel_without_an_inbox_skips_what_needs_it_and_names_the_flag(tmp_path: Path) -> None:
+    with running_server() as base_url:
+        users = [httpx.post(f"{base_url}/_test/users", json={}, timeout=10).json() for _ in range(2)]
+        # When only e-mail codes have an inbox (the outbox, named for e-mail alone) and no test support is given
+        code = kesk_conformance(
+            [
+                "run",
+                "--base-url",
+                base_url,
+                "--token",
+                users[0]["token"],
+                "--token-b",
+                users[1]["token"],
+                "--inbox",
+                "email=test-support",
+                *("--select", "PHONE-*", "--select", "PROFILE-PRIMARY-PHONE", "--select", "EMAIL-VERIFY-TOKEN"),
+                *("--seed", "2", "--max-examples", "2", "--quiet", "--report-dir", str(tmp_path)),
+            ]
+        )
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    verdicts = {item["id"]: (item["outcome"], item["reason"]) for item in results["requirements"]}
+    # Then what needs an SMS code is skipped, naming the channel and the flag; the rest runs and passes
+    sms = {item.id for item in catalogue() if Need.SMS_INBOX in item.needs}
+    assert sms and all(verdicts[rid][0] == "skipped" for rid in sms)
+    assert all("needs an inbox for sms codes: pass --inbox sms=SPEC" in verdicts[rid][1] for rid in sms)
+    assert {outcome for rid, (outcome, _) in verdicts.items() if rid not in sms} == {"passed"}
+    assert verdicts["EMAIL-VERIFY-TOKEN"][0] == "passed" and verdicts["PHONE-LIST-MODEL"][0] == "passed"
+    assert results["target"]["inbox"] == {"email": f"test-support:{base_url}"} and code == 0
