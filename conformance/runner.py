@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -107,7 +107,7 @@ AUTO_REAL_TIME_MAX_S = 60
 def lifetimes(contract: Contract) -> dict[str, int]:
     """The contract's lifetimes (every x-kesk-limits value named ``*_ttl_s``), by name."""
     limits = contract.limits
-    return {name: getattr(limits, name) for name in limits.__dataclass_fields__ if name.endswith("_ttl_s")}
+    return {item.name: getattr(limits, item.name) for item in fields(limits) if item.name.endswith("_ttl_s")}
 
 
 def choose_clock(
