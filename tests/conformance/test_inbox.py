@@ -291,6 +291,24 @@ def test_maildev_gives_up_after_its_wait_when_no_mail_comes(api: RecordedApi) ->
     assert inbox.latest_code(channel="email", address="bert@example.com", purpose="data_export") == "222222"
 
 
+def test_maildev_is_asked_for_the_mail_to_the_address_and_looks_through_all_once_its_wait_is_over(
+    api: RecordedApi,
+) -> None:
+    # Given a MailDev that filters by recipient on its side, and a server that wrote the address in another case
+    def answer(query: dict[str, list[str]]) -> Answer:
+        wanted = query.get("to.address")
+        return 200, [m for m in MAILDEV_MAILS[1:3] if wanted is None or m["to"][0]["address"] == wanted[0]]
+
+    api.routes["/api/email"] = answer
+    inbox = MailDevInbox(api.url, Redactor(), wait_s=0.3, poll_s=0.05)
+    # When / Then: the mail to the address as written comes from a filtered question
+    assert inbox.latest_code(channel="email", address="bert@example.com", purpose="data_export") == "222222"
+    assert api.requests[0] == "/api/email?to.address=bert%40example.com"
+    # and the mail only to the address in another case, from the look through every mail after the wait
+    assert inbox.latest_code(channel="email", address="anna@example.com", purpose="data_export") == "333333"
+    assert api.requests[-1] == "/api/email"
+
+
 def test_mail_a_user_had_before_the_run_is_no_code_of_the_run(api: RecordedApi) -> None:
     # Given a user handed over with history: the catcher holds a data-export code sent before the run had the user
     mails = [MAILDEV_MAILS[0]]
