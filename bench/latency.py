@@ -6,7 +6,9 @@ For each delay (0, 20, 50 and 100 ms by default) it measures, in one process so 
   wall time, requests, requests per second;
 - the time until a sample of seeded faults is first reported (`--maxfail 1`: the earliest
   `first_failure_s` in results.json, when the run printed the violation), median and max;
-- bare `st run` with the same budget, one worker, and with the most workers that work here (Python 3.12+).
+- bare `st run` with the same budget, one worker, and with the most workers that work here (Python 3.12+);
+- the staging-shaped run (bench/staging.py: no test support, a user factory, MailDev and an SMS command, users
+  with history) at 0 and 50 ms, and at 0 ms with 20-second lifetimes waited out (`--real-time-expiry`).
 
 The reference server runs as a subprocess (its own interpreter); the proxy runs in this process.
 Figures go to `--out` (reports/bench.json) under "latency". A measurement, never a test.
@@ -46,25 +48,33 @@ DEFAULT_FAULTS = (
     "favourite_duplicate",
     "server_error_max_length",
 )
+ROOT = Path(__file__).resolve().parents[1]
 _HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length", "content-encoding"}
 
 Scope = dict[str, Any]
 
 
 class DelayProxy:
-    """ASGI app: forwards each request to `upstream` and holds the answer `delay_s` before sending it."""
+    """ASGI app: forwards each request to `upstream` and holds the answer `delay_s` before sending it.
 
-    def __init__(self, upstream: str, delay_s: float) -> None:
+    A path under one of `hidden` is answered 404 without forwarding, as a staging server hides test support.
+    """
+
+    def __init__(self, upstream: str, delay_s: float, *, hidden: tuple[str, ...] = ()) -> None:
         self.upstream = upstream.rstrip("/")
         self.delay_s = delay_s
+        self.hidden = hidden
         self.forwarded = 0  # requests answered: a tool's request count, whatever its own output says
+        self.refused = 0  # requests to a hidden path, answered 404
         self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
             while (message := await receive())["type"] != "lifespan.shutdown":
                 if message["type"] == "lifespan.startup":
-                    self._client = httpx.AsyncClient(follow_redirects=False, timeout=60)
+                    # idle connections expire before the server's keep-alive (5 s) closes them under us
+                    limits = httpx.Limits(keepalive_expiry=2.0)
+                    self._client = httpx.AsyncClient(follow_redirects=False, timeout=60, limits=limits)
                     await send({"type": "lifespan.startup.complete"})
             if self._client is not None:
                 await self._client.aclose()
@@ -77,6 +87,13 @@ class DelayProxy:
             if not message.get("more_body"):
                 break
         assert self._client is not None
+        if self.hidden and scope["path"].startswith(self.hidden):
+            self.refused += 1
+            await asyncio.sleep(self.delay_s)
+            headers = [(b"content-type", b"application/json")]
+            await send({"type": "http.response.start", "status": 404, "headers": headers})
+            await send({"type": "http.response.body", "body": b'{"code": "not_found", "message": "Not Found"}'})
+            return
         query = scope.get("query_string", b"").decode()
         url = self.upstream + scope["raw_path"].decode() + (f"?{query}" if query else "")
         headers = [(k.decode(), v.decode()) for k, v in scope["headers"] if k.decode().lower() != "host"]
@@ -105,9 +122,11 @@ def delayed_proxy(delay_ms: int, faults: Sequence[str] = ()) -> Iterator[tuple[s
             yield proxied, proxy
 
 
-def _suite(base_url: str, *args: str, timeout_s: float) -> dict[str, Any]:
+def _suite(base_url: str, *args: str, timeout_s: float, target: Sequence[str] | None = None) -> dict[str, Any]:
+    """One `kesk-conformance run` against `base_url` with test support (or the given `target` arguments)."""
     with tempfile.TemporaryDirectory() as folder:
-        command = [sys.executable, "-m", "conformance.cli", "run", "--base-url", base_url, "--test-support", base_url]
+        command = [sys.executable, "-m", "conformance.cli", "run"]
+        command += list(target) if target is not None else ["--base-url", base_url, "--test-support", base_url]
         command += ["--report-dir", folder, "--quiet", *args]
         started = time.perf_counter()
         try:
@@ -123,6 +142,10 @@ def _suite(base_url: str, *args: str, timeout_s: float) -> dict[str, Any]:
 def _full_run(delay_ms: int, seed: int, timeout_s: float, *args: str) -> dict[str, Any]:
     with delayed(delay_ms) as base_url:
         results = _suite(base_url, "--seed", str(seed), *args, timeout_s=timeout_s)
+    return _figures(results)
+
+
+def _figures(results: dict[str, Any]) -> dict[str, Any]:
     if results.get("timed_out"):
         return {"timed_out": True}
     requests = int(results["summary"]["requests"])
@@ -139,7 +162,41 @@ def _full_run(delay_ms: int, seed: int, timeout_s: float, *args: str) -> dict[st
         "workers": results["target"]["workers"],
         "round_trip_ms": results["target"]["round_trip_ms"],
         "false_alarms": alarms,
+        "skipped": sorted(item["id"] for item in results["requirements"] if item["outcome"] == "skipped"),
     }
+
+
+def _staging(delays: Sequence[int], seed: int, timeout_s: float) -> dict[str, Any]:
+    """The staging-shaped run (bench/staging.py: no test support behind the proxy, the example user factory,
+    MailDev for e-mail, a command for SMS, users with history) at each delay, then at 0 ms with 20-second
+    lifetimes waited out on the wall clock. Its target: at 50 ms, at most 1.6x its own 0 ms time."""
+    from bench.staging import MailDevUnavailable, running_maildev, short_lifetimes, staging
+
+    figures: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            with running_maildev(Path(folder)) as maildev:
+                for delay in delays:
+                    print(f"latency bench: staging-shaped run, {delay} ms per answer", file=sys.stderr)
+                    with staging(maildev, delay_ms=delay) as target:
+                        ran = _suite(
+                            target.base_url, "--seed", str(seed), timeout_s=timeout_s, target=target.run_args()
+                        )
+                        figures[str(delay)] = {**_figures(ran), "test_support_requests": target.proxy.refused}
+                print(
+                    "latency bench: staging-shaped run, 0 ms, 20-second lifetimes (--real-time-expiry)", file=sys.stderr
+                )
+                spec = short_lifetimes(ROOT / "spec" / "openapi.yaml", Path(folder) / "openapi-20s.yaml", 20)
+                with staging(maildev, spec=spec) as target:
+                    args = ("--seed", str(seed), "--spec", str(spec), "--real-time-expiry")
+                    ran = _suite(target.base_url, *args, timeout_s=timeout_s, target=target.run_args())
+                    figures["real_time_expiry_20s_0ms"] = _figures(ran)
+        except MailDevUnavailable as exc:
+            return {"not_measured": str(exc)}
+    zero, fifty = figures.get("0", {}), figures.get("50", {})
+    if "wall_s" in zero and "wall_s" in fifty:
+        figures["ratio_50ms_to_0ms"] = round(fifty["wall_s"] / zero["wall_s"], 2)
+    return figures
 
 
 def _time_to_report(delay_ms: int, faults: Sequence[str], seed: int, timeout_s: float) -> dict[str, Any]:
@@ -181,11 +238,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--max-examples", type=int, default=10, help="the budget of the suite and of bare st")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds, per run")
+    parser.add_argument("--staging-delays", default="0,50", help="milliseconds of the staging-shaped runs ('' skips)")
+    parser.add_argument("--only-staging", action="store_true", help="measure the staging-shaped runs only")
     args = parser.parse_args(argv)
     delays = [int(value) for value in args.delays.split(",") if value]
     faults = [name for name in args.faults.split(",") if name]
     st_workers = [1] + ([4] if sys.version_info >= (3, 12) else [])  # threaded st crashes on 3.11
     figures: dict[str, Any] = {"python": sys.version.split()[0], "delays_ms": delays, "faults": faults, "runs": {}}
+    staging_delays = [int(value) for value in args.staging_delays.split(",") if value]
+    if args.only_staging:
+        delays = []
+    if staging_delays:
+        figures["staging"] = _staging(staging_delays, args.seed, args.timeout)
     if 0 in delays:  # the baseline the concurrent run must not be slower than: one requirement at a time
         print("latency bench: 0 ms, --workers 1", file=sys.stderr)
         figures["sequential_0ms"] = _full_run(0, args.seed, args.timeout, "--workers", "1")
@@ -200,6 +264,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if zero and fifty and "wall_s" in zero["suite"] and "wall_s" in fifty["suite"]:
         figures["ratio_50ms_to_0ms"] = round(fifty["suite"]["wall_s"] / zero["suite"]["wall_s"], 2)
     existing = json.loads(args.out.read_text(encoding="utf-8")) if args.out.is_file() else {}
+    if args.only_staging:  # the other latency figures stay as they were measured
+        figures = {**existing.get("latency", {}), "staging": figures["staging"]}
     existing["latency"] = figures
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(existing, indent=2) + "\n", encoding="utf-8")

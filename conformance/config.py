@@ -29,10 +29,11 @@ class Settings:
     token: str | None = None
     token_b: str | None = None
     password: str | None = None
-    inbox: str | None = None
+    inbox: list[str] = field(default_factory=list)  # CHANNEL=SPEC or a bare SPEC (conformance.inbox)
     inbox_pattern: str = r"\b(\d{6})\b"
     test_support: str | None = None
     user_factory: str | None = None
+    real_time_expiry: bool = False  # wait lifetimes out on the wall clock (also on its own for lifetimes <= 60 s)
     select: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     strict: bool = False
@@ -59,7 +60,9 @@ class Settings:
 
 
 _SECRET_FIELDS = ("token", "token_b", "password")
-_LIST_FIELDS = {"select", "exclude", "fault", "variant", "not_implemented"}
+_LIST_FIELDS = {"select", "exclude", "fault", "variant", "not_implemented", "inbox"}
+# Several inboxes in one string (KESK_INBOX): split before each CHANNEL=, never inside a SPEC (a command's arguments).
+_INBOX_SPLIT = re.compile(r"[\s,;]+(?=(?:email|sms)=)", re.IGNORECASE)
 
 
 def _field_types() -> dict[str, str]:
@@ -69,6 +72,8 @@ def _field_types() -> dict[str, str]:
 def _coerce(name: str, value: Any, origin: str) -> Any:
     kind = _field_types()[name]
     try:
+        if name == "inbox":
+            return _inbox_entries(value)
         if name in _LIST_FIELDS:
             if isinstance(value, str):
                 return [part for part in re.split(r"[,\s]+", value) if part]
@@ -93,6 +98,18 @@ def _coerce(name: str, value: Any, origin: str) -> Any:
     except (TypeError, ValueError):
         shown = "[hidden]" if name in _SECRET_FIELDS else repr(value)
         raise ConfigError(f"{origin}: {name.replace('_', '-')} = {shown} is not a valid {kind}") from None
+
+
+def _inbox_entries(value: Any) -> list[str]:
+    """--inbox entries from a flag (a list), KESK_INBOX or the config file: one SPEC (the old form), several
+    ``CHANNEL=SPEC`` in one string, a list of them, or a TOML table ``inbox = {email = "...", sms = "..."}``."""
+    if isinstance(value, str):
+        return [part.strip() for part in _INBOX_SPLIT.split(value.strip()) if part.strip()]
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return [entry for item in value for entry in _inbox_entries(item)]
+    if isinstance(value, dict) and all(isinstance(item, str) for item in value.values()):
+        return [f"{channel}={spec}" for channel, spec in value.items()]
+    raise ValueError
 
 
 def _from_file(path: Path) -> dict[str, Any]:
@@ -137,6 +154,13 @@ def _validate(settings: Settings) -> Settings:
             raise ConfigError("--fault applies to the bundled reference server only; drop it or drop --base-url")
         if settings.variant:
             raise ConfigError("--variant applies to the bundled reference server only; drop it or drop --base-url")
+    if settings.inbox:
+        from conformance.inbox import split_channels
+
+        try:
+            split_channels(settings.inbox)
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
     if settings.max_examples < 1:
         raise ConfigError("--max-examples must be at least 1")
     if settings.workers is not None and settings.workers < 1:
@@ -179,13 +203,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--password", metavar="P", help="user A's password, for permanent deletion (env KESK_PASSWORD)")
     add(
         "--inbox",
-        metavar="SPEC",
-        help="test-support | mailpit:URL | maildev:URL | command:CMD | fixed:CODE"
-        " (a mail catcher for e-mail; SMS codes then come from the test-support outbox)",
+        metavar="[CHANNEL=]SPEC",
+        action="append",
+        help="where codes are read, once per channel (email, sms): test-support[:URL] | mailpit:URL | maildev:URL"
+        " | command:CMD | fixed:CODE, e.g. --inbox email=maildev:URL --inbox sms=command:CMD; a bare SPEC serves"
+        " every channel not named (a mail catcher e-mail only)",
     )
     add("--inbox-pattern", metavar="REGEX", help="how to find the code in a message (first group)")
     add("--test-support", metavar="URL", help="base URL of the test-support contract (spec/test-support.yaml)")
-    add("--user-factory", metavar="CMD", help='command printing {"token", "password", "email"} of a fresh user')
+    add(
+        "--user-factory",
+        metavar="CMD",
+        help='command printing {"token", "password", "email"} of a fresh user; told the kind wanted as '
+        "KESK_USER_KIND and last argument (verified | unverified-email), exit 3 if it cannot make it",
+    )
+    add(
+        "--real-time-expiry",
+        action="store_const",
+        const=True,
+        help="wait the contract's lifetimes out on the wall clock, beside the rest of the run (on by itself when "
+        "every lifetime in --spec is 60 s or less and there is no test clock)",
+    )
     add("--select", metavar="GLOB", action="append", help="run only requirements whose id matches (repeatable)")
     add("--exclude", metavar="GLOB", action="append", help="skip requirements whose id matches (repeatable)")
     add("--strict", action="store_const", const=True, help="SHOULD violations fail the run too")

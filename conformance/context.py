@@ -7,21 +7,59 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import httpx
 
 from conformance.contract import Contract, Limits, bundled_contract
 from conformance.expectations import ExpectationLog
-from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
-from conformance.inbox import Inbox, InboxError
+from conformance.failures import FailureDetail, RunInterrupted, SkipRequirement, UndecidedRequirement
+from conformance.inbox import ChannelInboxes, InboxError
 from conformance.operations import OperationIndex
 from conformance.redact import Redactor
 from conformance.sightings import Sightings
 from conformance.target import Exchange, TargetClient
-from conformance.users import TestSupportUserFactory, UnsupportedUser, User, UserFactory, UserFactoryError
+from conformance.users import UnsupportedUser, User, UserFactory, UserFactoryError, UserKind
 
 T = TypeVar("T")
+
+
+def missing_inbox(channel: str) -> str:
+    """Why a requirement that needs `channel`'s codes is skipped, and the flag that fixes it."""
+    return (
+        f"needs an inbox for {channel} codes: pass --inbox {channel}=SPEC (e.g. {channel}=command:CMD; "
+        f"{channel}=test-support with --test-support URL)"
+    )
+
+
+class Clock(Protocol):
+    """What ages the codes and files a check made: the test-support clock, or the wall clock."""
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def instant(self) -> bool:
+        """advance() takes no time (a test clock): a lifetime may be tried in every example."""
+        ...
+
+    @property
+    def shared(self) -> bool:
+        """Moving it ages every user's codes: a check that moves it runs alone."""
+        ...
+
+    @property
+    def max_wait_s(self) -> float | None:
+        """The longest a check may wait on it (None: no limit; a test clock moves at once)."""
+        ...
+
+    def margin_s(self, lifetime_s: int) -> int:
+        """How long before a lifetime ends a check still expects what it judges to be alive."""
+        ...
+
+    def advance(self, seconds: int, *, user: User | None = None) -> None:
+        """Let `seconds` pass for what `user` made (for every user's, when the clock is shared)."""
+        ...
 
 
 class TestClock:
@@ -31,10 +69,22 @@ class TestClock:
     tokens and files, and may run beside checks that judge lifetimes; with the global one it runs alone.
     """
 
+    __test__ = False  # not a pytest class
+    instant = True
+    max_wait_s = None
+
     def __init__(self, base_url: str, *, timeout_s: float = 10.0) -> None:
         self.url = base_url.rstrip("/") + "/_test/clock"
+        self.description = f"test-support clock at {self.url}"
         self._timeout_s = timeout_s
         self.per_user = False
+
+    @property
+    def shared(self) -> bool:
+        return not self.per_user
+
+    def margin_s(self, lifetime_s: int) -> int:
+        return min(60, lifetime_s // 2)  # a minute before the end, or half way for a lifetime under two minutes
 
     def probe_per_user(self, user: User) -> bool:
         """Whether the server moves one user's clock: an advance of 0 s for `user` must answer `scope: user`."""
@@ -59,6 +109,33 @@ class TestClock:
             return httpx.post(self.url + "/advance", json=body, timeout=self._timeout_s)
         except httpx.HTTPError as exc:
             raise UndecidedRequirement(f"cannot advance the test clock at {self.url}: {type(exc).__name__}") from None
+
+
+class WallClock:
+    """Real time (--real-time-expiry): a lifetime is waited out, for a staging tenant whose lifetimes are short.
+
+    Waiting moves nobody else's clock, so the checks that wait run beside the rest; a lifetime is tried once
+    per run (not in every example), on a user of its own. An interruption (`halted`) ends a wait at once.
+    """
+
+    instant = False
+    shared = False
+    per_user = True
+    # A lifetime longer than this is not waited out (its requirement is skipped, saying so): a quarter of an hour
+    # covers a staging tenant's shortened lifetimes and the bundled OTPs and tokens, not a 7-day export file.
+    max_wait_s = 900.0
+
+    def __init__(self, halted: threading.Event | None = None, *, why: str = "--real-time-expiry") -> None:
+        self.description = f"the wall clock ({why})"
+        self._halted = halted or threading.Event()
+
+    def margin_s(self, lifetime_s: int) -> int:
+        # a quarter of the lifetime: room for the round trips between making a code and sending it back
+        return max(1, lifetime_s // 4)
+
+    def advance(self, seconds: int, *, user: User | None = None) -> None:
+        if self._halted.wait(max(0, seconds)):
+            raise RunInterrupted(RunInterrupted.REASON)
 
 
 @dataclass(slots=True)
@@ -93,8 +170,8 @@ class CheckContext:
     redactor: Redactor
     user_a: User
     user_b: User | None
-    inbox: Inbox | None
-    clock: TestClock | None
+    inbox: ChannelInboxes | None
+    clock: Clock | None
     factory: UserFactory | None
     allow_destructive: bool
     max_examples: int
@@ -212,38 +289,70 @@ class CheckContext:
             raise SkipRequirement("needs a second user: pass --token-b, --test-support URL or --user-factory CMD")
         return self.user_b
 
-    def disposable_user(self) -> User:
+    def disposable_user(self, kind: UserKind = UserKind.VERIFIED) -> User:
         """A fresh user from the factory, for flows that destroy or lock what they touch."""
         if self.factory is None:
             raise SkipRequirement("needs disposable users: pass --test-support URL or --user-factory CMD")
         self._disposable_count += 1
+        label = f"{'disposable' if kind is UserKind.VERIFIED else 'unverified'}-{self._disposable_count}"
         try:
-            return self.factory.create(f"disposable-{self._disposable_count}")
+            user = self.factory.create(label) if kind is UserKind.VERIFIED else self.factory.create(label, kind)
+        except UnsupportedUser as exc:
+            raise SkipRequirement(f"needs a user of kind {kind.value}: {exc}") from None
         except UserFactoryError as exc:
             raise UndecidedRequirement(str(exc)) from None
+        self.note_mail_history(user)
+        return user
+
+    def note_mail_history(self, user: User) -> None:
+        """A mail catcher's mail to a user handed over with history is no code of this run."""
+        if self.inbox is None or not self.inbox.catches_mail:
+            return
+        address = user.email
+        if address is None:
+            profile = self.call("getMyProfile", user=user).json()
+            address = profile.get("email") if isinstance(profile, dict) else None
+        if isinstance(address, str) and address:
+            try:
+                self.inbox.note_history(address)
+            except InboxError as exc:
+                raise UndecidedRequirement(str(exc)) from None
 
     def unverified_user(self) -> User:
-        """A fresh user whose primary email is not verified (the test-support contract's optional user kind)."""
-        why = 'needs a user with an unverified primary email: test-support POST /_test/users {"email_verified": false}'
-        if not isinstance(self.factory, TestSupportUserFactory):
-            raise SkipRequirement(why)
-        self._disposable_count += 1
-        try:
-            return self.factory.create_unverified(f"unverified-{self._disposable_count}")
-        except UnsupportedUser:
-            raise SkipRequirement(f"{why}; the target's test-support contract refused it") from None
-        except UserFactoryError as exc:
-            raise UndecidedRequirement(str(exc)) from None
+        """A fresh user whose primary email is not verified: the factory's kind ``unverified-email``.
+
+        A factory that ignores the kind it is asked for (one written before kinds existed) gives a verified user:
+        the profile says so, and the requirement is skipped with the reason, not judged on the wrong user.
+        """
+        if self.factory is None:
+            raise SkipRequirement(
+                "needs a user with an unverified primary email: pass --user-factory CMD (asked with "
+                "KESK_USER_KIND=unverified-email) or --test-support URL"
+            )
+        user = self.disposable_user(UserKind.UNVERIFIED_EMAIL)
+        profile = self.call("getMyProfile", user=user)
+        body = profile.json() if profile.status == 200 else None
+        if isinstance(body, dict) and body.get("email_verified") is True:
+            raise SkipRequirement(
+                f"{self.factory.description} gave a user whose primary email is verified when asked for "
+                "KESK_USER_KIND=unverified-email; make it honour the kind, or exit 3 for a kind it cannot make"
+            )
+        return user
+
+    def reads(self, channel: str) -> bool:
+        """Whether an inbox reads the codes sent on `channel` (email, sms)."""
+        return self.inbox is not None and self.inbox.serves(channel)
 
     def code(self, *, channel: str, address: str, purpose: str) -> str:
-        if self.inbox is None:
-            raise SkipRequirement("needs an inbox for out-of-band codes: pass --inbox (test-support, mailpit:URL, ...)")
+        if self.inbox is None or not self.inbox.serves(channel):
+            raise SkipRequirement(missing_inbox(channel))
         try:
             value = self.inbox.latest_code(channel=channel, address=address, purpose=purpose)
         except InboxError as exc:
             raise UndecidedRequirement(str(exc)) from None
         if value is None:
-            raise UndecidedRequirement(f"no {purpose} code reached {self.inbox.description} for the {channel} address")
+            where = self.inbox.by_channel[channel].description
+            raise UndecidedRequirement(f"no {purpose} code reached {where} for the {channel} address")
         return value
 
     def unique(self, prefix: str) -> str:

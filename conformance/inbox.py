@@ -1,9 +1,11 @@
-"""Inboxes: where the suite reads out-of-band values (verification tokens, OTPs).
+"""Inboxes: where the suite reads out-of-band values (verification tokens, OTPs), one per channel.
 
 ``test-support`` (the outbox of spec/test-support.yaml), ``mailpit:URL`` (the Mailpit HTTP API),
 ``maildev:URL`` (MailDev's REST API), ``command:CMD`` (prints the code) and ``fixed:CODE`` (a staging
-magic code). A mail catcher holds e-mail only: ``mailpit:`` and ``maildev:`` read SMS codes from the
-test-support outbox (``--test-support URL``, or the embedded server's), so phone lifecycles still run.
+magic code). ``--inbox CHANNEL=SPEC`` names each channel's (``email``, ``sms``); a bare SPEC is the
+inbox of every channel not named, except that a mail catcher holds e-mail only. The test-support
+outbox serves a channel no SPEC names only when the run has test support (``--test-support URL``, or
+the embedded server): nothing is looked up at the base URL that the user did not name.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import subprocess
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -25,6 +27,7 @@ import httpx
 from conformance.redact import Redactor
 
 DEFAULT_CODE_PATTERN = r"\b(\d{6})\b"
+CHANNELS = ("email", "sms")  # where the contract's codes go: email verification and OTPs, phone verification
 
 
 class InboxError(Exception):
@@ -32,7 +35,8 @@ class InboxError(Exception):
 
 
 class Inbox(Protocol):
-    description: str
+    description: str  # for messages: "MailDev at http://..."
+    source: str  # its --inbox form without secrets (no code, no credentials, no command arguments)
 
     def latest_code(self, *, channel: str, address: str, purpose: str) -> str | None:
         """The newest code sent to ``address`` for ``purpose``, or None when none arrived."""
@@ -45,6 +49,7 @@ class TestSupportInbox:
     def __init__(self, base_url: str, redactor: Redactor, *, timeout_s: float = 10.0) -> None:
         self.url = base_url.rstrip("/") + "/_test/outbox"
         self.description = f"test-support outbox at {self.url}"
+        self.source = f"test-support:{_without_userinfo(base_url.rstrip('/'))}"
         self._redactor = redactor
         self._timeout_s = timeout_s
 
@@ -94,7 +99,7 @@ class MailCatcherInbox(ABC):
     has answered from: when there is none, or the newest matching one was already used, it polls for a
     newer one for up to ``wait_s`` seconds, and only then answers the newest it has. The pauses start at
     ``poll_s`` and double up to half a second: a local catcher answers at once, a remote one is not flooded.
-    E-mail only: other channels answer None (``ByChannelInbox`` pairs it with the test-support outbox for SMS).
+    E-mail only: other channels answer None (``ChannelInboxes`` gives each channel its own inbox).
     """
 
     catcher = "a mail catcher"  # its name, in the inbox's description
@@ -112,12 +117,14 @@ class MailCatcherInbox(ABC):
     ) -> None:
         self.url = url.rstrip("/")
         self.description = f"{self.catcher} at {_without_userinfo(self.url)}"
+        self.source = f"{self.catcher.casefold()}:{_without_userinfo(self.url)}"
         self.pattern = re.compile(pattern)
         self._redactor = redactor
         self._wait_s = wait_s
         self._poll_s = poll_s
         self._http = httpx.Client(timeout=timeout_s, transport=transport)
         self._used: dict[tuple[str, str], set[str]] = {}
+        self._history: dict[str, set[str]] = {}  # address -> the mail it had when the run got its user
         self._lock = threading.Lock()
 
     def _get(self, path: str, **params: str) -> Any:
@@ -129,17 +136,34 @@ class MailCatcherInbox(ABC):
             raise InboxError(f"cannot read {self.description}{path}: {type(exc).__name__}") from None
 
     @abstractmethod
-    def mails_to(self, address: str) -> Iterator[CaughtMail]:
-        """The catcher's mail to ``address``, newest first."""
+    def mails_to(self, address: str, *, thorough: bool = False) -> Iterator[CaughtMail]:
+        """The catcher's mail to ``address``, newest first; `thorough`: a catcher that filters by recipient on its
+        side (exactly as written) also looks through every mail (an address whose case the server changed)."""
 
-    def _newest(self, address: str, purpose: str) -> tuple[str, str] | None:
-        """(message id, code) of the newest mail to ``address`` that names ``purpose`` and holds a code."""
-        for mail in self.mails_to(address):
+    def ids_to(self, address: str) -> Iterator[str]:
+        """The ids of the catcher's mail to ``address``."""
+        return (mail.id for mail in self.mails_to(address))
+
+    def _newest(self, address: str, purpose: str, *, thorough: bool = False) -> tuple[str, str] | None:
+        """(message id, code) of the newest mail to ``address`` that names ``purpose`` and holds a code, history
+        left out."""
+        with self._lock:
+            history = set(self._history.get(address.casefold(), ()))
+        for mail in self.mails_to(address, thorough=thorough):
+            if mail.id in history:
+                continue
             text = f"{mail.subject}\n{mail.text}"
             match = self.pattern.search(text) if mentions_purpose(text, purpose) else None
             if match:
                 return mail.id, match.group(1) if match.groups() else match.group(0)
         return None
+
+    def note_history(self, address: str) -> None:
+        """The mail `address` already has is history: a user handed over with past exports or added addresses
+        (a factory may have just made them) has codes in the catcher that no request of this run asked for."""
+        history = set(self.ids_to(address))
+        with self._lock:
+            self._history.setdefault(address.casefold(), set()).update(history)
 
     def latest_code(self, *, channel: str, address: str, purpose: str) -> str | None:
         if channel != "email":
@@ -148,7 +172,7 @@ class MailCatcherInbox(ABC):
         deadline = time.monotonic() + self._wait_s
         pause = self._poll_s
         while True:
-            found = self._newest(address, purpose)
+            found = self._newest(address, purpose, thorough=time.monotonic() >= deadline)
             with self._lock:
                 used = self._used.setdefault(key, set())
                 fresh = found is not None and found[0] not in used
@@ -168,12 +192,16 @@ class MailpitInbox(MailCatcherInbox):
 
     catcher = "Mailpit"
 
-    def mails_to(self, address: str) -> Iterator[CaughtMail]:
+    def mails_to(self, address: str, *, thorough: bool = False) -> Iterator[CaughtMail]:
         found = self._get("/api/v1/search", query=f'to:"{address}"')
         for summary in found.get("messages") or []:  # Mailpit lists the newest first
             message = self._get(f"/api/v1/message/{summary['ID']}")
             text = str(message.get("Text") or "") or _strip_tags(str(message.get("HTML") or ""))
             yield CaughtMail(str(summary["ID"]), str(message.get("Subject") or ""), text)
+
+    def ids_to(self, address: str) -> Iterator[str]:
+        found = self._get("/api/v1/search", query=f'to:"{address}"')
+        return (str(summary["ID"]) for summary in found.get("messages") or [])
 
 
 class MailDevInbox(MailCatcherInbox):
@@ -181,8 +209,10 @@ class MailDevInbox(MailCatcherInbox):
 
     catcher = "MailDev"
 
-    def mails_to(self, address: str) -> Iterator[CaughtMail]:
-        listed = self._get("/api/email")
+    def mails_to(self, address: str, *, thorough: bool = False) -> Iterator[CaughtMail]:
+        # MailDev filters on its side by a field's exact value (`to.address`): a few messages, not every one the
+        # catcher holds, each time a code is read. The thorough look lists them all.
+        listed = self._get("/api/email") if thorough else self._get("/api/email", **{"to.address": address})
         if not isinstance(listed, list):
             raise InboxError(f"cannot read {self.description}/api/email: not a list of messages")
         wanted = address.casefold()
@@ -214,35 +244,14 @@ def _strip_tags(html: str) -> str:
     return re.sub(r"<[^>]+>", " ", html)
 
 
-class ByChannelInbox:
-    """E-mail codes from a mail catcher, every other channel's (SMS) from a second inbox.
-
-    A staging server mails its e-mail codes but has no SMS catcher; its test-support outbox still holds
-    the SMS codes, so the phone lifecycles run too.
-    """
-
-    def __init__(self, email: Inbox, other: Inbox) -> None:
-        self.email = email
-        self.other = other
-        self.description = f"{email.description} (e-mail), {other.description} (other channels)"
-
-    def latest_code(self, *, channel: str, address: str, purpose: str) -> str | None:
-        if channel == "email":
-            return self.email.latest_code(channel=channel, address=address, purpose=purpose)
-        try:
-            return self.other.latest_code(channel=channel, address=address, purpose=purpose)
-        except InboxError as exc:
-            raise InboxError(
-                f"{exc} (the mail catcher holds e-mail only; {channel} codes come from the test-support outbox)"
-            ) from None
-
-
 class CommandInbox:
     """A command that prints the code; it gets channel, address and purpose as arguments and env."""
 
     def __init__(self, command: str, redactor: Redactor, *, timeout_s: float = 60.0) -> None:
         self.command = command
         self.description = f"inbox command {command!r}"
+        words = shlex.split(command)
+        self.source = "command:" + " ".join(words[:1]) + (" ..." if len(words) > 1 else "")  # arguments may be keys
         self._redactor = redactor
         self._timeout_s = timeout_s
 
@@ -271,6 +280,7 @@ class FixedInbox:
 
     def __init__(self, code: str, redactor: Redactor) -> None:
         self.description = "a fixed code"
+        self.source = "fixed"
         self._code = code
         redactor.add(code)
 
@@ -279,15 +289,14 @@ class FixedInbox:
 
 
 def parse_inbox(spec: str, *, base_url: str, redactor: Redactor, pattern: str = DEFAULT_CODE_PATTERN) -> Inbox:
-    """Build an inbox from its command-line form; ValueError names the accepted forms."""
+    """Build one inbox from its command-line form (``test-support`` reads the outbox at `base_url`); ValueError
+    names the accepted forms."""
     kind, _, rest = spec.partition(":")
-    if kind == "test-support" and not rest:
-        return TestSupportInbox(base_url, redactor)
     if kind == "test-support":
-        return TestSupportInbox(rest, redactor)
+        return TestSupportInbox(rest or base_url, redactor)
     if kind in ("mailpit", "maildev") and rest and rest.startswith(("http://", "https://")):
         catcher = MailpitInbox if kind == "mailpit" else MailDevInbox
-        return ByChannelInbox(catcher(rest, redactor, pattern=pattern), TestSupportInbox(base_url, redactor))
+        return catcher(rest, redactor, pattern=pattern)
     if kind == "command" and rest:
         return CommandInbox(rest, redactor)
     if kind == "fixed" and rest:
@@ -295,3 +304,95 @@ def parse_inbox(spec: str, *, base_url: str, redactor: Redactor, pattern: str = 
     raise ValueError(
         f"--inbox {kind!r} is not an inbox; use test-support, mailpit:URL, maildev:URL, command:CMD or fixed:CODE"
     )
+
+
+def split_channels(entries: Sequence[str]) -> tuple[dict[str, str], str | None]:
+    """The --inbox entries as ({channel: SPEC}, the bare SPEC or None); ValueError for an unknown channel, a
+    channel given twice or two bare SPECs."""
+    named: dict[str, str] = {}
+    bare: str | None = None
+    for entry in entries:
+        match = re.fullmatch(r"([A-Za-z]+)=(.*)", entry.strip(), flags=re.DOTALL)
+        if match is None:
+            if bare is not None:
+                raise ValueError(
+                    f"--inbox {bare!r} and {entry!r}: give one SPEC per channel, as CHANNEL=SPEC "
+                    f"(channels: {', '.join(CHANNELS)})"
+                )
+            bare = entry.strip()
+            continue
+        channel, spec = match.group(1).lower(), match.group(2).strip()
+        if channel not in CHANNELS:
+            raise ValueError(f"--inbox {entry!r}: {channel!r} is not a channel; use {' or '.join(CHANNELS)}")
+        if channel in named:
+            raise ValueError(f"--inbox {channel}= is given twice ({named[channel]!r}, {spec!r}); give it once")
+        named[channel] = spec
+    return named, bare
+
+
+def _catcher(spec: str) -> bool:
+    return spec.startswith(("maildev:", "mailpit:"))
+
+
+class ChannelInboxes:
+    """Each channel's inbox: a code sent by e-mail is read from the e-mail inbox, one sent by SMS from the SMS one.
+
+    A channel without an inbox is not served: ``ctx.code`` then skips the requirement, naming the flag to pass.
+    """
+
+    def __init__(self, by_channel: Mapping[str, Inbox]) -> None:
+        self.by_channel = dict(by_channel)
+        self.description = ", ".join(f"{inbox.description} ({channel})" for channel, inbox in self.by_channel.items())
+        self.source = ", ".join(f"{channel}={inbox.source}" for channel, inbox in self.by_channel.items())
+
+    def serves(self, channel: str) -> bool:
+        return channel in self.by_channel
+
+    @property
+    def catches_mail(self) -> bool:
+        """Whether e-mail codes come from a mail catcher, which holds the mail users had before the run."""
+        return isinstance(self.by_channel.get("email"), MailCatcherInbox)
+
+    def note_history(self, address: str) -> None:
+        """The mail `address` already has is history (a mail catcher's): see MailCatcherInbox.note_history."""
+        inbox = self.by_channel.get("email")
+        if isinstance(inbox, MailCatcherInbox):
+            inbox.note_history(address)
+
+    def sources(self) -> dict[str, str]:
+        """Each channel's inbox in its --inbox form, secrets left out (results.json `target.inbox`)."""
+        return {channel: inbox.source for channel, inbox in self.by_channel.items()}
+
+    def latest_code(self, *, channel: str, address: str, purpose: str) -> str | None:
+        inbox = self.by_channel.get(channel)
+        if inbox is None:
+            raise InboxError(f"no inbox reads {channel} codes: pass --inbox {channel}=SPEC")
+        return inbox.latest_code(channel=channel, address=address, purpose=purpose)
+
+
+def channel_inboxes(
+    entries: Sequence[str],
+    *,
+    test_support: str | None,
+    base_url: str,
+    redactor: Redactor,
+    pattern: str = DEFAULT_CODE_PATTERN,
+) -> ChannelInboxes | None:
+    """The run's inboxes from its --inbox entries (``CHANNEL=SPEC`` or a bare SPEC); None when no channel has one.
+
+    A channel gets its own SPEC; else the bare SPEC (a mail catcher's for e-mail only); else, when the run has
+    test support (`test_support`), that outbox. ``test-support`` without a URL reads the outbox at
+    `test_support` when given, else at the base URL (the user named it). ValueError for a bad entry.
+    """
+    named, bare = split_channels(entries)
+    outbox_at = test_support or base_url
+    by_channel: dict[str, Inbox] = {}
+    for channel in CHANNELS:
+        spec = named.get(channel)
+        if spec is None and bare is not None and (channel == "email" or not _catcher(bare)):
+            spec = bare
+        if spec is not None:
+            by_channel[channel] = parse_inbox(spec, base_url=outbox_at, redactor=redactor, pattern=pattern)
+        elif test_support:
+            by_channel[channel] = TestSupportInbox(test_support, redactor)
+    return ChannelInboxes(by_channel) if by_channel else None

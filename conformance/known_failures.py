@@ -31,7 +31,15 @@ from typing import Any
 from conformance.config import ConfigError
 from conformance.results import Outcome, RequirementResult, RunResult
 
-__all__ = ["KnownFailure", "KnownFailures", "apply_known_failures", "baseline", "baseline_main", "load_known_failures"]
+__all__ = [
+    "KnownFailure",
+    "KnownFailures",
+    "apply_known_failures",
+    "baseline",
+    "baseline_main",
+    "judge_known",
+    "load_known_failures",
+]
 
 _KEYS = {"requirement", "operation", "reason", "expires"}
 
@@ -142,14 +150,17 @@ def _judge(
     return replace(result, reason=(result.reason or f"{len(result.failures)} violation(s)") + note)
 
 
+def judge_known(
+    result: RequirementResult, known: KnownFailures, *, today: datetime.date | None = None
+) -> RequirementResult:
+    """One requirement's result as the known-failures file has it: `known`, stale, or as it was."""
+    entries = known.of(result.requirement.id)
+    return _judge(result, entries, known.path, today or datetime.date.today()) if entries else result
+
+
 def apply_known_failures(run: RunResult, known: KnownFailures, *, today: datetime.date | None = None) -> None:
     """Turn the run's listed failures `known` and mark listed passes stale (both change the exit code)."""
-    today = today or datetime.date.today()
-    results = []
-    for result in run.results:
-        entries = known.of(result.requirement.id)
-        results.append(_judge(result, entries, known.path, today) if entries else result)
-    run.results = results
+    run.results = [judge_known(result, known, today=today) for result in run.results]
     run.target["known_failures"] = known.path
 
 

@@ -55,6 +55,7 @@ def _result(item: dict[str, Any], path: Path) -> RequirementResult:
         finished_s=float(item.get("finished_s", 0.0)),
         first_failure_s=None if item.get("first_failure_s") is None else float(item["first_failure_s"]),
         first_failure_request=None if item.get("first_failure_request") is None else int(item["first_failure_request"]),
+        stale=bool(item.get("stale", False)),  # a known failure that passed: it fails the merged run too
     )
 
 

@@ -24,7 +24,8 @@ from typing import Any
 
 import pytest
 
-from conformance._spec import load_spec
+from conformance._spec import SpecError, load_spec
+from conformance.adoption import Adoption
 from conformance.config import ConfigError, Settings, resolve
 from conformance.operations import OperationIndex
 
@@ -33,15 +34,33 @@ _OPTIONS = (
     ("--kesk-token", "token", "bearer token of user A (env KESK_TOKEN)"),
     ("--kesk-token-b", "token_b", "bearer token of user B (env KESK_TOKEN_B)"),
     ("--kesk-password", "password", "user A's password (env KESK_PASSWORD)"),
-    ("--kesk-inbox", "inbox", "test-support | maildev:URL | mailpit:URL | command:CMD | fixed:CODE"),
     ("--kesk-test-support", "test_support", "base URL of the test-support contract"),
-    ("--kesk-user-factory", "user_factory", "command printing a fresh user's JSON"),
+    ("--kesk-user-factory", "user_factory", "command printing a fresh user's JSON (told KESK_USER_KIND)"),
+    ("--kesk-known-failures", "known_failures", "TOML [[known]] failures: xfail, not fail; a listed pass fails"),
+    ("--kesk-spec", "spec", "the contract to judge by: an edited copy of spec/openapi.yaml"),
     ("--kesk-seed", "seed", "make the run repeatable"),
     ("--kesk-max-examples", "max_examples", "generated examples per operation"),
     ("--kesk-rate-limit", "rate_limit", "at most R requests per second"),
     ("--kesk-report-dir", "report_dir", "write junit.xml, results.json and report.html here"),
     ("--kesk-config", "config", "TOML settings file"),
 )
+
+
+_REPEATABLE = (
+    ("--kesk-select", "select", "requirement id glob (repeatable)"),
+    ("--kesk-exclude", "exclude", "requirement id glob (repeatable)"),
+    ("--kesk-inbox", "inbox", "[CHANNEL=]SPEC, once per channel: email=maildev:URL, sms=command:CMD, ..."),
+    ("--kesk-not-implemented", "not_implemented", "an optional group the target leaves out: identity, export, fcm"),
+)
+_SWITCHES = (
+    ("--conformance-strict", "strict", "SHOULD violations fail too"),
+    ("--kesk-allow-destructive", "allow_destructive", "allow account deletion on users that are not disposable"),
+    ("--kesk-real-time-expiry", "real_time_expiry", "wait the contract's lifetimes out on the wall clock"),
+)
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
 
 
 def _pytest_base_url_loads(pluginmanager: pytest.PytestPluginManager) -> bool:
@@ -62,18 +81,10 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
             group.addoption("--base-url", default=None, metavar="URL", help="same as --kesk-base-url")
     for flag, _, text in _OPTIONS:
         group.addoption(flag, default=None, help=text)
-    group.addoption("--kesk-select", action="append", default=None, metavar="GLOB", help="requirement id glob")
-    group.addoption("--kesk-exclude", action="append", default=None, metavar="GLOB", help="requirement id glob")
-    group.addoption(
-        "--conformance-strict", action="store_const", const=True, default=None, help="SHOULD violations fail too"
-    )
-    group.addoption(
-        "--kesk-allow-destructive",
-        action="store_const",
-        const=True,
-        default=None,
-        help="allow account deletion on users that are not disposable",
-    )
+    for flag, _, text in _REPEATABLE:
+        group.addoption(flag, action="append", default=None, help=text)
+    for flag, _, text in _SWITCHES:
+        group.addoption(flag, action="store_const", const=True, default=None, help=text)
 
 
 def settings_from(config: pytest.Config) -> Settings:
@@ -81,13 +92,9 @@ def settings_from(config: pytest.Config) -> Settings:
     namespace = argparse.Namespace(
         # pytest-base-url's value (or our own --base-url's) when --kesk-base-url is not given
         base_url=config.getoption("kesk_base_url") or config.getoption("base_url", default=None),
-        select=config.getoption("kesk_select"),
-        exclude=config.getoption("kesk_exclude"),
-        strict=config.getoption("conformance_strict"),
-        allow_destructive=config.getoption("kesk_allow_destructive"),
     )
-    for flag, name, _ in _OPTIONS:
-        setattr(namespace, name, config.getoption(flag.lstrip("-").replace("-", "_")))
+    for flag, name, _ in (*_OPTIONS, *_REPEATABLE, *_SWITCHES):
+        setattr(namespace, name, config.getoption(_dest(flag)))
     if namespace.seed is None:
         # Under pytest-xdist every worker runs its share with the seed the controller chose (see below).
         namespace.seed = getattr(config, "workerinput", {}).get("kesk_seed") or config.stash.get(_SEED, None)
@@ -97,15 +104,31 @@ def settings_from(config: pytest.Config) -> Settings:
         raise pytest.UsageError(str(exc)) from None
 
 
+def adoption_from(config: pytest.Config, settings: Settings) -> Adoption:
+    """The known failures and left-out groups, read and checked once: a mistake is a usage error."""
+    found = config.stash.get(_ADOPTION, None)
+    if found is None:
+        from conformance.catalogue import catalogue
+        from conformance.runner import contract_for
+
+        try:
+            contract = contract_for(settings)
+            found = Adoption.of(settings, contract, catalogue().select(settings.select, settings.exclude))
+        except (ConfigError, SpecError) as exc:
+            raise pytest.UsageError(str(exc)) from None
+        config.stash[_ADOPTION] = found
+    return found
+
+
 def _kesk_options_given(config: pytest.Config) -> bool:
     # pytest-base-url's --base-url (or PYTEST_BASE_URL) is a team's own setting: alone it does not mean the suite.
     names = [] if config.pluginmanager.has_plugin("base_url") else ["base_url"]
-    names += ["kesk_base_url", "kesk_select", "kesk_exclude", "conformance_strict", "kesk_allow_destructive"]
-    names += [flag.lstrip("-").replace("-", "_") for flag, _, _ in _OPTIONS]
+    names += ["kesk_base_url", *(_dest(flag) for flag, _, _ in (*_OPTIONS, *_REPEATABLE, *_SWITCHES))]
     return any(config.getoption(name) is not None for name in names)
 
 
 _SEED = pytest.StashKey[str]()
+_ADOPTION = pytest.StashKey[Adoption]()
 _STARTED = pytest.StashKey[float]()
 _WORKERS_DIR = ".workers"  # under the report dir: one results.json per pytest-xdist worker, merged at the end
 
@@ -117,7 +140,7 @@ def pytest_configure(config: pytest.Config) -> None:
     # Check our options up front (a clean one-line usage error); a pytest run that does not use the
     # suite is left alone even when KESK_* variables are set.
     if _kesk_options_given(config):
-        settings_from(config)
+        adoption_from(config, settings_from(config))
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -164,7 +187,13 @@ def kesk_settings(pytestconfig: pytest.Config) -> Settings:
 
 
 @pytest.fixture(scope="session")
-def kesk_session(kesk_settings: Settings, pytestconfig: pytest.Config) -> Iterator[object]:
+def kesk_adoption(kesk_settings: Settings, pytestconfig: pytest.Config) -> Adoption:
+    """--kesk-known-failures and --kesk-not-implemented, with `kesk-conformance run`'s meaning."""
+    return adoption_from(pytestconfig, kesk_settings)
+
+
+@pytest.fixture(scope="session")
+def kesk_session(kesk_settings: Settings, kesk_adoption: Adoption, pytestconfig: pytest.Config) -> Iterator[object]:
     """One run session (target, users, client) shared by every requirement of this process."""
     from hypothesis.configuration import set_hypothesis_home_dir
 
@@ -179,6 +208,7 @@ def kesk_session(kesk_settings: Settings, pytestconfig: pytest.Config) -> Iterat
             result = session.result()
     except (ConfigError, TargetUnreachable) as exc:
         pytest.exit(f"kesk-conformance: {exc}", returncode=2)
+    kesk_adoption.apply(result)  # the reports say known, stale and not applicable, as `run`'s do
     documented = {op.operation_id: list(op.responses()) for op in OperationIndex(load_spec())}
     set_hypothesis_home_dir(None)  # back to Hypothesis' own default for the team's other tests
     folder = Path(kesk_settings.report_dir)

@@ -49,8 +49,9 @@ class Sharing(StrEnum):
     # Its verdict models user A's whole account (every email, favourite...): with no user factory to give
     # it a user of its own, it runs alone.
     ALONE_ON_SHARED_USERS = "alone_on_shared_users"
-    # It changes what every other check sees (it advances the server's test clock): it runs alone, unless the
-    # server keeps a clock per user (test support's `user_token`) and it moves only its own user's.
+    # It moves the clock (the server's test clock): it runs alone while that clock is shared by every user. With a
+    # clock per user (test support's `user_token`), the wall clock (--real-time-expiry) or no clock, it runs beside
+    # the rest; like ALONE_ON_SHARED_USERS, it still runs alone on user A when there is no user factory.
     ALONE = "alone"
 
 
@@ -58,8 +59,9 @@ class Need(StrEnum):
     """Capabilities a requirement needs; missing ones turn it into a skip with a reason."""
 
     SECOND_USER = "second_user"
-    INBOX = "inbox"
-    CLOCK = "clock"
+    INBOX = "inbox"  # the e-mail codes (verification tokens, OTPs): --inbox email=SPEC
+    SMS_INBOX = "sms_inbox"  # the SMS codes (phone verification): --inbox sms=SPEC
+    CLOCK = "clock"  # lifetimes: the test-support clock, or the wall clock (--real-time-expiry)
     PASSWORD = "password"
     DESTRUCTIVE = "destructive"
 

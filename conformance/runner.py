@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 from hypothesis.configuration import set_hypothesis_home_dir
@@ -25,10 +25,10 @@ from conformance.catalogue import catalogue
 from conformance.checks.lifecycles import MachineVerdict
 from conformance.checks.responses import stop_watching, watch
 from conformance.config import ConfigError, Settings, shard_of
-from conformance.context import CheckContext, TestClock
+from conformance.context import CheckContext, Clock, TestClock, WallClock, missing_inbox
 from conformance.contract import Contract, bundled_contract
 from conformance.failures import RunInterrupted, SkipRequirement, UndecidedRequirement
-from conformance.inbox import Inbox, TestSupportInbox, parse_inbox
+from conformance.inbox import channel_inboxes
 from conformance.operations import OperationIndex
 from conformance.optional_groups import resolve_groups
 from conformance.redact import Redactor
@@ -97,6 +97,32 @@ def _users(settings: Settings, factory: UserFactory | None) -> tuple[User, User 
     except UserFactoryError as exc:
         raise ConfigError(str(exc)) from None
     return user_a, user_b
+
+
+# --real-time-expiry switches itself on when every lifetime of the contract is this short (a staging tenant's)
+# and there is no test clock: waiting them out costs the run little, beside the rest.
+AUTO_REAL_TIME_MAX_S = 60
+
+
+def lifetimes(contract: Contract) -> dict[str, int]:
+    """The contract's lifetimes (every x-kesk-limits value named ``*_ttl_s``), by name."""
+    limits = contract.limits
+    return {item.name: getattr(limits, item.name) for item in fields(limits) if item.name.endswith("_ttl_s")}
+
+
+def choose_clock(
+    settings: Settings, test_support: str | None, contract: Contract, halted: threading.Event
+) -> Clock | None:
+    """The clock that ages codes and files: the wall clock when asked (--real-time-expiry), else the test-support
+    clock, else the wall clock when every lifetime is short enough to wait out, else none (those checks skip)."""
+    if settings.real_time_expiry:
+        return WallClock(halted)
+    if test_support:
+        return TestClock(test_support, timeout_s=settings.timeout)
+    longest = max(lifetimes(contract).values(), default=0)
+    if 0 < longest <= AUTO_REAL_TIME_MAX_S:
+        return WallClock(halted, why=f"every lifetime of the contract is {longest} s or less")
+    return None
 
 
 def left_out_operations(settings: Settings, operations: OperationIndex) -> frozenset[str]:
@@ -254,10 +280,15 @@ def _run_one(item: Requirement, shared: CheckContext, settings: Settings) -> Req
 def _missing_needs(item: Requirement, ctx: CheckContext, settings: Settings) -> str:
     if Need.SECOND_USER in item.needs and ctx.user_b is None:
         return "needs a second user: pass --token-b, --test-support URL or --user-factory CMD"
-    if Need.INBOX in item.needs and ctx.inbox is None:
-        return "needs an inbox for out-of-band codes: pass --inbox (test-support, mailpit:URL, command:CMD, fixed:CODE)"
+    if Need.INBOX in item.needs and not ctx.reads("email"):
+        return missing_inbox("email")
+    if Need.SMS_INBOX in item.needs and not ctx.reads("sms"):
+        return missing_inbox("sms")
     if Need.CLOCK in item.needs and ctx.clock is None:
-        return "needs the test-support clock: pass --test-support URL"
+        return (
+            "needs a clock to let codes and files expire: pass --test-support URL (its test clock) or "
+            "--real-time-expiry (waits the lifetimes out; a staging tenant with short ones: --spec PATH)"
+        )
     if Need.DESTRUCTIVE in item.needs and ctx.factory is None and not settings.allow_destructive:
         return "destructive: needs disposable users (--test-support or --user-factory) or --allow-destructive"
     if Need.PASSWORD in item.needs and ctx.factory is None and not ctx.user_a.password:
@@ -282,22 +313,21 @@ class RunSession:
         self.started = time.perf_counter()
         self.results: list[RequirementResult] = []
         self.interrupted = False  # Ctrl-C or SIGTERM ended the run early; what finished is still reported
+        # Test support only where the user named it (or the embedded server has it): nothing is looked up at a base
+        # URL behind the user's back.
         test_support = settings.test_support or (target.base_url if target.embedded else None)
+        try:
+            inbox = channel_inboxes(
+                settings.inbox,
+                test_support=test_support,
+                base_url=target.base_url,
+                redactor=redactor,
+                pattern=settings.inbox_pattern,
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
         factory = _factory(settings, test_support, redactor)
         user_a, user_b = _users(settings, factory)
-        inbox: Inbox | None = None
-        if settings.inbox:
-            try:
-                inbox = parse_inbox(
-                    settings.inbox,
-                    base_url=test_support or target.base_url,
-                    redactor=redactor,
-                    pattern=settings.inbox_pattern,
-                )
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
-        elif test_support:
-            inbox = TestSupportInbox(test_support, redactor)
         self.test_support = test_support
         self.client = TargetClient(
             target.base_url, operations, redactor, timeout_s=settings.timeout, rate_limit=settings.rate_limit
@@ -309,7 +339,7 @@ class RunSession:
             user_a=user_a,
             user_b=user_b,
             inbox=inbox,
-            clock=TestClock(test_support) if test_support else None,
+            clock=choose_clock(settings, test_support, contract, self.client.halt_event),
             factory=factory,
             allow_destructive=settings.allow_destructive,
             max_examples=settings.max_examples,
@@ -326,7 +356,13 @@ class RunSession:
         else:
             self.workers = settings.workers
         self.ctx.workers = self.workers
-        if self.ctx.clock is not None and factory is not None:  # users of their own, and a clock of their own?
+        for user in (user_a, user_b):
+            if user is not None:
+                try:
+                    self.ctx.note_mail_history(user)
+                except UndecidedRequirement as exc:
+                    raise TargetUnreachable(f"cannot read the e-mail inbox: {exc}") from None
+        if isinstance(self.ctx.clock, TestClock) and factory is not None:  # users of their own, a clock of their own?
             self.ctx.clock.probe_per_user(user_a)
         self.client.observers.append(_track_resources(self.ctx))
 
@@ -357,13 +393,14 @@ class RunSession:
         failing); the checks still running stop, and those not started are skipped.
         """
         shared_users = self.ctx.factory is None
-        own_clocks = self.ctx.clock is not None and self.ctx.clock.per_user
+        shared_clock = self.ctx.clock is not None and self.ctx.clock.shared
 
         def runs_alone(item: Requirement) -> bool:
+            # Without a clock, with a clock per user or the wall clock, the clock movers run beside the rest.
             return (
                 item.observes
-                or (item.sharing is Sharing.ALONE and not own_clocks)
-                or (item.sharing is Sharing.ALONE_ON_SHARED_USERS and shared_users)
+                or (item.sharing is Sharing.ALONE and shared_clock)
+                or (item.sharing in (Sharing.ALONE, Sharing.ALONE_ON_SHARED_USERS) and shared_users)
             )
 
         concurrent = [item for item in selected if not runs_alone(item)]
@@ -504,7 +541,9 @@ class RunSession:
                 "faults": list(self.target.faults),
                 "variants": list(self.target.variants),
                 "users": [user.label for user in (ctx.user_a, ctx.user_b) if user],
-                "inbox": ctx.inbox.description if ctx.inbox else None,
+                # each channel's inbox in its --inbox form, secrets left out: {"email": "maildev:http://...", ...}
+                "inbox": ctx.inbox.sources() if ctx.inbox else None,
+                "clock": ctx.clock.description if ctx.clock else None,
                 "test_support": self.test_support,
                 # --workers, or what auto chose from the measured round trip
                 "workers": self.workers,

@@ -64,8 +64,7 @@ def _check_writable(folder: Path, flag: str = "--report-dir") -> None:
 
 
 def run_main(argv: Sequence[str]) -> int:
-    from conformance.known_failures import apply_known_failures, load_known_failures
-    from conformance.optional_groups import leave_out, report_not_applicable
+    from conformance.adoption import Adoption
     from conformance.reporting import render_summary, write_reports
     from conformance.runner import TargetUnreachable, contract_for, execute, selected_requirements
 
@@ -78,13 +77,9 @@ def run_main(argv: Sequence[str]) -> int:
         if settings.export_pytest:
             _check_writable(Path(settings.export_pytest), "--export-pytest")
         contract = contract_for(settings)
-        known = None
-        if settings.known_failures:  # checked against the catalogue before any request
-            ids = {item.id: item.operations for item in catalogue()}
-            known = load_known_failures(Path(settings.known_failures), ids)
-        selection = catalogue().select(settings.select, settings.exclude)
-        left_out = leave_out(settings.not_implemented, OperationIndex(contract.document).ids(), selection)
-        settings.exclude += [item.id for item in left_out.requirements]  # not applicable: reported, not run
+        # known failures and left-out groups, checked against the catalogue before any request
+        adoption = Adoption.of(settings, contract, catalogue().select(settings.select, settings.exclude))
+        settings.exclude += sorted(adoption.not_applicable)  # not applicable: reported, not run
         # Hypothesis keeps caches in ./.hypothesis unless told: a run writes only to its report directory.
         set_hypothesis_home_dir(Path(settings.report_dir) / ".hypothesis")
         total = len(selected_requirements(settings))
@@ -128,13 +123,11 @@ def run_main(argv: Sequence[str]) -> int:
             progress=progress,
             on_session=lambda session: recorder.attach(session.ctx),
             on_sighting=on_sighting,
-            excused=frozenset(entry.requirement for entry in known.entries) if known else frozenset(),
+            excused=adoption.excused,
         )
     except (ConfigError, SpecError, TargetUnreachable) as exc:
         return _error(str(exc))
-    report_not_applicable(result, left_out, [item.id for item in catalogue()])
-    if known is not None:
-        apply_known_failures(result, known)
+    adoption.apply(result)
     _add_records(result, recorder, contract, settings)
     documented = {op.operation_id: list(op.responses()) for op in OperationIndex(contract.document)}
     paths = write_reports(result, Path(settings.report_dir), documented_statuses=documented)

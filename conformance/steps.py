@@ -311,20 +311,17 @@ class RunRecorder:
         factory = ctx.factory
         if factory is not None:
             # Label the disposable users the factory makes during the run; the factory stays the same
-            # object (checks test its type), only its creating methods learn to tell the recorder.
-            for name in ("create", "create_unverified"):
-                method = getattr(factory, name, None)
-                if callable(method):
-                    setattr(factory, name, self._labelling(method))
+            # object, only its creating method learns to tell the recorder.
+            factory.create = self._labelling(factory.create)  # type: ignore[method-assign]
 
     def _observe(self, exchange: Exchange) -> None:
         # Observers are called one exchange at a time, in sequence order (TargetClient.record).
         self.exchanges.append(exchange)
         self.received_at[exchange.sequence] = time.time()
 
-    def _labelling(self, create: Callable[[str], User]) -> Callable[[str], User]:
-        def labelled(label: str) -> User:
-            user = create(label)
+    def _labelling(self, create: Callable[..., User]) -> Callable[..., User]:
+        def labelled(label: str, *args: Any, **kwargs: Any) -> User:
+            user = create(label, *args, **kwargs)
             with self._lock:
                 self._labels.setdefault(user.token, f"user:{label}")
             return user

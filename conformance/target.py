@@ -72,6 +72,9 @@ class Exchange:
         return str(self.headers.get("content-type", ""))
 
 
+KEEPALIVE_EXPIRY_S = 2.0
+
+
 class TargetClient:
     def __init__(
         self,
@@ -108,6 +111,9 @@ class TargetClient:
             follow_redirects=False,
             transport=transport,
             headers={"User-Agent": "kesk-conformance"},
+            # Servers close idle connections after as little as 5 s (uvicorn, Node.js): a client that keeps them
+            # as long races that close, and a request sent on a connection being closed is reset. Ours go first.
+            limits=httpx.Limits(keepalive_expiry=KEEPALIVE_EXPIRY_S),
         )
         self.stats: dict[str, OperationStats] = {}
         self.observers: list[Callable[[Exchange], None]] = []
@@ -214,6 +220,11 @@ class TargetClient:
     @property
     def halted(self) -> bool:
         return self._halted.is_set()
+
+    @property
+    def halt_event(self) -> threading.Event:
+        """Set while the run is halted: a wait (the wall clock's) ends at once when it is."""
+        return self._halted
 
     def resume(self) -> None:
         """Send again: the cleanup after an interruption."""

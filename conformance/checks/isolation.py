@@ -237,12 +237,12 @@ def export_download_is_scoped(ctx: CheckContext) -> None:
 
 
 def _verified_contacts(ctx: CheckContext, owner: User) -> list[tuple[str, dict[str, Any]]]:
-    """The owner's verified primary email, and (with an inbox) a phone number it verified: (kind, resource)."""
+    """The owner's verified primary email, and (with an SMS inbox) a phone number it verified: (kind, resource)."""
     emails = [item for item in read_all(ctx, "listUserEmails", owner) if item.get("is_primary") is True]
     if not emails or emails[0].get("is_verified") is not True:
         raise UndecidedRequirement("user A has no verified primary email to probe")
     chosen: list[tuple[str, dict[str, Any]]] = [("email", emails[0])]
-    if ctx.inbox is not None:
+    if ctx.reads("sms"):
         phone = add_phone(ctx, owner)
         token = ctx.code(channel="sms", address=str(phone["phone_number"]), purpose="phone_verification")
         verified = ctx.call(
@@ -273,7 +273,7 @@ def _verified_contacts(ctx: CheckContext, owner: User) -> list[tuple[str, dict[s
     needs=(Need.SECOND_USER,),
 )
 def verified_contacts_are_scoped(ctx: CheckContext) -> None:
-    """User A's verified primary email (and, with an inbox, a phone number A verified): user B reads, verifies,
+    """User A's verified primary email (and, with an SMS inbox, a phone number A verified): user B reads, verifies,
     makes primary and removes each, and a missing id: 404 not_found each time, and A's contact is unchanged."""
     owner = ctx.disposable_user() if ctx.factory is not None else ctx.user_a
     intruder = ctx.second_user()

@@ -180,21 +180,44 @@ def _outcome_badge(item: RequirementResult, *, strict: bool) -> str:
     return f'<span class="badge b-{item.outcome.value}">{_e(item.outcome.value.replace("_", " "))}</span>'
 
 
+_UNITS = {"_ms": "ms", "_s": "s"}  # a figure's unit, from its name's suffix (round_trip_ms, waited_s)
+
+
+def _label(key: str) -> str:
+    """A results.json key as people read it: round_trip_ms -> "round trip"."""
+    for suffix in _UNITS:
+        if key.endswith(suffix):
+            key = key.removesuffix(suffix)
+    return key.replace("_", " ")
+
+
+def for_people(key: str, value: object) -> str:
+    """A target figure as people read it, never a Python literal: yes/no, numbers with their unit, a mapping as
+    "name: value" pairs (back pressure: "retries: 0, waited: 0 s, cut: 0"), a list joined with commas."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        unit = next((unit for suffix, unit in _UNITS.items() if key.endswith(suffix)), "")
+        shown = f"{value:,}" if isinstance(value, int) else f"{value:,.3f}".rstrip("0").rstrip(".")
+        return f"{shown} {unit}".strip()
+    if isinstance(value, dict):
+        return ", ".join(f"{_label(str(name))}: {for_people(str(name), item)}" for name, item in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(for_people(key, item) for item in value)
+    return "—" if value is None else str(value)
+
+
 def _target_meta(run: RunResult) -> str:
     items = [("Seed", str(run.seed)), ("Strict", "yes" if run.strict else "no")]
     for key, value in run.target.items():
-        if key == "base_url" or value in (None, "", [], False):
+        if key == "base_url" or value in (None, "", [], {}, False):
             continue
         if isinstance(value, dict) and key == "not_implemented":
             # the optional groups the target leaves out, each with its operations
             text = "; ".join(f"{group} ({', '.join(map(str, ops))})" for group, ops in value.items())
-        elif isinstance(value, list | tuple):
-            text = ", ".join(str(part) for part in value)
-        elif value is True:
-            text = "yes"
         else:
-            text = str(value)
-        items.append((key.replace("_", " ").capitalize(), text))
+            text = for_people(key, value)
+        items.append((_label(key).capitalize(), text))
     return "".join(f"<div><dt>{_e(name)}</dt><dd>{_e(text)}</dd></div>" for name, text in items)
 
 

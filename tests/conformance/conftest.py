@@ -1,11 +1,15 @@
-"""Sample RunResults for the report writers: one requirement per outcome, hostile text included."""
+"""Sample RunResults for the report writers: one requirement per outcome, hostile text included; MailDev for the
+tests of the real mail path."""
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from collections.abc import Iterator
 
 import pytest
 
+from bench.staging import MailDev, MailDevUnavailable, running_maildev
 from conformance.failures import FailureDetail
 from conformance.requirements import Level, Requirement
 from conformance.results import Outcome, RequirementResult, RunResult
@@ -126,3 +130,16 @@ def run_result() -> RunResult:
         operations=operations,
         duration_s=3.25,
     )
+
+
+@pytest.fixture(scope="module")
+def maildev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailDev]:
+    """MailDev from the project's lock file (bench/staging.py). Without it the test skips, saying what to install;
+    `KESK_REQUIRE_MAILDEV=1` (set by .ci/run) makes it fail instead, so CI cannot pass without having run it."""
+    try:
+        with running_maildev(tmp_path_factory.mktemp("maildev")) as running:
+            yield running
+    except MailDevUnavailable as exc:
+        if os.environ.get("KESK_REQUIRE_MAILDEV") == "1":
+            pytest.fail(f"{exc}; KESK_REQUIRE_MAILDEV=1 forbids skipping this test", pytrace=False)
+        pytest.skip(str(exc))

@@ -1,19 +1,30 @@
 """Give a user history through the product API, as staging users have: favourites, FCM tokens, extra
-unverified emails and phones, a past export. As a script, `python prefill.py BASE_URL` is a user factory:
-it creates a user through the test-support contract, fills it and prints {"token", "password", "email"}."""
+unverified emails and phones, a past export.
+
+As a script, `python prefill.py BASE_URL [KIND]` is a user factory (the `--user-factory` contract):
+it creates a user through the test-support contract at BASE_URL, fills it and prints {"token", "password",
+"email"}. The kind wanted comes as KESK_USER_KIND and as the last argument: `verified` (the default), or
+`unverified-email`, a user whose primary email is not verified yet (its history then has no export, which
+needs a verified email).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sys
 import time
 
 import httpx
 
+__all__ = ["create_user", "main", "prefill"]
 
-def prefill(base_url: str, token: str, email: str) -> None:
-    """Add history to the user holding `token` (whose verified primary email is `email`)."""
+KINDS = ("verified", "unverified-email")
+
+
+def prefill(base_url: str, token: str, email: str, *, export: bool = True) -> None:
+    """Add history to the user holding `token` (whose primary email is `email`; verified when `export`)."""
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as api:
         mark = secrets.randbelow(10**8)
         for product in (7, 10**9 + mark % 1000, 42 + mark % 100_000):
@@ -28,6 +39,8 @@ def prefill(base_url: str, token: str, email: str) -> None:
         api.post(
             "/user/phones", json={"phone_number": f"+3361{mark % 10_000_000:07d}", "country_code": "FR"}
         ).raise_for_status()
+        if not export:
+            return
         api.post("/user/request-data-export", json={"format": "json"}).raise_for_status()
         otp = _latest_code(base_url, email, "data_export")
         api.post("/user/confirm-data-export", json={"otp": otp}).raise_for_status()
@@ -44,11 +57,21 @@ def _latest_code(base_url: str, address: str, purpose: str) -> str:
     return str(messages["messages"][-1]["code"])
 
 
-def main(base_url: str) -> None:
-    user = httpx.post(f"{base_url}/_test/users", json={}, timeout=10).json()
-    prefill(base_url, user["token"], user["email"])
-    print(json.dumps({"token": user["token"], "password": user["password"], "email": user["email"]}))
+def create_user(base_url: str, kind: str = "verified") -> dict[str, str]:
+    """A fresh user of `kind` with history, made through the test-support contract at `base_url`."""
+    body = {} if kind == "verified" else {"email_verified": False}
+    user = httpx.post(f"{base_url}/_test/users", json=body, timeout=10).json()
+    prefill(base_url, user["token"], user["email"], export=kind == "verified")
+    return {"token": user["token"], "password": user["password"], "email": user["email"]}
+
+
+def main(argv: list[str]) -> int:
+    kind = argv[-1] if len(argv) > 1 and argv[-1] in KINDS else os.environ.get("KESK_USER_KIND", "verified")
+    if kind not in KINDS:
+        return 3  # a kind this factory cannot make: the requirements that need it are skipped
+    print(json.dumps(create_user(argv[0], kind)))
+    return 0
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    raise SystemExit(main(sys.argv[1:]))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -67,3 +68,61 @@ def test_unreadable_or_unknown_config_file_settings(tmp_path: Path) -> None:
     unknown.write_text("colour = 'blue'")
     with pytest.raises(ConfigError, match="unknown setting 'colour'"):
         parse(["--config", str(unknown)], {}, prog="t")
+
+
+# --- inboxes per channel: flags, KESK_INBOX and the config file ------------------------------------------------
+_BOTH = ["email=maildev:http://m:1080", "sms=command:./read-sms --key k"]
+
+
+def test_inbox_flags_repeat_once_per_channel() -> None:
+    argv = ["--inbox", _BOTH[0], "--inbox", _BOTH[1]]
+    assert parse(argv, {}, prog="t").inbox == _BOTH
+
+
+@pytest.mark.parametrize(
+    ("value", "entries"),
+    [
+        ("maildev:http://m:1080", ["maildev:http://m:1080"]),  # the old single SPEC
+        ("command:./read --mode x", ["command:./read --mode x"]),  # a command's arguments stay whole
+        (" ".join(_BOTH), _BOTH),  # several, split before each CHANNEL=
+        (";".join(_BOTH), _BOTH),
+        ("maildev:http://m:1080, sms=command:./r", ["maildev:http://m:1080", "sms=command:./r"]),
+    ],
+)
+def test_kesk_inbox_holds_one_spec_or_several_channels(value: str, entries: list[str]) -> None:
+    assert parse([], {"KESK_INBOX": value}, prog="t").inbox == entries
+
+
+@pytest.mark.parametrize(
+    ("toml", "entries"),
+    [
+        ('inbox = "maildev:http://m:1080"\n', ["maildev:http://m:1080"]),
+        ('inbox = ["email=maildev:http://m:1080", "sms=command:./read-sms --key k"]\n', _BOTH),
+        ('[inbox]\nemail = "maildev:http://m:1080"\nsms = "command:./read-sms --key k"\n', _BOTH),
+    ],
+)
+def test_the_config_file_gives_inboxes_as_a_string_a_list_or_a_table(
+    tmp_path: Path, toml: str, entries: list[str]
+) -> None:
+    config = tmp_path / "kesk.toml"
+    config.write_text(toml)
+    assert parse(["--config", str(config)], {}, prog="t").inbox == entries
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--inbox", "phone=command:x"], "'phone' is not a channel; use email or sms"),
+        (["--inbox", "sms=command:a", "--inbox", "sms=fixed:1"], "--inbox sms= is given twice"),
+        (["--inbox", "command:a", "--inbox", "fixed:1"], "give one SPEC per channel, as CHANNEL=SPEC"),
+    ],
+)
+def test_a_bad_inbox_entry_is_a_usage_error(argv: list[str], message: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(message)):
+        parse(argv, {}, prog="t")
+
+
+def test_real_time_expiry_from_a_flag_or_the_environment() -> None:
+    assert parse([], {}, prog="t").real_time_expiry is False
+    assert parse(["--real-time-expiry"], {}, prog="t").real_time_expiry is True
+    assert parse([], {"KESK_REAL_TIME_EXPIRY": "1"}, prog="t").real_time_expiry is True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 import time
@@ -14,15 +15,17 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from conformance.inbox import (
-    ByChannelInbox,
+    ChannelInboxes,
     CommandInbox,
     FixedInbox,
     InboxError,
     MailDevInbox,
     MailpitInbox,
     TestSupportInbox,
+    channel_inboxes,
     mentions_purpose,
     parse_inbox,
+    split_channels,
 )
 from conformance.redact import Redactor
 
@@ -288,6 +291,46 @@ def test_maildev_gives_up_after_its_wait_when_no_mail_comes(api: RecordedApi) ->
     assert inbox.latest_code(channel="email", address="bert@example.com", purpose="data_export") == "222222"
 
 
+def test_maildev_is_asked_for_the_mail_to_the_address_and_looks_through_all_once_its_wait_is_over(
+    api: RecordedApi,
+) -> None:
+    # Given a MailDev that filters by recipient on its side, and a server that wrote the address in another case
+    def answer(query: dict[str, list[str]]) -> Answer:
+        wanted = query.get("to.address")
+        return 200, [m for m in MAILDEV_MAILS[1:3] if wanted is None or m["to"][0]["address"] == wanted[0]]
+
+    api.routes["/api/email"] = answer
+    inbox = MailDevInbox(api.url, Redactor(), wait_s=0.3, poll_s=0.05)
+    # When / Then: the mail to the address as written comes from a filtered question
+    assert inbox.latest_code(channel="email", address="bert@example.com", purpose="data_export") == "222222"
+    assert api.requests[0] == "/api/email?to.address=bert%40example.com"
+    # and the mail only to the address in another case, from the look through every mail after the wait
+    assert inbox.latest_code(channel="email", address="anna@example.com", purpose="data_export") == "333333"
+    assert api.requests[-1] == "/api/email"
+
+
+def test_mail_a_user_had_before_the_run_is_no_code_of_the_run(api: RecordedApi) -> None:
+    # Given a user handed over with history: the catcher holds a data-export code sent before the run had the user
+    mails = [MAILDEV_MAILS[0]]
+    api.routes["/api/email"] = lambda query: (200, mails)
+    inbox = MailDevInbox(api.url, Redactor(), wait_s=5.0, poll_s=0.05)
+    inbox.note_history("anna@example.com")
+    # When the run's own request mails a new code a moment after the question
+    arrival = threading.Timer(0.3, lambda: mails.append(MAILDEV_MAILS[2]))
+    arrival.start()
+    code = inbox.latest_code(channel="email", address="anna@example.com", purpose="data_export")
+    arrival.join()
+    # Then the inbox waited for the new code instead of answering the old one
+    assert code == "333333"
+
+
+def test_history_alone_is_never_answered(api: RecordedApi) -> None:
+    api.routes["/api/email"] = lambda query: (200, MAILDEV_MAILS[:1])
+    inbox = MailDevInbox(api.url, Redactor(), wait_s=0.2, poll_s=0.05)
+    inbox.note_history("ANNA@example.com")
+    assert inbox.latest_code(channel="email", address="anna@example.com", purpose="data_export") is None
+
+
 def test_maildev_answers_that_are_not_a_mail_list_are_inbox_errors(api: RecordedApi) -> None:
     api.routes["/api/email"] = lambda query: (200, {"error": "no"})
     inbox = MailDevInbox(api.url, Redactor())
@@ -316,32 +359,94 @@ def test_a_mail_names_its_purpose_by_the_stems_of_its_words(text: str, purpose: 
     assert mentions_purpose(text, purpose) is names_it
 
 
-def test_by_channel_inbox_reads_sms_codes_from_the_outbox(api: RecordedApi) -> None:
+def test_channel_inboxes_read_each_channel_from_its_own_inbox(api: RecordedApi) -> None:
     # Given a MailDev for e-mail and a test-support outbox holding an SMS code
     api.routes["/api/email"] = lambda query: (200, MAILDEV_MAILS)
     sms = {"address": "+358401234567", "purpose": "phone_verification", "channel": "sms", "code": "777777"}
     api.routes["/v1/_test/outbox"] = lambda query: (200, {"messages": [sms]})
-    inbox = ByChannelInbox(MailDevInbox(api.url, Redactor()), TestSupportInbox(api.url + "/v1", Redactor()))
+    inbox = ChannelInboxes(
+        {"email": MailDevInbox(api.url, Redactor()), "sms": TestSupportInbox(api.url + "/v1", Redactor())}
+    )
     # When / Then
     assert inbox.latest_code(channel="sms", address="+358401234567", purpose="phone_verification") == "777777"
     assert inbox.latest_code(channel="email", address="anna@example.com", purpose="data_export") == "333333"
-    assert inbox.description.startswith("MailDev at http://127.0.0.1:")
+    assert inbox.sources() == {"email": f"maildev:{api.url}", "sms": f"test-support:{api.url}/v1"}
 
 
-def test_by_channel_inbox_says_where_sms_codes_come_from_when_there_is_no_outbox(api: RecordedApi) -> None:
-    inbox = ByChannelInbox(MailDevInbox(api.url, Redactor()), TestSupportInbox(api.url + "/v1", Redactor()))
-    with pytest.raises(InboxError, match=r"holds e-mail only; sms codes come from the test-support outbox"):
+def test_a_channel_without_an_inbox_is_not_served_and_says_which_flag() -> None:
+    inbox = ChannelInboxes({"email": FixedInbox("424242", Redactor())})
+    assert inbox.serves("email") and not inbox.serves("sms")
+    with pytest.raises(InboxError, match=r"pass --inbox sms=SPEC"):
         inbox.latest_code(channel="sms", address="+358401234567", purpose="phone_verification")
+
+
+def _sources(entries: list[str], *, test_support: str | None = None) -> dict[str, str] | None:
+    found = channel_inboxes(entries, test_support=test_support, base_url="http://api/v1", redactor=Redactor())
+    return None if found is None else found.sources()
+
+
+@pytest.mark.parametrize(
+    ("entries", "test_support", "sources"),
+    [
+        # a mail catcher alone: e-mail only; nothing is looked up at the base URL for SMS
+        (["maildev:http://m:1080"], None, {"email": "maildev:http://m:1080"}),
+        # ... with test support given, SMS codes come from its outbox
+        (
+            ["maildev:http://m:1080"],
+            "http://ts/v1",
+            {"email": "maildev:http://m:1080", "sms": "test-support:http://ts/v1"},
+        ),
+        # one inbox per channel
+        (
+            ["email=mailpit:http://m:8025", "sms=command:./read-sms --key s3cret"],
+            None,
+            {"email": "mailpit:http://m:8025", "sms": "command:./read-sms ..."},
+        ),
+        # the outbox, asked for by name, at the base URL
+        (
+            ["email=maildev:http://m:1080", "sms=test-support"],
+            None,
+            {"email": "maildev:http://m:1080", "sms": "test-support:http://api/v1"},
+        ),
+        # a bare SPEC that can read every channel serves those not named (the old single --inbox)
+        (["command:./read"], None, {"email": "command:./read", "sms": "command:./read"}),
+        (["fixed:123456", "sms=command:./read"], None, {"email": "fixed", "sms": "command:./read"}),
+        (["test-support"], None, {"email": "test-support:http://api/v1", "sms": "test-support:http://api/v1"}),
+        # no --inbox: the outbox only where there is test support
+        ([], "http://ts/v1", {"email": "test-support:http://ts/v1", "sms": "test-support:http://ts/v1"}),
+        ([], None, None),
+    ],
+)
+def test_each_channel_gets_the_inbox_the_user_named(
+    entries: list[str], test_support: str | None, sources: dict[str, str] | None
+) -> None:
+    assert _sources(entries, test_support=test_support) == sources
+
+
+@pytest.mark.parametrize(
+    ("entries", "message"),
+    [
+        (["fax=command:x"], "'fax' is not a channel; use email or sms"),
+        (["sms=command:a", "sms=command:b"], "--inbox sms= is given twice"),
+        (["command:a", "fixed:1"], "give one SPEC per channel, as CHANNEL=SPEC"),
+    ],
+)
+def test_bad_channel_entries_name_what_to_fix(entries: list[str], message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        split_channels(entries)
+
+
+def test_a_command_with_an_equals_sign_is_a_bare_spec() -> None:
+    assert split_channels(["command:./read --mode=sms"]) == ({}, "command:./read --mode=sms")
 
 
 @pytest.mark.parametrize(
     ("spec", "catcher"), [("maildev:http://m:1080", MailDevInbox), ("mailpit:http://m:8025", MailpitInbox)]
 )
-def test_parse_inbox_pairs_a_mail_catcher_with_the_outbox(spec: str, catcher: type) -> None:
+def test_parse_inbox_builds_a_mail_catcher_for_email_only(spec: str, catcher: type) -> None:
     inbox = parse_inbox(spec, base_url="http://x/v1", redactor=Redactor())
-    assert isinstance(inbox, ByChannelInbox)
-    assert isinstance(inbox.email, catcher) and isinstance(inbox.other, TestSupportInbox)
-    assert inbox.other.url == "http://x/v1/_test/outbox"
+    assert isinstance(inbox, catcher)
+    assert inbox.latest_code(channel="sms", address="+358401234567", purpose="phone_verification") is None
 
 
 def test_command_inbox_gets_channel_address_purpose() -> None:

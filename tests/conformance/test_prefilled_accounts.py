@@ -85,8 +85,8 @@ def test_the_catalogue_passes_when_every_new_user_comes_with_history(tmp_path: P
             ]
         )
 
-    # Then nothing fails; at most a few requirements are skipped (a user the factory cannot make: an unverified
-    # email; a Schemathesis phase that drew no DELETE at this budget)
+    # Then nothing fails; at most a few requirements are skipped (a Schemathesis phase that drew no DELETE at
+    # this budget)
     verdicts = _verdicts(tmp_path)
     assert {rid for rid, outcome in verdicts.items() if outcome not in ("passed", "skipped")} == set()
     assert list(verdicts.values()).count("passed") >= len(verdicts) - 3

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -113,3 +116,76 @@ def test_under_pytest_xdist_the_verdicts_are_one_process_verdicts(tmp_path: Path
     assert len(list((tmp_path / "two" / "reports" / ".workers").iterdir())) == 2
     # and nothing but the reports was written in the team's folder
     assert [path.name for path in (tmp_path / "one").iterdir()] == ["reports"]
+
+
+# --- adopting the suite step by step, as with `kesk-conformance run` -------------------------------------------
+_KNOWN = """
+[[known]]
+requirement = "AUTH-401-MISSING"
+reason = "KESK-1: getProfileValidation answers without a token"
+
+[[known]]
+requirement = "AUTH-401-INVALID"
+reason = "fixed since"
+"""
+
+
+def _adoption_run(folder: Path, base_url: str, token: str, *args: str, env: dict[str, str] | None = None) -> Any:
+    selection = ["--kesk-select", "AUTH-401-MISSING", "--kesk-select", "AUTH-401-INVALID", "--kesk-select", "FCM-*"]
+    given = ["--kesk-base-url", base_url, "--kesk-token", token, "--kesk-seed", "5", *selection, *args]
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "--pyargs", "conformance", "-p", "no:cacheprovider", "-rA", *given],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=folder,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
+
+
+def _outcomes(folder: Path) -> dict[str, tuple[str, bool]]:
+    results = json.loads((folder / "reports" / "results.json").read_text(encoding="utf-8"))
+    return {item["id"]: (item["outcome"], bool(item.get("stale"))) for item in results["requirements"]}
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_known_failures_and_left_out_groups_mean_what_they_mean_to_run(tmp_path: Path, workers: list[str]) -> None:
+    # Given a server that answers getProfileValidation without a token (AUTH-401-MISSING fails, AUTH-401-INVALID
+    # passes) and a team's known-failures file listing both, and a target without FCM tokens
+    (tmp_path / "known.toml").write_text(_KNOWN, encoding="utf-8")
+    with running_server(faults=("auth_ignored",)) as base_url:
+        token = httpx.post(f"{base_url}/_test/users", json={}, timeout=10).json()["token"]
+        # When the team runs the suite from its pytest, the file from a flag, the group from KESK_NOT_IMPLEMENTED
+        done = _adoption_run(
+            tmp_path,
+            base_url,
+            token,
+            "--kesk-known-failures",
+            "known.toml",
+            *workers,
+            env={"KESK_NOT_IMPLEMENTED": "fcm"},
+        )
+
+    # Then the listed failure is an expected failure, the listed pass fails as stale, FCM is not applicable
+    out = done.stdout
+    assert done.returncode == 1, out[-3000:] + done.stderr[-2000:]
+    assert re.search(r"XFAIL .*test_requirement\[AUTH-401-MISSING\].*KESK-1", out), out[-3000:]
+    assert re.search(r"FAILED .*test_requirement\[AUTH-401-INVALID\]", out), out[-3000:]
+    assert "stale known failure (AUTH-401-INVALID): it passes now; remove it from known.toml" in out
+    assert re.search(r"SKIPPED .*not applicable: the target does not implement fcm", out), out[-3000:]
+    # and the reports say so as `run`'s do, merged from the workers under xdist
+    outcomes = _outcomes(tmp_path)
+    assert outcomes["AUTH-401-MISSING"] == ("known", False)
+    assert outcomes["AUTH-401-INVALID"] == ("passed", True)
+    fcm = {rid: outcome for rid, outcome in outcomes.items() if rid.startswith("FCM-")}
+    assert fcm and set(fcm.values()) == {("not_applicable", False)}
+    assert token not in out
+
+
+def test_a_mistyped_known_failure_is_a_usage_error_before_any_request(tmp_path: Path) -> None:
+    (tmp_path / "known.toml").write_text('[[known]]\nrequirement = "AUTH-401-MISING"\n', encoding="utf-8")
+    done = _adoption_run(tmp_path, "http://127.0.0.1:9/v1", "t", "--kesk-known-failures", "known.toml")
+    assert done.returncode == 4  # pytest's usage-error status
+    assert "'AUTH-401-MISING' is not a requirement of the catalogue" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import xml.etree.ElementTree as ET
 from collections import Counter
@@ -290,13 +291,36 @@ def test_html_report_in_a_browser(
         rows = browser.find_elements(By.CSS_SELECTOR, "details.req")
         return [r.get_attribute("id").removeprefix("req-") for r in rows if r.is_displayed()]
 
-    # Given the report opened from disk
+    # Given the report of a run whose target holds figures of every shape (numbers with units, mappings, lists)
+    run_result.target.update(
+        {
+            "users": ["A", "B"],
+            "inbox": {"email": "maildev:http://127.0.0.1:1080", "sms": "command:./read-sms ..."},
+            "clock": "the wall clock (--real-time-expiry)",
+            "workers": 8,
+            "round_trip_ms": 52.371,
+            "back_pressure": {"retries": 3, "waited_s": 1.5, "cut": 0},
+        }
+    )
+    # opened from disk
     path = write_reports(run_result, tmp_path / "reports", documented_statuses=documented_statuses)["html"]
     browser.get(path.as_uri())
 
     # Then a person sees the target, the seed and the totals, and the failed requirement
     assert browser.find_element(By.ID, "base-url").text == "http://127.0.0.1:8000/v1"
-    assert "4242" in browser.find_element(By.CSS_SELECTOR, ".meta").text
+    meta = browser.find_element(By.CSS_SELECTOR, ".meta").text
+    assert "4242" in meta
+    # and every figure as people write it, never a Python literal
+    shown = {
+        term.text: term.find_element(By.XPATH, "following-sibling::dd").text
+        for term in browser.find_elements(By.CSS_SELECTOR, ".meta dt")
+    }
+    assert shown["Back pressure"] == "retries: 3, waited: 1.5 s, cut: 0"
+    assert shown["Round trip"] == "52.371 ms"
+    assert shown["Inbox"] == "email: maildev:http://127.0.0.1:1080, sms: command:./read-sms ..."
+    assert shown["Users"] == "A, B" and shown["Embedded reference server"] == "yes" and shown["Workers"] == "8"
+    page = browser.find_element(By.TAG_NAME, "body").text
+    assert not re.search(r"[{\[]'|'[}\]]|\bTrue\b|\bFalse\b|\bNone\b", page), page[:2000]
     totals = browser.find_element(By.ID, "totals").text
     for expected in ("2 passed", "2 failed", "1 skipped", "1 error"):
         assert expected in totals

@@ -10,7 +10,9 @@ the shrunk failure is recorded with the step transcript and the curl of the fail
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
+import math
 import random
 import time
 import zlib
@@ -32,6 +34,7 @@ from conformance.target import Exchange
 from conformance.users import User
 
 __all__ = [
+    "Due",
     "Lifecycle",
     "LifecycleViolation",
     "MachineOutcome",
@@ -110,6 +113,31 @@ class Lifecycle(RuleBasedStateMachine):
     def note(self, line: str) -> None:
         self.transcript.append(self.ctx.redactor.text(line))
 
+    # --- the clock -------------------------------------------------------------------------------
+    @property
+    def clock_in_examples(self) -> bool:
+        """Whether an example may let codes and files expire: a test clock moves at once; the wall clock is
+        waited out once per run instead, beside the examples (:attr:`MachineSpec.lifetimes`)."""
+        return self.ctx.clock is not None and self.ctx.clock.instant
+
+    def young(self, since: float, lifetime_s: int) -> bool:
+        """Whether what a request sent at `since` (time.monotonic()) made is surely within its lifetime in real time.
+
+        Real time passes whatever the clock: an example longer than a short lifetime (a staging tenant's 20 s)
+        must not judge a code or file that may have expired meanwhile. A quarter of the lifetime is the margin.
+        """
+        return time.monotonic() - since < lifetime_s - max(1, lifetime_s // 4)
+
+    def run_due(self, checks: Iterable[Due], *, user: User) -> None:
+        """On a test clock, in an example: each check once the clock has moved to its age (for `user`'s codes)."""
+        assert self.ctx.clock is not None
+        aged = 0
+        for due in sorted(checks, key=lambda due: due.age_s):
+            self.ctx.clock.advance(due.age_s - aged, user=user)
+            self.note(f"(test clock advanced {due.age_s - aged} s)")
+            aged = due.age_s
+            due.check()
+
     # --- judging ---------------------------------------------------------------------------------
     def violation(
         self,
@@ -175,6 +203,15 @@ class Lifecycle(RuleBasedStateMachine):
 
 
 @dataclass(slots=True, frozen=True)
+class Due:
+    """One check of a lifetime: `check()` once what it judges is `age_s` seconds old."""
+
+    age_s: int
+    check: Callable[[], None]
+    judges: str  # the requirement it judges (skipped when the wall clock will not wait that long)
+
+
+@dataclass(slots=True, frozen=True)
 class MachineSpec:
     """One lifecycle: how to build its machine and the requirements it reports (declared with :func:`owned`)."""
 
@@ -184,10 +221,19 @@ class MachineSpec:
     steps: int = 12
     max_examples: int | None = None  # None: the run's --max-examples (capped)
     sharing: Sharing = Sharing.CONCURRENT  # the requirements it reports share it (the strictest of their machines)
+    # On the wall clock (--real-time-expiry), the machine's lifetimes are not tried in its examples: this makes
+    # what ages (on a machine and user of its own) and returns the checks due, each at its age. They run once per
+    # run, beside the examples, and judge the requirements that need the clock.
+    lifetimes: Callable[[Any], list[Due]] | None = None
 
     @property
     def owns(self) -> tuple[str, ...]:
         return tuple(item.id for item in self.requirements)
+
+    @property
+    def timed(self) -> tuple[str, ...]:
+        """The requirements judged by letting codes and files expire (those that need the clock)."""
+        return tuple(item.id for item in self.requirements if Need.CLOCK in item.needs)
 
 
 @dataclass(slots=True)
@@ -198,6 +244,9 @@ class MachineOutcome:
     skip: str = ""
     error: str = ""
     duration_s: float = 0.0
+    # Why one requirement could not be judged though the others were (the wall-clock lifetimes' run, its only judge)
+    skip_of: dict[str, str] = field(default_factory=dict)
+    error_of: dict[str, str] = field(default_factory=dict)
 
 
 def _examples(ctx: CheckContext, spec: MachineSpec) -> int:
@@ -263,15 +312,86 @@ def run_once(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
 
 def _parts(ctx: CheckContext, spec: MachineSpec, examples: int) -> int:
     """How many parts a machine's examples are split into: several only when each part can have a user of its
-    own (a user factory) and, for a machine that moves the clock, a clock of its own (the server's clock per
-    user). Independent of --workers, so the same seed draws the same examples whatever the concurrency."""
-    own_clock = ctx.clock is not None and ctx.clock.per_user
-    if ctx.factory is None or (spec.sharing is Sharing.ALONE and not own_clock):
+    own (a user factory) and, for a machine that moves the clock, the clock it moves is not shared (a clock
+    per user, the wall clock, or none). Independent of --workers, so the same seed draws the same examples
+    whatever the concurrency."""
+    shared_clock = ctx.clock is not None and ctx.clock.shared
+    if ctx.factory is None or (spec.sharing is Sharing.ALONE and shared_clock):
         return 1
     return max(1, min(_MAX_PARTS, examples // _EXAMPLES_PER_PART))
 
 
 def _run_parts(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
+    """The machine's examples and, on the wall clock, its lifetimes waited out beside them (a user of their own).
+
+    The lifetimes' run is mostly waiting: with a user factory it starts first, on a thread of its own, so that
+    its wait overlaps the examples; without one it shares user A and runs after them.
+    """
+    lifetimes = spec.lifetimes is not None and ctx.clock is not None and not ctx.clock.instant
+    if not lifetimes:
+        return _run_examples(ctx, spec)
+    own = replace(ctx, rng=random.Random(f"{ctx.seed}:{spec.name}:lifetimes"), failures=[])
+    if ctx.factory is None:
+        outcomes = [_run_examples(ctx, spec), _wait_out_lifetimes(own, spec)]
+    else:
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kesk-{spec.name}-lifetimes") as pool:
+            waiting = pool.submit(contextvars.copy_context().run, _wait_out_lifetimes, own, spec)
+            outcomes = [_run_examples(ctx, spec), waiting.result()]
+    examples, timed = outcomes
+    for requirement_id, failures in timed.violations.items():
+        examples.violations.setdefault(requirement_id, []).extend(failures)
+    examples.skip_of.update(timed.skip_of)
+    for requirement_id in spec.timed:
+        if timed.error:
+            examples.error_of[requirement_id] = timed.error
+        elif timed.skip:
+            examples.skip_of[requirement_id] = timed.skip
+    examples.duration_s = max(examples.duration_s, timed.duration_s)
+    return examples
+
+
+def _wait_out_lifetimes(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
+    """Once per run on the wall clock: what ages is made, then each check runs when it is due (its age counted
+    from the end of the set-up, so what it judges is at least that old). Every check runs, violations or not."""
+    assert spec.lifetimes is not None and ctx.clock is not None
+    outcome = MachineOutcome()
+    started = time.perf_counter()
+    machine: Lifecycle | None = None
+    try:
+        machine = spec.factory(ctx)
+        checks = sorted(spec.lifetimes(machine), key=lambda due: due.age_s)
+        longest = ctx.clock.max_wait_s
+        for due in checks:
+            if longest is not None and due.age_s > longest:
+                outcome.skip_of[due.judges] = (
+                    f"its check waits {due.age_s} s on the wall clock, longer than --real-time-expiry waits "
+                    f"({longest:g} s): shorten that lifetime for the test tenant and pass its contract with --spec"
+                )
+        checks = [due for due in checks if due.judges not in outcome.skip_of]
+        origin = time.monotonic()
+        for due in checks:
+            ctx.clock.advance(max(0, math.ceil(origin + due.age_s - time.monotonic())))
+            machine.note(f"(waited until {due.age_s} s had passed)")
+            try:
+                due.check()
+            except LifecycleViolation as exc:
+                _record(ctx, outcome, exc)
+    except SkipRequirement as exc:
+        outcome.skip = str(exc)
+    except LifecycleViolation as exc:  # in the set-up: what was to age could not be made as the contract says
+        _record(ctx, outcome, exc)
+        outcome.skip = f"not judged: making what was to expire broke {exc.requirement_id} ({exc.operation})"
+    except UndecidedRequirement as exc:
+        outcome.error = f"{spec.name} (lifetimes on the wall clock): {exc}"
+    finally:
+        if machine is not None:
+            with contextlib.suppress(UndecidedRequirement, SkipRequirement, LifecycleViolation):
+                machine.teardown()
+    outcome.duration_s = time.perf_counter() - started
+    return outcome
+
+
+def _run_examples(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
     """The machine's examples, split into parts that run at the same time, each on a user of its own.
 
     A machine's examples are sequential request chains: across a network they are as slow as the latency
@@ -416,13 +536,18 @@ class MachineVerdict:
 
     def __call__(self, ctx: CheckContext) -> None:
         outcomes = [run_once(ctx, spec) for spec in self.machines]
+        rid = self.requirement_id
         for outcome in outcomes:
-            ctx.failures.extend(outcome.violations.get(self.requirement_id, []))
+            ctx.failures.extend(outcome.violations.get(rid, []))
         if ctx.failures:
             return
         errors = [outcome.error for outcome in outcomes if outcome.error]
+        errors += [outcome.error_of[rid] for outcome in outcomes if rid in outcome.error_of]
         if errors:
             raise UndecidedRequirement("; ".join(errors))
+        own_skips = [outcome.skip_of[rid] for outcome in outcomes if rid in outcome.skip_of]
+        if own_skips:  # its only judge could not run (the examples do not try lifetimes on the wall clock)
+            raise SkipRequirement(own_skips[0])
         skips = [outcome.skip for outcome in outcomes if outcome.skip]
         if skips and len(skips) == len(outcomes):
             raise SkipRequirement(skips[0])

@@ -11,6 +11,7 @@ rules (:class:`ContactKind`) and the requirements they report (:class:`ContactRe
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -97,6 +98,7 @@ class Contact:
     primary: bool
     token: str | None = None  # the verification token from the inbox (a secret, never printed)
     wrong_attempts: int = 0
+    added_at: float = 0.0  # time.monotonic() before the add request: the token is no older than this
 
 
 _VALIDATION_FLAGS = ("email_verified", "phone_verified", "identity_verified", "has_primary_email", "has_primary_phone")
@@ -145,7 +147,8 @@ class ContactLifecycle(Lifecycle):
     def verifiable(self, contact: Contact) -> bool:
         """Unverified, with its token, and at least two attempts left (a wrong one, then the right one)."""
         attempts_left = self.ctx.limits.verification_token_max_attempts - contact.wrong_attempts
-        return not contact.verified and contact.token is not None and attempts_left >= 2
+        young = self.young(contact.added_at, self.ctx.limits.verification_token_ttl_s)  # a short lifetime passes
+        return not contact.verified and contact.token is not None and attempts_left >= 2 and young
 
     def primary_id(self) -> int | None:
         return next((c.id for c in self.model.values() if c.primary), None)
@@ -186,7 +189,7 @@ class ContactLifecycle(Lifecycle):
         """
         first, second = self.new_contact(), self.new_contact()
         self.refuse_duplicate(self.model[first])
-        if self.ctx.inbox is None:
+        if not self.ctx.reads(self.kind.channel):
             # No inbox, no tokens: only what needs no code (the list, removal, the protected primary).
             self.refuse_remove_primary()
             self.remove_contact(self.new_contact())
@@ -215,13 +218,14 @@ class ContactLifecycle(Lifecycle):
 
     def new_contact(self) -> int:
         value, payload = self.new_value()
+        added_at = time.monotonic()
         exchange = self.send(self.kind.add_op, user=self.user, json_body=payload)
         body = self.expect(self.ids.list_model, exchange, 201, what=f"a new {self.kind.noun} is added")
         contact_id = body.get("id") if isinstance(body, dict) else None
         if not isinstance(contact_id, int):
             self.violation(self.ids.list_model, expected="the new resource's integer id", exchange=exchange)
         becomes_primary = self.kind.first_becomes_primary and self.primary_id() is None
-        self.model[contact_id] = Contact(contact_id, value, False, becomes_primary)
+        self.model[contact_id] = Contact(contact_id, value, False, becomes_primary, added_at=added_at)
         self.mine.add(contact_id)
         self.payloads[contact_id] = payload
         if body.get("is_primary") != becomes_primary:
@@ -232,7 +236,7 @@ class ContactLifecycle(Lifecycle):
                 + (" (the first phone number becomes primary)" if becomes_primary else ""),
             )
         self.judge_item(self.ids.list_model, body, exchange, f"the added {self.kind.noun}")
-        if self.ctx.inbox is None:
+        if not self.ctx.reads(self.kind.channel):
             return contact_id  # no token to verify it with: the verify steps are left out
         self.model[contact_id].token = self.ctx.code(
             channel=self.kind.channel, address=value, purpose=self.kind.purpose
@@ -577,6 +581,7 @@ def _ids(body: dict[str, Any]) -> list[Any]:
 
 
 _NEEDS = (Need.INBOX,)  # a verification token from the inbox; the requirements below without it need no code
+_SMS_NEEDS = (Need.SMS_INBOX,)  # the phone numbers' tokens come by SMS
 PAGINATION_WALK = owned(
     "PAGINATION-WALK",
     cites=("rule:PAGINATION",),
@@ -717,7 +722,7 @@ class PhoneLifecycle(ContactLifecycle):
         primary_unique=owned(
             "PHONE-PRIMARY-UNIQUE",
             cites=("rule:PHONE-PRIMARY-UNIQUE",),
-            needs=_NEEDS,
+            needs=_SMS_NEEDS,
             title="Exactly one primary phone number whenever there is one",
             operations=_PHONE_OPS[:4],
             doc="Adds (the first becomes primary), verifies and makes numbers primary; the list flags one primary.",
@@ -725,7 +730,7 @@ class PhoneLifecycle(ContactLifecycle):
         primary_verified=owned(
             "PHONE-PRIMARY-VERIFIED",
             cites=("rule:PHONE-PRIMARY-VERIFIED",),
-            needs=_NEEDS,
+            needs=_SMS_NEEDS,
             title="Only a verified phone number becomes primary",
             operations=_PHONE_OPS[3:],
             doc="Sends make-default on unverified numbers (409 not_verified) and on verified ones (200).",
@@ -733,7 +738,7 @@ class PhoneLifecycle(ContactLifecycle):
         verify_token=owned(
             "PHONE-VERIFY-TOKEN",
             cites=("rule:VERIFY-TOKEN", "seed:verifyUserPhone"),
-            needs=_NEEDS,
+            needs=_SMS_NEEDS,
             title="A phone number is verified by the token from the SMS only",
             operations=("addUserPhone", "verifyUserPhone", "getUserPhone"),
             doc="Verifies with wrong tokens (400 invalid_code, nothing changes), the SMS token (200), again (409).",
@@ -741,7 +746,7 @@ class PhoneLifecycle(ContactLifecycle):
         primary_removal=owned(
             "PHONE-PRIMARY-REMOVAL",
             cites=("rule:PHONE-PRIMARY-REMOVAL",),
-            needs=_NEEDS,
+            needs=_SMS_NEEDS,
             title="The primary phone number is removable only when it is the only one",
             operations=("removeUserPhone",),
             doc="Removes the primary phone number while others exist: 409 primary_removal; alone: 200.",
@@ -763,7 +768,7 @@ class PhoneLifecycle(ContactLifecycle):
         profile_primary=owned(
             "PROFILE-PRIMARY-PHONE",
             cites=("seed:getMyProfile", "spec:/components/schemas/MyProfileResponse"),
-            needs=_NEEDS,
+            needs=_SMS_NEEDS,
             title="The profile shows the current primary phone number",
             operations=("getMyProfile", "setPrimaryUserPhone"),
             doc="After every step of the phones machine, reads /users/me: phone and phone_verified match the model.",

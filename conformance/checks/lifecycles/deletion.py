@@ -17,7 +17,7 @@ from typing import Any
 from hypothesis import strategies as st
 from hypothesis.stateful import initialize, invariant, precondition, rule
 
-from conformance.checks.lifecycles._base import Lifecycle, MachineSpec, owned
+from conformance.checks.lifecycles._base import Due, Lifecycle, MachineSpec, owned
 from conformance.checks.lifecycles._support import body_of, profile_email
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
@@ -48,8 +48,19 @@ class Pending:
 
 def _open(self: DeletionLifecycle) -> bool:
     p = self.pending
-    # at least two attempts left: a wrong one, then the right one
-    return p is not None and not p.expired and self.ctx.limits.otp_max_attempts - p.attempts >= 2
+    # at least two attempts left: a wrong one, then the right one; and surely not expired in real time meanwhile
+    return (
+        p is not None
+        and not p.expired
+        and self.ctx.limits.otp_max_attempts - p.attempts >= 2
+        and self.young(p.requested_wall, self.ctx.limits.otp_ttl_s)
+    )
+
+
+def _predictable(self: DeletionLifecycle) -> bool:
+    """Whether the model knows how the pending request answers: none, expired by the test clock, or surely young."""
+    p = self.pending
+    return p is None or p.expired or self.young(p.requested_wall, self.ctx.limits.otp_ttl_s)
 
 
 class DeletionLifecycle(Lifecycle):
@@ -101,7 +112,7 @@ class DeletionLifecycle(Lifecycle):
         self.request()
         self.confirm_wrong_otp(offset=1)
         self.confirm_foreign_otp()
-        if self.ctx.clock is not None:
+        if self.clock_in_examples:  # on the wall clock: once per run, beside the examples (lifetimes)
             self.let_otp_expire()
             self.request()
         self.confirm()
@@ -111,6 +122,7 @@ class DeletionLifecycle(Lifecycle):
     @rule()
     def request(self) -> None:
         """POST request-account-deletion: 202 and an OTP by email; an earlier OTP is dead (409 if scheduled)."""
+        requested_at = time.monotonic()  # before the request: the OTP is no older than this
         exchange = self.send("requestAccountDeletion", user=self.user, json_body={"reason": "conformance run"})
         if self.scheduled is not None:
             self.expect("GDPR-DELETION-FLOW", exchange, 409, code="conflict", what="a deletion is already scheduled")
@@ -127,7 +139,7 @@ class DeletionLifecycle(Lifecycle):
             self.superseded.append(self.pending.otp)
         otp = self.ctx.code(channel="email", address=self.email, purpose="account_deletion")
         self.note("(inbox: an account_deletion OTP reached the primary email)")
-        self.pending = Pending(str(body["request_id"]), otp, time.monotonic())
+        self.pending = Pending(str(body["request_id"]), otp, requested_at)
         if self.superseded and self.superseded[-1] != otp:
             # The request just made supersedes the earlier one: its OTP must be dead at once.
             self.expect_refused("GDPR-OTP-BOUND", self.confirm_with(self.superseded[-1]), "a superseded request's OTP")
@@ -167,18 +179,30 @@ class DeletionLifecycle(Lifecycle):
             self.expect_refused("GDPR-OTP-BOUND", self.confirm_with(foreign), "another user's OTP")
         self.send("cancelAccountDeletion", user=other)
 
-    @precondition(lambda self: self.ctx.clock is not None and _open(self))
+    @precondition(lambda self: self.clock_in_examples and _open(self))
     @rule()
     def let_otp_expire(self) -> None:
-        """Advances the test clock past the OTP's 10 minutes; POST confirm with it: 400 code_expired."""
-        assert self.pending is not None and self.ctx.clock is not None
-        past_ttl = self.ctx.limits.otp_ttl_s + 1
-        self.ctx.clock.advance(past_ttl, user=self.user)
-        self.note(f"(test clock advanced {past_ttl} s)")
-        self.pending.expired = True
-        self.expect_refused("GDPR-OTP-EXPIRY", self.confirm_with(self.pending.otp), "an expired OTP")
+        """Advances the test clock past the OTP's lifetime; POST confirm with it: 400 code_expired."""
+        assert self.pending is not None
+        self.run_due(self.otp_expiry(), user=self.user)
 
-    @precondition(lambda self: self.pending is not None)
+    def otp_expiry(self) -> list[Due]:
+        """Confirming the pending request's OTP just past its lifetime: 400 code_expired."""
+        pending = self.pending
+        assert pending is not None
+
+        def past_its_lifetime() -> None:
+            pending.expired = True
+            self.expect_refused("GDPR-OTP-EXPIRY", self.confirm_with(pending.otp), "an expired OTP")
+
+        return [Due(self.ctx.limits.otp_ttl_s + 1, past_its_lifetime, judges="GDPR-OTP-EXPIRY")]
+
+    def lifetimes(self) -> list[Due]:
+        """On the wall clock, once per run: a deletion request whose OTP is confirmed just past its lifetime."""
+        self.request()
+        return self.otp_expiry()
+
+    @precondition(lambda self: self.pending is not None and _predictable(self))
     @rule()
     def confirm(self) -> None:
         """POST confirm with the OTP from the inbox: scheduled a grace period ahead; the same OTP again is refused."""
@@ -218,7 +242,7 @@ class DeletionLifecycle(Lifecycle):
         assert scheduled_for is not None
         return scheduled_for
 
-    @precondition(lambda self: bool(self.used))
+    @precondition(lambda self: bool(self.used) and _predictable(self))
     @rule()
     def reuse_otp(self) -> None:
         """POST confirm with an OTP that already confirmed a request: refused."""
@@ -332,7 +356,8 @@ _GDPR_OTP_EXPIRY = owned(
     needs=(*_NEEDS, Need.CLOCK),
     title="A deletion OTP expires after 10 minutes",
     operations=("confirmAccountDeletion",),
-    doc="Advances the test clock 601 s and confirms with the OTP: 400 code_expired.",
+    doc="Lets the clock pass the OTP's lifetime by a second (a test clock in examples, the wall clock once per run) "
+    "and confirms with the OTP: 400 code_expired.",
 )
 _GDPR_STATUS_MODEL = owned(
     "GDPR-STATUS-MODEL",
@@ -357,4 +382,5 @@ DELETION = MachineSpec(
     ),
     steps=12,
     sharing=Sharing.ALONE,  # it advances the server's test clock (GDPR-OTP-EXPIRY)
+    lifetimes=DeletionLifecycle.lifetimes,
 )
