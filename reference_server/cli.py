@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 import httpx
@@ -114,10 +115,20 @@ def new_user_main(argv: list[str] | None = None) -> int:
         ' argument, --password="$P" (with "="), so that no CLI can read it as an option.',
     )
     parser.add_argument("--base-url", required=True, help="the API base URL, e.g. http://127.0.0.1:8000/v1")
+    # As a user factory (`run --user-factory "kesk-conformance new-user --base-url URL"`) it is told the kind of
+    # user wanted, as its last argument and in KESK_USER_KIND.
+    parser.add_argument(
+        "kind",
+        nargs="?",
+        choices=("verified", "unverified-email"),
+        default=os.environ.get("KESK_USER_KIND") or "verified",
+        help="the kind of user: verified (default) or unverified-email (its primary email is not verified)",
+    )
     args = parser.parse_args(argv)
     url = args.base_url.rstrip("/") + "/_test/users"
+    body = {"email_verified": False} if args.kind == "unverified-email" else {}
     try:
-        response = httpx.post(url, timeout=10.0)
+        response = httpx.post(url, json=body, timeout=10.0)
     except httpx.HTTPError as exc:
         print(f"error: cannot reach {url}: {type(exc).__name__}", file=sys.stderr)
         return 2
