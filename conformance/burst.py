@@ -210,7 +210,11 @@ def _take(line: _Line, data: bytes) -> None:
                 line.body += event.data
             elif isinstance(event, h11.EndOfMessage):
                 line.outcome = RawAnswer(
-                    line.status, line.headers, _decoded(line.headers, bytes(line.body)), line.sent_s, time.perf_counter()
+                    line.status,
+                    line.headers,
+                    _decoded(line.headers, bytes(line.body)),
+                    line.sent_s,
+                    time.perf_counter(),
                 )
                 return
             elif isinstance(event, h11.ConnectionClosed):
@@ -239,7 +243,9 @@ def burst_http1(
     lines = [_Line(request) for request in requests]
     deadline = time.perf_counter() + timeout_s
     with ThreadPoolExecutor(max_workers=min(32, max(1, len(lines))), thread_name_prefix="kesk-burst") as pool:
-        list(pool.map(lambda line: _line_up(line, timeout_s, context), lines))  # connections open at once, not one by one
+        list(
+            pool.map(lambda line: _line_up(line, timeout_s, context), lines)
+        )  # connections open at once, not one by one
     ready = [line for line in lines if line.sock is not None and line.outcome is None]
     try:
         time.sleep(_SETTLE_S)
@@ -360,4 +366,7 @@ def burst_http2(
         return [outcomes.get(index, RawFailure(failure, 0.0)) for index in range(len(requests))]
     finally:
         sock.close()
-    return [outcomes.get(index, RawFailure(f"no complete answer within {timeout_s:g} s", 0.0)) for index in range(len(requests))]
+    return [
+        outcomes.get(index, RawFailure(f"no complete answer within {timeout_s:g} s", 0.0))
+        for index in range(len(requests))
+    ]

@@ -69,6 +69,7 @@ class Verdict:
 
     def explain(self, history: Sequence[Operation]) -> str:
         """One paragraph for a report: the order found, or where every order fails."""
+
         def name(index: int) -> str:
             op = history[index]
             return op.label or f"{op.input} -> {op.output}"
