@@ -62,6 +62,7 @@ class Verdict:
     stuck: tuple[int, ...]  # not linearizable: the operations none of which could come after that prefix
     explored: int  # configurations explored
     bound: int
+    refuted: str = ""  # why one answer alone refutes the history (the model's invariant)
 
     @property
     def linearizable(self) -> bool:
@@ -78,6 +79,8 @@ class Verdict:
             return "explained by the order: " + "; ".join(name(i) for i in self.order)
         if self.outcome is Linearizability.UNDECIDED:
             return f"undecided: the search explored {self.explored} configurations (its bound: {self.bound})"
+        if self.refuted:
+            return f"{self.refuted}, which no state the contract allows shows: {'; '.join(name(i) for i in self.stuck)}"
         prefix = "; ".join(name(i) for i in self.order) or "(nothing)"
         stuck = "; ".join(name(i) for i in self.stuck)
         return (
@@ -87,7 +90,18 @@ class Verdict:
 
 
 def check(history: Sequence[Operation], model: Model[S], *, bound: int = DEFAULT_BOUND) -> Verdict:
-    """Whether `history` is linearizable with respect to `model`, searching at most `bound` configurations."""
+    """Whether `history` is linearizable with respect to `model`, searching at most `bound` configurations.
+
+    A model may also have `refute(input, output) -> str | None`: why no state it can ever be in gives that
+    answer (an invariant: a list showing two primaries). Such an answer refutes the history before any search,
+    which could otherwise have to try every order of many unlike operations to prove the same.
+    """
+    refute = getattr(model, "refute", None)
+    if refute is not None:
+        for index, op in enumerate(history):
+            why = refute(op.input, op.output) if op.return_s is not None else None
+            if why:
+                return Verdict(Linearizability.NOT_LINEARIZABLE, (), (index,), 0, bound, why)
     search = _Search(history, model, bound)
     found = search.run()
     if found is not None:
@@ -128,11 +142,13 @@ class _Search(Generic[S]):
         left = [i for i in range(len(self.history)) if not done >> i & 1]
         earliest = min((self.returns[i] for i in left), default=float("inf"))
         ready = [i for i in left if self.history[i].call_s <= earliest]
-        # Alike operations (same request, same answer): only the one answered first need be tried.
+        # Alike operations (same request, same answer): only the one answered first need be tried. The others
+        # are tried in the order their answers came, the likeliest order of their effects: a witness is found
+        # early where there is one.
         chosen: dict[tuple[Hashable, Hashable | None], int] = {}
         for i in sorted(ready, key=lambda i: (self.returns[i], i)):
             chosen.setdefault((self.history[i].input, self.history[i].output), i)
-        return sorted(chosen.values())
+        return list(chosen.values())
 
     def _extend(self, done: int, state: S, order: list[int]) -> bool:
         if done & self.required == self.required:

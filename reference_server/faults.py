@@ -22,6 +22,7 @@ import phonenumbers
 from . import hooks
 from .errors import ApiError, SeededServerError
 from .hooks import Behaviour, ContactCall, ContactRefusal, Hook, Lookup, NfcChecks, OtpAttempt
+from .race_faults import RACE_FAULTS
 
 __all__ = ["CATALOGUE", "Fault", "FaultSet", "UnknownFaultError", "fault_names"]
 
@@ -917,6 +918,8 @@ CATALOGUE: tuple[Fault[Any, Any], ...] = (
         hook=hooks.OTP_OPEN_REQUIRES_VERIFIED_EMAIL,
         apply=_force(False),
     ),
+    # Faults that only show under concurrency (race_faults.py): check-then-act without a lock.
+    *(_fault(race.name, race.description, race.requirement, hook=race.hook, apply=race.apply) for race in RACE_FAULTS),
 )
 
 _BY_NAME = {fault.name: fault for fault in CATALOGUE}

@@ -786,7 +786,7 @@ def _(http: httpx.Client) -> bool:
 FAULT_NAMES = [fault.name for fault in CATALOGUE]
 SERVER = Path(reference_server.__file__).parent
 # The modules that declare behaviours; every other module of the server is a handler (or plumbing).
-CATALOGUE_MODULES = {"hooks", "faults"}
+CATALOGUE_MODULES = {"hooks", "faults", "race_faults"}
 
 
 def test_each_fault_is_declared_once_and_names_its_requirements() -> None:

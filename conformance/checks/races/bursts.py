@@ -514,7 +514,8 @@ def deletion_cancel_confirm(ctx: CheckContext) -> None:
     confirm = Step(("confirm", request_id), "confirm_deletion", "confirmAccountDeletion", user, json_body={"otp": otp})
     history = History(ctx)
     try:
-        history.burst([step for _ in range(half) for step in (cancel, confirm)])
+        # the confirm is released first, the cancels right behind it: a two-step confirm shows
+        history.burst([step for _ in range(half) for step in (confirm, cancel)])
         history.then(Step(("status",), "gdpr_deletion", "getGdprStatus", user))
         history.judge(
             DeletionModel(Gdpr(pending=request_id), ctx.limits.otp_max_attempts),

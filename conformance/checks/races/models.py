@@ -118,6 +118,18 @@ class ContactsModel:
     def init(self) -> Contacts:
         return self.initial
 
+    def refute(self, input: Hashable, output: Hashable | None) -> str | None:
+        """A list no state gives: two primaries, or (for emails, or phones when there are any) none."""
+        if not (isinstance(input, tuple) and input[0] == "list" and isinstance(output, tuple) and len(output) == 3):
+            return None
+        items = output[1]
+        if not isinstance(items, frozenset):
+            return None
+        primaries = sum(1 for item in items if item[2] is True)
+        if primaries > 1 or (primaries == 0 and (self.kind == "email" or bool(items))):
+            return f"the {self.kind} list shows {primaries} primaries"
+        return None
+
     def step(self, state: Contacts, input: Hashable, output: Hashable | None) -> Iterable[Contacts]:
         assert isinstance(input, tuple)
         name, *args = input
