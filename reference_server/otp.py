@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from . import hooks
 from .errors import ApiError
+from .hooks import RaceStep
 from .state import ServerState, new_code, send_message
 
 __all__ = ["OTP_PATTERN", "PENDING", "OtpFlow"]
@@ -75,7 +76,7 @@ class OtpFlow:
             conn = step.conn
             row, refusal, wrong = self._check(conn, user_id, otp)
             write = "redeem" if row is not None else "wrong_attempt"
-            await step.pause(self._state.at(hooks.OTP_REDEEM_RACE_WINDOW_S, 0.0, hooks.RaceStep(self._kind, write)))
+            await step.pause(self._state.at(hooks.OTP_REDEEM_RACE_WINDOW_S, 0.0, RaceStep(self._kind, write)))
             if row is not None:
                 conn.execute("UPDATE gdpr_requests SET otp_used = 1 WHERE seq = ?", (row["seq"],))
                 if not success_later_s:
