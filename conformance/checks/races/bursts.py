@@ -455,7 +455,8 @@ def _remove_or_primary(ctx: CheckContext, kind: ContactKind) -> None:
     remove = Step(("remove", target), "remove", kind.remove, user, {kind.id_param: target})
     primary = Step(("primary", target), "primary", kind.primary, user, {kind.id_param: target})
     history = History(ctx)
-    history.burst([step for _ in range(half) for step in (remove, primary)])
+    # the removals are released first, the make-defaults right behind them: a two-step removal shows
+    history.burst([remove] * half + [primary] * half)
     history.then(Step(("list",), "list_contacts", kind.list, user, params={"per_page": ctx.limits.per_page_max}))
     history.then(Step(("profile",), kind.profile, "getMyProfile", user))
     history.then(Step(("get", target), "get_contact", kind.get, user, {kind.id_param: target}))
