@@ -54,14 +54,14 @@ def abstract(kind: str, exchange: Exchange) -> Hashable:
     if kind == "get_contact":
         return (exchange.status, body.get("is_verified"), body.get("is_primary"))
     if kind == "list_contacts":
-        items = body.get("items") if isinstance(body.get("items"), list) else []
+        items: list[Any] = body["items"] if isinstance(body.get("items"), list) else []
         return (
             exchange.status,
             frozenset((i.get("id"), i.get("is_verified"), i.get("is_primary")) for i in items if isinstance(i, dict)),
             body.get("total"),
         )
     if kind == "list_favourites":
-        items = body.get("items") if isinstance(body.get("items"), list) else []
+        items = body["items"] if isinstance(body.get("items"), list) else []
         return (
             exchange.status,
             tuple(sorted(i.get("product_id", 0) for i in items if isinstance(i, dict))),
@@ -81,7 +81,7 @@ def abstract(kind: str, exchange: Exchange) -> Hashable:
         pending = body.get("pending_deletion")
         return (exchange.status, pending.get("status") if isinstance(pending, dict) else None)
     if kind == "gdpr_exports":
-        exports = body.get("recent_exports") if isinstance(body.get("recent_exports"), list) else []
+        exports: list[Any] = body["recent_exports"] if isinstance(body.get("recent_exports"), list) else []
         statuses = [e.get("status") for e in exports if isinstance(e, dict)]
         return (exchange.status, sum(s in _CONFIRMED for s in statuses), statuses.count("pending_confirmation"))
     return (exchange.status,)
