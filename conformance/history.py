@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, Protocol, TypeVar
 
-__all__ = ["DEFAULT_BOUND", "Linearizability", "Model", "Operation", "Verdict", "check"]
+__all__ = ["DEFAULT_BOUND", "Linearizability", "Model", "Operation", "Successors", "Verdict", "check", "successors"]
 
 S = TypeVar("S", bound=Hashable)
 DEFAULT_BOUND = 200_000  # configurations explored before the verdict is "undecided"
@@ -111,6 +111,40 @@ def check(history: Sequence[Operation], model: Model[S], *, bound: int = DEFAULT
     return Verdict(Linearizability.NOT_LINEARIZABLE, tuple(search.best), search.best_stuck, search.explored, bound)
 
 
+@dataclass(slots=True, frozen=True)
+class Successors(Generic[S]):
+    """Where a segment of a history can leave the model: every state some order of its operations ends in."""
+
+    states: frozenset[S]  # empty: no order explains the segment's answers from any of the states given
+    explored: int
+    bound: int
+    undecided: bool = False  # the search passed its bound: `states` is incomplete and must not be used
+    refuted: str = ""  # why one answer alone refutes the segment (the model's invariant)
+
+
+def successors(
+    segment: Sequence[Operation], model: Model[S], states: Iterable[S], *, bound: int = DEFAULT_BOUND
+) -> Successors[S]:
+    """Every state the model can be in after `segment`, started from any of `states`.
+
+    A history whose segments are separated in real time (each sent after every answer of the one before: the
+    rounds of a walk, a soak's task) is linearizable exactly when each segment, judged from the states the
+    previous one can end in, leaves at least one: judged segment by segment, a long history stays small.
+    """
+    refute = getattr(model, "refute", None)
+    if refute is not None:
+        for op in segment:
+            why = refute(op.input, op.output) if op.return_s is not None else None
+            if why:
+                return Successors(frozenset(), 0, bound, refuted=why)
+    search = _Search(segment, model, bound)
+    try:
+        ends = search.ends(states)
+    except _BoundReached:
+        return Successors(frozenset(), search.explored, bound, undecided=True)
+    return Successors(frozenset(ends), search.explored, bound)
+
+
 class _BoundReached(Exception):
     pass
 
@@ -136,6 +170,28 @@ class _Search(Generic[S]):
         except _BoundReached:
             self.exhausted = True
             return None
+
+    def ends(self, states: Iterable[S]) -> set[S]:
+        """Every state reached once each answered operation is placed (unanswered ones placed or not)."""
+        found: set[S] = set()
+        for state in _unique(states):
+            self._collect(0, state, found)
+        return found
+
+    def _collect(self, done: int, state: S, found: set[S]) -> None:
+        key = (done, state)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        self.explored += 1
+        if self.explored > self.bound:
+            raise _BoundReached
+        if done & self.required == self.required:
+            found.add(state)
+        for i in self._candidates(done):
+            op = self.history[i]
+            for after in _unique(self.model.step(state, op.input, op.output)):
+                self._collect(done | 1 << i, after, found)
 
     def _candidates(self, done: int) -> list[int]:
         """The operations that may come next: none of the others left was answered before they were sent."""

@@ -919,7 +919,16 @@ CATALOGUE: tuple[Fault[Any, Any], ...] = (
         apply=_force(False),
     ),
     # Faults that only show under concurrency (race_faults.py): check-then-act without a lock.
-    *(_fault(race.name, race.description, race.requirement, hook=race.hook, apply=race.apply) for race in RACE_FAULTS),
+    *(
+        Fault(
+            name=race.name,
+            description=race.description,
+            requirements=race.requirements,
+            hook=race.hook,
+            apply=race.apply,
+        )
+        for race in RACE_FAULTS
+    ),
 )
 
 _BY_NAME = {fault.name: fault for fault in CATALOGUE}

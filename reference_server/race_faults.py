@@ -45,27 +45,45 @@ class RaceFault:
 
     name: str
     description: str
-    requirement: str
+    requirements: tuple[str, ...]
     hook: Hook[float, Any]
     apply: Callable[[float, Any], float]
 
 
-_race = RaceFault
+def _race(
+    name: str, description: str, requirement: str, hook: Hook[float, Any], apply: Callable[[float, Any], float]
+) -> RaceFault:
+    return RaceFault(name, description, (requirement,), hook, apply)
+
+
+def _opening(
+    name: str,
+    description: str,
+    requirement: str,
+    walk: str,
+    hook: Hook[float, Any],
+    apply: Callable[[float, Any], float],
+) -> RaceFault:
+    """A race the walk of its lifecycle opens with (every client creating the same thing): both catch it."""
+    return RaceFault(name, description, (requirement, walk), hook, apply)
+
 
 RACE_FAULTS: tuple[RaceFault, ...] = (
-    _race(
+    _opening(
         "deletion_otp_race",
         "confirmAccountDeletion checks the OTP, then schedules the deletion in a second step: concurrent "
         "confirmations with one OTP all succeed.",
         "RACE-DELETION-OTP-ONCE",
+        "RACE-WALK-DELETION",
         hooks.OTP_REDEEM_RACE_WINDOW_S,
         _at_step("deletion", "redeem"),
     ),
-    _race(
+    _opening(
         "export_otp_race",
         "confirmDataExport checks the OTP, then queues the export in a second step: concurrent confirmations "
         "with one OTP all succeed.",
         "RACE-EXPORT-OTP-ONCE",
+        "RACE-WALK-EXPORT",
         hooks.OTP_REDEEM_RACE_WINDOW_S,
         _at_step("export", "redeem"),
     ),
@@ -100,35 +118,39 @@ RACE_FAULTS: tuple[RaceFault, ...] = (
         hooks.CONTACT_VERIFY_RACE_WINDOW_S,
         _for_kind("phone"),
     ),
-    _race(
+    _opening(
         "email_add_race",
         "addUserEmail checks that the address is free, then inserts it in a second step: concurrent adds of "
         "one address all succeed.",
         "RACE-EMAIL-ADD-ONCE",
+        "RACE-WALK-EMAILS",
         hooks.CONTACT_ADD_RACE_WINDOW_S,
         _for_kind("email"),
     ),
-    _race(
+    _opening(
         "phone_add_race",
         "addUserPhone checks that the number is free (and whether the user has a primary), then inserts it in a "
         "second step: concurrent adds of one number all succeed, all primary.",
         "RACE-PHONE-ADD-ONCE",
+        "RACE-WALK-PHONES",
         hooks.CONTACT_ADD_RACE_WINDOW_S,
         _for_kind("phone"),
     ),
-    _race(
+    _opening(
         "favourite_add_race",
         "addFavouriteProduct checks for the product, then inserts it in a second step: concurrent adds of one "
         "product all succeed.",
         "RACE-FAVOURITE-ADD-ONCE",
+        "RACE-WALK-FAVOURITES",
         hooks.FAVOURITE_ADD_RACE_WINDOW_S,
         _window,
     ),
-    _race(
+    _opening(
         "fcm_register_race",
         "registerFcmToken looks the token up, then inserts it in a second step: concurrent registrations of a "
         "new token collide and all but one are refused.",
         "RACE-FCM-REGISTER-IDEMPOTENT",
+        "RACE-WALK-FCM",
         hooks.FCM_REGISTER_RACE_WINDOW_S,
         _window,
     ),

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from conformance.checks.races import bursts
+from conformance.checks.races import bursts, walks
 
 __all__ = ["REQUIREMENTS"]
 
-REQUIREMENTS = (*bursts.REQUIREMENTS,)
+REQUIREMENTS = (*bursts.REQUIREMENTS, *walks.REQUIREMENTS)

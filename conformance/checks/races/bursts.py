@@ -29,7 +29,17 @@ from conformance.failures import UndecidedRequirement
 from conformance.requirements import Level, Need, requirement
 from conformance.users import User
 
-__all__ = ["EMAIL", "PHONE", "REQUIREMENTS", "ContactKind", "contacts_of", "new_contact", "open_request"]
+__all__ = [
+    "EMAIL",
+    "PHONE",
+    "REQUIREMENTS",
+    "ContactKind",
+    "contacts_of",
+    "new_contact",
+    "new_key",
+    "open_request",
+    "wrong_codes",
+]
 
 _GDPR_NEEDS = (Need.INBOX, Need.DESTRUCTIVE)
 
@@ -150,7 +160,7 @@ def _cancel_deletion(ctx: CheckContext, user: User) -> None:
         ctx.call("cancelAccountDeletion", user=user)
 
 
-def _wrong_codes(otp: str, count: int) -> list[str]:
+def wrong_codes(otp: str, count: int) -> list[str]:
     return [f"{(int(otp) + offset) % 1_000_000:06d}" for offset in range(1, count + 1)]
 
 
@@ -233,7 +243,7 @@ def deletion_otp_attempts(ctx: CheckContext) -> None:
         return Step(("confirm", request), "confirm_deletion", "confirmAccountDeletion", user, json_body={"otp": code})
 
     try:
-        history.burst([confirm(code, None) for code in _wrong_codes(otp, ctx.race_width)])
+        history.burst([confirm(code, None) for code in wrong_codes(otp, ctx.race_width)])
         history.then(confirm(otp, request_id))
         history.then(Step(("status",), "gdpr_deletion", "getGdprStatus", user))
         history.judge(
@@ -257,7 +267,7 @@ def _verify_attempts(ctx: CheckContext, kind: ContactKind) -> None:
             ("verify", contact_id, right), "verify", kind.verify, user, {kind.id_param: contact_id}, {"token": code}
         )
 
-    history.burst([verify(code, False) for code in _wrong_codes(token, ctx.race_width)])
+    history.burst([verify(code, False) for code in wrong_codes(token, ctx.race_width)])
     history.then(verify(token, True))
     history.then(Step(("get", contact_id), "get_contact", kind.get, user, {kind.id_param: contact_id}))
     history.judge(

@@ -295,10 +295,15 @@ class DeletionModel:
 
 @dataclass(slots=True, frozen=True)
 class ExportModel:
-    """OTP for exports: request, confirm with the OTP of one request (or a wrong one), status."""
+    """OTP for exports: request, confirm with the OTP of one request (or a wrong one), status.
+
+    The status shows the newest `recent_max` exports (x-kesk-limits gdpr_recent_exports_max; the one awaiting
+    its OTP, if any, is the newest), so past that many the confirmed ones it counts stop growing.
+    """
 
     initial: Gdpr
     max_attempts: int
+    recent_max: int | None = None
 
     def init(self) -> Gdpr:
         return self.initial
@@ -314,5 +319,7 @@ class ExportModel:
             done = Gdpr(confirmed=state.confirmed + 1)
             return _confirm(state, args[0], output, self.max_attempts, (202, "confirmed", state.pending), done)
         if name == "status":
-            return [state] if output == (200, state.confirmed, int(state.pending is not None)) else []
+            pending = int(state.pending is not None)
+            shown = state.confirmed if self.recent_max is None else min(state.confirmed, self.recent_max - pending)
+            return [state] if output == (200, shown, pending) else []
         raise ValueError(f"no such export operation: {name}")
