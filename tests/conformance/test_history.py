@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
 
-from conformance.history import FunctionModel, Linearizability, Operation, check
+from conformance.checks.races.models import ExportModel, Gdpr
+from conformance.history import FunctionModel, Linearizability, Operation, check, successors
 
 
 def register(state: int, input: Hashable, output: Hashable | None) -> Iterable[int]:
@@ -96,3 +97,46 @@ def test_past_its_bound_the_verdict_is_undecided_never_linearizable() -> None:
     assert "undecided" in verdict.explain(history)
     # and with no bound worth the name it decides
     assert check(history, REGISTER, bound=100_000).outcome is Linearizability.NOT_LINEARIZABLE
+
+
+def test_a_segment_leaves_every_state_some_order_of_it_ends_in() -> None:
+    # Given two overlapping writes (a segment of a longer history)
+    segment = [op("a", 0, 10, ("write", 1), "ok"), op("b", 1, 11, ("write", 2), "ok")]
+    # When the states after it are asked for, from the initial one
+    after = successors(segment, REGISTER, [0])
+    # Then either write may have been the last
+    assert after.states == {1, 2} and not after.undecided
+    # and the next segment, a read of 2, is judged from those states: explained
+    assert successors([op("c", 12, 13, ("read",), 2)], REGISTER, after.states).states == {2}
+    # while a read of 0, a value both writes overwrote before it was sent, leaves no state
+    assert successors([op("c", 12, 13, ("read",), 0)], REGISTER, after.states).states == frozenset()
+
+
+def test_segments_judge_a_history_as_a_whole_does() -> None:
+    # Given rounds separated in real time: a write and a read at once, then a write, then a read
+    rounds = [
+        [op("a", 0, 2, ("write", 1), "ok"), op("b", 0, 2, ("read",), 0)],
+        [op("a", 3, 4, ("write", 2), "ok")],
+        [op("b", 5, 6, ("read",), 1)],
+    ]
+    # When judged round by round
+    states: frozenset[int] = frozenset({0})
+    for segment in rounds:
+        states = successors(segment, REGISTER, states).states
+    # Then the verdict is the whole history's: the last read sees a value overwritten before it was sent
+    assert states == frozenset()
+    assert check([o for segment in rounds for o in segment], REGISTER).outcome is Linearizability.NOT_LINEARIZABLE
+
+
+def test_a_segment_past_the_bound_is_undecided_and_leaves_no_state_to_go_on_from() -> None:
+    segment = [op(str(i), 0, 100, ("write", i + 1), "ok") for i in range(10)]
+    after = successors(segment, REGISTER, [0], bound=50)
+    assert after.undecided and after.states == frozenset()
+
+
+def test_the_export_status_shows_only_the_newest_exports() -> None:
+    # Given an account with 12 confirmed exports and one awaiting its OTP, and a contract showing the newest 10
+    model = ExportModel(Gdpr(pending="r13", confirmed=12), max_attempts=5, recent_max=10)
+    # Then the status shows 9 confirmed and the pending one, not 12
+    assert list(model.step(model.init(), ("status",), (200, 9, 1))) == [model.init()]
+    assert list(model.step(model.init(), ("status",), (200, 12, 1))) == []

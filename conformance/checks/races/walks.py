@@ -86,6 +86,10 @@ class Walk:
     def end(self) -> None:
         """Leave nothing scheduled (what was created, the run's cleanup removes)."""
 
+    def sweep(self) -> None:
+        """Remove whatever the walk's keys still hold on the account, tracked or not (a soak's users are stopped
+        in the middle of a round: an answer cut off is not seen by the cleanup)."""
+
     def round(self, rng: random.Random, clients: int) -> list[Step]:
         steps: list[Step] = []
         for _ in range(clients):
@@ -109,10 +113,19 @@ def _pick(rng: random.Random, weighted: Sequence[tuple[int, Callable[[], Step]]]
 
 
 class FavouritesWalk(Walk):
+    def __init__(self, ctx: CheckContext, user: User) -> None:
+        super().__init__(ctx, user)
+        self.used: list[int] = []  # every product of every start
+
     def begin(self) -> Model[Any]:
         held = frozenset(int(item["product_id"]) for item in read_all(self.ctx, "listFavouriteProducts", self.user))
         self.products = [unique_product(self.ctx) for _ in range(_KEYS)]
+        self.used += self.products
         return FavouritesModel(held)
+
+    def sweep(self) -> None:
+        for product in self.used:
+            self.ctx.call("removeFavouriteProduct", user=self.user, path_params={"id": product})
 
     def opener(self) -> Step:
         return self._add(self.products[0])
@@ -136,8 +149,13 @@ class FavouritesWalk(Walk):
 
 
 class FcmWalk(Walk):
+    def __init__(self, ctx: CheckContext, user: User) -> None:
+        super().__init__(ctx, user)
+        self.used: list[str] = []  # every token of every start
+
     def begin(self) -> Model[Any]:
         self.tokens = [unique_fcm_token(self.ctx) for _ in range(_KEYS)]
+        self.used += self.tokens
         self.platform = self.ctx.rng.choice(("ios", "android", "web"))
         return FcmModel()
 
@@ -147,6 +165,10 @@ class FcmWalk(Walk):
     def draw(self, rng: random.Random, drawn: Sequence[Step]) -> Step:
         token = rng.choice(self.tokens)
         return _pick(rng, [(1, lambda: self._register(token)), (1, lambda: self._unregister(token))])
+
+    def sweep(self) -> None:
+        for token in self.used:
+            self.ctx.call("unregisterFcmToken", user=self.user, path_params={"fcm_token": token})
 
     def views(self) -> list[Step]:
         # No operation lists the tokens: unregistering each shows whether it was held (200) or not (404).
@@ -167,9 +189,13 @@ class ContactsWalk(Walk):
     def __init__(self, ctx: CheckContext, user: User, kind: ContactKind) -> None:
         super().__init__(ctx, user)
         self.kind = kind
+        self.original: set[int] | None = None  # what the account held before the first start
 
     def begin(self) -> Model[Any]:
         initial = contacts_of(self.ctx, self.user, self.kind)
+        self.first_primary = next((contact.id for contact in initial if contact.primary), None)
+        if self.original is None:
+            self.original = {contact.id for contact in initial}
         self.keys = [new_key(self.ctx, self.kind) for _ in range(_KEYS)]
         self.known = [contact.id for contact in initial]  # every id seen, removed ones too
         self.tokens: dict[int, str] = {}  # the verification token of each contact the walk added
@@ -207,6 +233,19 @@ class ContactsWalk(Walk):
 
     def views(self) -> list[Step]:
         return [self._list(), self._profile(), *(self._get(contact) for contact in self.known)]
+
+    def end(self) -> None:
+        """The primary the account started with is primary again: what the walk added can then all go."""
+        if self.first_primary is not None:
+            with contextlib.suppress(UndecidedRequirement):
+                self.ctx.call(self.kind.primary, user=self.user, path_params={self.kind.id_param: self.first_primary})
+
+    def sweep(self) -> None:
+        held = read_all(self.ctx, self.kind.list, self.user)
+        original = self.original or set()
+        added = sorted((item for item in held if item["id"] not in original), key=lambda item: item["is_primary"])
+        for item in added:  # a primary last: only then may the last of its kind go
+            self.ctx.call(self.kind.remove, user=self.user, path_params={self.kind.id_param: item["id"]})
 
     def _add(self, key: str) -> Step:
         return Step(("add", key.lower()), "add_contact", self.kind.add, self.user, json_body=self.kind.body(key))
