@@ -26,8 +26,10 @@ from typing import Any
 import httpx
 
 from conformance.config import ConfigError
+from conformance.contract import Contract, bundled_contract
 from conformance.redact import Redactor
 from conformance.soak.plan import PLAN_VARIABLE, SoakPlan, missing_needs, parse_plan, user_class_name
+from conformance.soak.report import write_not_run
 from conformance.users import CommandUserFactory, TestSupportUserFactory, UserFactory, UserFactoryError
 
 __all__ = ["LOCUSTFILE", "locust_command", "soak_main"]
@@ -64,9 +66,14 @@ def soak_main(argv: Sequence[str]) -> int:
     if plan.role == "worker":
         return 0 if code in (0, 1) or interrupted else _failed(code, folder)
     results = folder / "results.json"
+    if not results.is_file() and interrupted:  # stopped before Locust had started: nothing was judged
+        write_not_run(plan, _contract(plan), "not run: the soak was interrupted before its load started")
     if not results.is_file():
-        return 130 if interrupted else _failed(code, folder)
+        return _failed(code, folder)
     data = json.loads(results.read_text(encoding="utf-8"))
+    if interrupted:  # Locust cannot tell a stop it was asked for from the end of its --duration
+        data["summary"].update(interrupted=True, exit_code=130)
+        results.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     _summary(data, folder)
     if interrupted:
         return 130
@@ -88,6 +95,10 @@ def locust_command(plan: SoakPlan, lifecycles: Sequence[str]) -> list[str]:
             command += ["--master", "--master-bind-host", plan.master_bind_host]
             command += ["--master-bind-port", str(plan.master_bind_port), "--expect-workers", str(plan.expect_workers)]
     return command + [user_class_name(name) for name in lifecycles]
+
+
+def _contract(plan: SoakPlan) -> Contract:
+    return Contract.load(Path(plan.spec)) if plan.spec else bundled_contract()
 
 
 def _writable(folder: Path) -> Path:
@@ -140,8 +151,9 @@ def _run_locust(command: list[str], plan: SoakPlan, folder: Path) -> tuple[int, 
         )
 
         def forward(signum: int, frame: FrameType | None) -> None:
+            if not interrupted:
+                process.send_signal(signal.SIGTERM)  # headless Locust's own way to stop: users, cleanup, reports
             interrupted.append(signum)
-            process.send_signal(signal.SIGINT)  # Locust's graceful stop: it writes its HTML too
 
         previous = {signum: signal.signal(signum, forward) for signum in (signal.SIGINT, signal.SIGTERM)}
         try:
@@ -163,7 +175,7 @@ def _failed(code: int, folder: Path) -> int:
 def _summary(data: dict[str, Any], folder: Path) -> None:
     soak = data.get("soak", {})
     print(
-        f"soak: {soak.get('requests', 0)} requests in {soak.get('duration_s')} s "
+        f"soak: {soak.get('requests', 0)} requests in {data['summary']['duration_s']:.0f} s "
         f"({soak.get('throughput_rps', 0)} requests/s), {soak.get('violations', 0)} violation(s), "
         f"{soak.get('undecided', 0)} undecided round(s)"
     )

@@ -29,6 +29,7 @@ from typing import Any
 import gevent  # type: ignore[import-untyped]
 from locust import HttpUser, between, events, task
 from locust.env import Environment
+from locust.html import get_html_report
 from locust.runners import MasterRunner, WorkerRunner
 
 from conformance.checks.races._judge import Step
@@ -230,6 +231,15 @@ class Soak:
                 self.tally.operations[op] = stats
         if not isinstance(runner, WorkerRunner):
             SoakReport(self.plan, self.seed, self.contract, self.tally, self.environment, self.started).write()
+            _html_report(self.environment)
+
+
+def _html_report(environment: Environment) -> None:
+    """Locust's HTML report, which Locust itself writes only when it was not stopped by a signal."""
+    html_file = getattr(environment.parsed_options, "html_file", None)
+    if html_file and not Path(html_file).is_file() and environment.runner is not None:
+        report = get_html_report(environment, show_download_link=False)  # type: ignore[no-untyped-call]
+        Path(html_file).write_text(report, encoding="utf-8")
 
 
 SOAK: Soak | None = None

@@ -29,7 +29,7 @@ from conformance.soak.plan import SoakPlan, missing_needs
 if TYPE_CHECKING:
     from conformance.soak.engine import Tally
 
-__all__ = ["PERCENTILES", "VIOLATIONS_NAME", "SoakReport", "latency_table"]
+__all__ = ["PERCENTILES", "VIOLATIONS_NAME", "SoakReport", "latency_table", "write_not_run"]
 
 VIOLATIONS_NAME = "violations.jsonl"
 PERCENTILES = (0.5, 0.9, 0.95, 0.99)
@@ -131,6 +131,17 @@ class SoakReport:
         section["throughput_rps"] = round(float(total.total_rps), 2)
         section["operations"] = latency_table(self.stats.entries.values())
         return section
+
+
+def write_not_run(plan: SoakPlan, contract: Contract, reason: str) -> None:
+    """The reports of a soak stopped before Locust judged anything: every requirement skipped, with why."""
+    by_id = {item.id: item for item in catalogue()}
+    ids = [lifecycle.requirement_id for lifecycle in LIFECYCLES if lifecycle.name in plan.lifecycles]
+    results = [RequirementResult(by_id[rid], Outcome.SKIPPED, reason=reason) for rid in [*ids, *RULES]]
+    target: dict[str, object] = {"base_url": plan.base_url, "test_support": plan.test_support, "soak": True}
+    result = RunResult(target, plan.seed or 0, False, results, {}, 0.0, interrupted=True)
+    documented = {op.operation_id: list(op.responses()) for op in OperationIndex(contract.document)}
+    write_reports(result, Path(plan.report_dir), documented_statuses=documented)
 
 
 def latency_table(entries: Iterable[Any]) -> dict[str, dict[str, Any]]:

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -279,3 +281,30 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+@pytest.mark.slow
+def test_an_interrupted_soak_still_cleans_up_and_writes_its_reports(server: str, tmp_path: Path) -> None:
+    # Given a soak of the clean server meant to last ten minutes
+    _switch(server, [])
+    argv = [sys.executable, "-m", "conformance.cli", "soak", "--base-url", server, "--test-support", server]
+    soak = subprocess.Popen(
+        [*argv, "--users", "4", "--duration", "10m", "--report-dir", str(tmp_path), "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    # When it is interrupted once its load has started (Locust's statistics history has a row of it)
+    history = tmp_path / "locust_stats_history.csv"
+    deadline = time.monotonic() + 120
+    while not (history.is_file() and len(history.read_text(encoding="utf-8").splitlines()) > 2):
+        assert soak.poll() is None and time.monotonic() < deadline
+        time.sleep(0.5)
+    soak.send_signal(signal.SIGINT)
+    output, _ = soak.communicate(timeout=120)
+    # Then it exits 130 with every report written, results.json saying it was interrupted
+    assert soak.returncode == 130, output
+    results = json.loads((tmp_path / "results.json").read_text(encoding="utf-8"))
+    assert results["summary"]["interrupted"] is True and results["summary"]["exit_code"] == 130
+    for name in ("junit.xml", "report.html", "violations.jsonl", "locust.html", "locust_stats.csv"):
+        assert (tmp_path / name).is_file(), name
