@@ -15,7 +15,7 @@ import os
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conformance.catalogue import catalogue
 from conformance.checks.races.walks import LIFECYCLES
@@ -25,9 +25,7 @@ from conformance.operations import OperationIndex
 from conformance.reporting import JSON_NAME, write_reports
 from conformance.results import Outcome, RequirementResult, RunResult
 from conformance.soak.plan import SoakPlan, missing_needs
-
-if TYPE_CHECKING:
-    from conformance.soak.engine import Tally
+from conformance.soak.tally import Tally
 
 __all__ = ["PERCENTILES", "VIOLATIONS_NAME", "SoakReport", "latency_table", "write_not_run"]
 

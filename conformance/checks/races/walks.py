@@ -43,7 +43,7 @@ from conformance.checks.races.models import (
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
 from conformance.history import Model
-from conformance.requirements import Level, Need, Requirement, requirement
+from conformance.requirements import Level, Need, requirement
 from conformance.target import Exchange
 from conformance.users import User
 
@@ -436,86 +436,125 @@ LIFECYCLES: tuple[Lifecycle, ...] = (
     Lifecycle("export", "RACE-WALK-EXPORT", "rule:OTP", "the OTP of an export request", ExportWalk, _GDPR),
 )
 _BY_ID = {lifecycle.requirement_id: lifecycle for lifecycle in LIFECYCLES}
+_CONTACTS_NEEDS = (Need.INBOX,)
+# What each walk sends: 2-4 clients (by the seed) of one disposable account; the first round, every client
+# the same creating step; then ROUNDS rounds of one random step per client, each round at once; then the views.
 
 
-def _check(requirement_id: str) -> Callable[[CheckContext], None]:
-    def check(ctx: CheckContext) -> None:
-        _walk(ctx, _BY_ID[requirement_id])
-
-    return check
-
-
-def _declare(requirement_id: str, title: str, cites: tuple[str, ...], operations: tuple[str, ...]) -> Requirement:
-    lifecycle = _BY_ID[requirement_id]
-    check = _check(requirement_id)
-    check.__doc__ = (
-        f"A disposable user's token shared by {MIN_CLIENTS}-{MAX_CLIENTS} clients (by the seed): every client sends "
-        f"{lifecycle.opening} at once, then {ROUNDS} rounds of one random {lifecycle.name} step per client, each "
-        "round sent at once; then the views. Some order of each round's requests explains every answer."
-    )
-    declare = requirement(
-        requirement_id,
-        level=Level.MUST,
-        area="races",
-        title=title,
-        cites=cites,
-        operations=operations,
-        needs=lifecycle.needs,
-    )
-    return declare(check)
-
-
-REQUIREMENTS = (
-    _declare(
-        "RACE-WALK-EMAILS",
-        "Clients of one account adding, verifying, making default and removing emails at once agree with one order",
-        ("rule:EMAIL-PRIMARY-UNIQUE", "rule:EMAIL-PRIMARY-VERIFIED", "rule:EMAIL-PRIMARY-REMOVAL", "rule:VERIFY-TOKEN"),
-        (
-            "addUserEmail",
-            "verifyUserEmail",
-            "setPrimaryUserEmail",
-            "removeUserEmail",
-            "getUserEmail",
-            "listUserEmails",
-            "getMyProfile",
-        ),
+@requirement(
+    "RACE-WALK-EMAILS",
+    level=Level.MUST,
+    area="races",
+    title="Clients of one account adding, verifying, making default and removing emails at once agree with one order",
+    cites=(
+        "rule:EMAIL-PRIMARY-UNIQUE",
+        "rule:EMAIL-PRIMARY-VERIFIED",
+        "rule:EMAIL-PRIMARY-REMOVAL",
+        "rule:VERIFY-TOKEN",
     ),
-    _declare(
-        "RACE-WALK-PHONES",
-        "Clients of one account adding, verifying, making default and removing phones at once agree with one order",
-        ("rule:PHONE-PRIMARY-UNIQUE", "rule:PHONE-PRIMARY-VERIFIED", "rule:PHONE-PRIMARY-REMOVAL", "rule:VERIFY-TOKEN"),
-        (
-            "addUserPhone",
-            "verifyUserPhone",
-            "setPrimaryUserPhone",
-            "removeUserPhone",
-            "getUserPhone",
-            "listUserPhones",
-            "getMyProfile",
-        ),
+    operations=(
+        "addUserEmail",
+        "verifyUserEmail",
+        "setPrimaryUserEmail",
+        "removeUserEmail",
+        "getUserEmail",
+        "listUserEmails",
+        "getMyProfile",
     ),
-    _declare(
-        "RACE-WALK-FAVOURITES",
-        "Clients of one account adding and removing favourites at once agree with one order",
-        ("rule:FAVOURITE-DUPLICATE",),
-        ("addFavouriteProduct", "removeFavouriteProduct", "listFavouriteProducts"),
-    ),
-    _declare(
-        "RACE-WALK-FCM",
-        "Clients of one account registering and unregistering FCM tokens at once agree with one order",
-        ("rule:FCM-IDEMPOTENT",),
-        ("registerFcmToken", "unregisterFcmToken"),
-    ),
-    _declare(
-        "RACE-WALK-DELETION",
-        "Clients of one account requesting, confirming and cancelling a deletion at once agree with one order",
-        ("rule:OTP", "rule:DELETION-GRACE"),
-        ("requestAccountDeletion", "confirmAccountDeletion", "cancelAccountDeletion", "getGdprStatus"),
-    ),
-    _declare(
-        "RACE-WALK-EXPORT",
-        "Clients of one account requesting and confirming data exports at once agree with one order",
-        ("rule:OTP",),
-        ("requestDataExport", "confirmDataExport", "getGdprStatus"),
-    ),
+    needs=_CONTACTS_NEEDS,
 )
+def walk_emails(ctx: CheckContext) -> None:
+    """2-4 clients of one account add the same new address at once, then walk 6 rounds of random email steps
+    (add, verify with the right or a wrong token, make default, remove, read) over two addresses, each round at
+    once; then the list, the profile and each address. Some order of each round explains every answer."""
+    _walk(ctx, _BY_ID["RACE-WALK-EMAILS"])
+
+
+@requirement(
+    "RACE-WALK-PHONES",
+    level=Level.MUST,
+    area="races",
+    title="Clients of one account adding, verifying, making default and removing phones at once agree with one order",
+    cites=(
+        "rule:PHONE-PRIMARY-UNIQUE",
+        "rule:PHONE-PRIMARY-VERIFIED",
+        "rule:PHONE-PRIMARY-REMOVAL",
+        "rule:VERIFY-TOKEN",
+    ),
+    operations=(
+        "addUserPhone",
+        "verifyUserPhone",
+        "setPrimaryUserPhone",
+        "removeUserPhone",
+        "getUserPhone",
+        "listUserPhones",
+        "getMyProfile",
+    ),
+    needs=_CONTACTS_NEEDS,
+)
+def walk_phones(ctx: CheckContext) -> None:
+    """As the emails' walk, with phone numbers (the first number an account gets is its primary)."""
+    _walk(ctx, _BY_ID["RACE-WALK-PHONES"])
+
+
+@requirement(
+    "RACE-WALK-FAVOURITES",
+    level=Level.MUST,
+    area="races",
+    title="Clients of one account adding and removing favourites at once agree with one order",
+    cites=("rule:FAVOURITE-DUPLICATE",),
+    operations=("addFavouriteProduct", "removeFavouriteProduct", "listFavouriteProducts"),
+)
+def walk_favourites(ctx: CheckContext) -> None:
+    """2-4 clients of one account favourite the same new product at once, then walk 6 rounds of random adds,
+    removals and lists over two products, each round at once; then the list."""
+    _walk(ctx, _BY_ID["RACE-WALK-FAVOURITES"])
+
+
+@requirement(
+    "RACE-WALK-FCM",
+    level=Level.MUST,
+    area="races",
+    title="Clients of one account registering and unregistering FCM tokens at once agree with one order",
+    cites=("rule:FCM-IDEMPOTENT",),
+    operations=("registerFcmToken", "unregisterFcmToken"),
+)
+def walk_fcm(ctx: CheckContext) -> None:
+    """2-4 clients of one account register the same new token at once, then walk 6 rounds of random
+    registrations and unregistrations of two tokens, each round at once; then unregister each (held or not)."""
+    _walk(ctx, _BY_ID["RACE-WALK-FCM"])
+
+
+@requirement(
+    "RACE-WALK-DELETION",
+    level=Level.MUST,
+    area="races",
+    title="Clients of one account requesting, confirming and cancelling a deletion at once agree with one order",
+    cites=("rule:OTP", "rule:DELETION-GRACE"),
+    operations=("requestAccountDeletion", "confirmAccountDeletion", "cancelAccountDeletion", "getGdprStatus"),
+    needs=_GDPR,
+)
+def walk_deletion(ctx: CheckContext) -> None:
+    """Requests a deletion; 2-4 clients of the account confirm its OTP at once, then walk 6 rounds of random
+    requests (one a round), confirmations with the right or a wrong OTP, cancels and status reads, each round
+    at once; then the GDPR status. The deletion is cancelled at the end."""
+    _walk(ctx, _BY_ID["RACE-WALK-DELETION"])
+
+
+@requirement(
+    "RACE-WALK-EXPORT",
+    level=Level.MUST,
+    area="races",
+    title="Clients of one account requesting and confirming data exports at once agree with one order",
+    cites=("rule:OTP",),
+    operations=("requestDataExport", "confirmDataExport", "getGdprStatus"),
+    needs=_GDPR,
+)
+def walk_export(ctx: CheckContext) -> None:
+    """Requests an export; 2-4 clients of the account confirm its OTP at once, then walk 6 rounds of random
+    requests (one a round), confirmations with the right or a wrong OTP and status reads, each round at once;
+    then the GDPR status."""
+    _walk(ctx, _BY_ID["RACE-WALK-EXPORT"])
+
+
+REQUIREMENTS = (walk_emails, walk_phones, walk_favourites, walk_fcm, walk_deletion, walk_export)
