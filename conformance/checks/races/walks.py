@@ -383,7 +383,6 @@ class Lifecycle:
     name: str  # "emails": how `soak --lifecycle` and reports name it
     requirement_id: str
     rule: str  # what the verdict's failure cites
-    opening: str  # what every client sends in the first round
     start: Callable[[CheckContext, User], Walk]
     needs: tuple[Need, ...] = ()
 
@@ -428,15 +427,14 @@ def _phones(ctx: CheckContext, user: User) -> Walk:
 _INBOX = (Need.INBOX,)
 _GDPR = (Need.INBOX, Need.DESTRUCTIVE)
 LIFECYCLES: tuple[Lifecycle, ...] = (
-    Lifecycle("emails", "RACE-WALK-EMAILS", "rule:EMAIL-PRIMARY-UNIQUE", "one new address", _emails, _INBOX),
-    Lifecycle("phones", "RACE-WALK-PHONES", "rule:PHONE-PRIMARY-UNIQUE", "one new number", _phones, _INBOX),
-    Lifecycle("favourites", "RACE-WALK-FAVOURITES", "rule:FAVOURITE-DUPLICATE", "one new product", FavouritesWalk),
-    Lifecycle("fcm", "RACE-WALK-FCM", "rule:FCM-IDEMPOTENT", "one new token", FcmWalk),
-    Lifecycle("deletion", "RACE-WALK-DELETION", "rule:OTP", "the OTP of a deletion request", DeletionWalk, _GDPR),
-    Lifecycle("export", "RACE-WALK-EXPORT", "rule:OTP", "the OTP of an export request", ExportWalk, _GDPR),
+    Lifecycle("emails", "RACE-WALK-EMAILS", "rule:EMAIL-PRIMARY-UNIQUE", _emails, _INBOX),
+    Lifecycle("phones", "RACE-WALK-PHONES", "rule:PHONE-PRIMARY-UNIQUE", _phones, _INBOX),
+    Lifecycle("favourites", "RACE-WALK-FAVOURITES", "rule:FAVOURITE-DUPLICATE", FavouritesWalk),
+    Lifecycle("fcm", "RACE-WALK-FCM", "rule:FCM-IDEMPOTENT", FcmWalk),
+    Lifecycle("deletion", "RACE-WALK-DELETION", "rule:OTP", DeletionWalk, _GDPR),
+    Lifecycle("export", "RACE-WALK-EXPORT", "rule:OTP", ExportWalk, _GDPR),
 )
 _BY_ID = {lifecycle.requirement_id: lifecycle for lifecycle in LIFECYCLES}
-_CONTACTS_NEEDS = (Need.INBOX,)
 # What each walk sends: 2-4 clients (by the seed) of one disposable account; the first round, every client
 # the same creating step; then ROUNDS rounds of one random step per client, each round at once; then the views.
 
@@ -461,7 +459,7 @@ _CONTACTS_NEEDS = (Need.INBOX,)
         "listUserEmails",
         "getMyProfile",
     ),
-    needs=_CONTACTS_NEEDS,
+    needs=_INBOX,
 )
 def walk_emails(ctx: CheckContext) -> None:
     """2-4 clients of one account add the same new address at once, then walk 6 rounds of random email steps
@@ -490,7 +488,7 @@ def walk_emails(ctx: CheckContext) -> None:
         "listUserPhones",
         "getMyProfile",
     ),
-    needs=_CONTACTS_NEEDS,
+    needs=_INBOX,
 )
 def walk_phones(ctx: CheckContext) -> None:
     """As the emails' walk, with phone numbers (the first number an account gets is its primary)."""
