@@ -141,7 +141,8 @@ def _preflight(plan: SoakPlan) -> None:
 
 
 def _run_locust(command: list[str], plan: SoakPlan, folder: Path) -> tuple[int, bool]:
-    """Run Locust to its end; Ctrl-C or SIGTERM reaches it once (it then stops, cleans up and reports)."""
+    """Run Locust to its end. A first Ctrl-C or SIGTERM asks it to stop (its users stop, it cleans up and writes
+    its reports); a second one ends it at once."""
     env = {**os.environ, PLAN_VARIABLE: plan.to_json()}
     interrupted: list[int] = []
     with (folder / LOG_NAME).open("w", encoding="utf-8") as log:
@@ -153,6 +154,8 @@ def _run_locust(command: list[str], plan: SoakPlan, folder: Path) -> tuple[int, 
         def forward(signum: int, frame: FrameType | None) -> None:
             if not interrupted:
                 process.send_signal(signal.SIGTERM)  # headless Locust's own way to stop: users, cleanup, reports
+            else:
+                process.kill()  # asked twice: stop now, whatever is left undone
             interrupted.append(signum)
 
         previous = {signum: signal.signal(signum, forward) for signum in (signal.SIGINT, signal.SIGTERM)}

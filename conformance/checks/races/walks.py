@@ -197,7 +197,8 @@ class ContactsWalk(Walk):
         if self.original is None:
             self.original = {contact.id for contact in initial}
         self.keys = [new_key(self.ctx, self.kind) for _ in range(_KEYS)]
-        self.known = [contact.id for contact in initial]  # every id seen, removed ones too
+        self.started_with = [contact.id for contact in initial]
+        self.added: list[int] = []  # ids the walk's adds got, removed ones too
         self.tokens: dict[int, str] = {}  # the verification token of each contact the walk added
         return ContactsModel(self.kind.name, initial, self.ctx.limits.verification_token_max_attempts)
 
@@ -206,8 +207,10 @@ class ContactsWalk(Walk):
 
     def draw(self, rng: random.Random, drawn: Sequence[Step]) -> Step:
         key = rng.choice(self.keys)
-        contact = rng.choice(self.known) if self.known else None
-        with_token = rng.choice(sorted(self.tokens)) if self.tokens else None
+        targets = self._targets()
+        contact = rng.choice(targets) if targets else None
+        holding = [target for target in targets if target in self.tokens]
+        with_token = rng.choice(holding) if holding else None
         kind = self.kind
         steps: list[tuple[int, Callable[[], Step]]] = [
             (3, lambda: self._add(key)),
@@ -226,13 +229,19 @@ class ContactsWalk(Walk):
         if _name(step) != "add" or answer.status != 201 or not isinstance(body.get("id"), int):
             return
         contact_id = int(body["id"])
-        self.known.append(contact_id)
+        self.added.append(contact_id)
         value = str(body.get("email", body.get("phone_number")))
         kind = self.kind
         self.tokens[contact_id] = self.ctx.code(channel=kind.channel, address=value, purpose=kind.purpose)
+        self.tokens = {target: self.tokens[target] for target in self._targets() if target in self.tokens}
 
     def views(self) -> list[Step]:
-        return [self._list(), self._profile(), *(self._get(contact) for contact in self.known)]
+        return [self._list(), self._profile(), *(self._get(contact) for contact in self._targets())]
+
+    def _targets(self) -> list[int]:
+        """The contacts steps are drawn on: those the walk started with and the latest it added (a soak adds
+        for hours; its steps stay on what is likely still there)."""
+        return [*self.started_with, *self.added[-2 * _KEYS :]]
 
     def end(self) -> None:
         """The primary the account started with is primary again: what the walk added can then all go."""
