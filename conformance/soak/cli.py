@@ -23,13 +23,16 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-import httpx
-
 from conformance.config import ConfigError
 from conformance.contract import Contract, bundled_contract
+from conformance.operations import OperationIndex
 from conformance.redact import Redactor
+from conformance.runner import TargetUnreachable
+from conformance.runner import _preflight as preflight
+from conformance.runner_cli import _check_writable
 from conformance.soak.plan import PLAN_VARIABLE, SoakPlan, missing_needs, parse_plan, user_class_name
 from conformance.soak.report import write_not_run
+from conformance.target import TargetClient
 from conformance.users import CommandUserFactory, TestSupportUserFactory, UserFactory, UserFactoryError
 
 __all__ = ["LOCUSTFILE", "locust_command", "soak_main"]
@@ -102,20 +105,12 @@ def _contract(plan: SoakPlan) -> Contract:
 
 
 def _writable(folder: Path) -> Path:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / ".kesk-write-probe"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot write reports to {folder}: {exc.strerror or exc}; pass a writable --report-dir"
-        ) from None
+    _check_writable(folder)
     return folder.resolve()
 
 
 def _preflight(plan: SoakPlan) -> None:
-    """A disposable user whose profile the target shows: the target answers and the users work."""
+    """A disposable user whose profile the target shows, checked as `run` checks its target."""
     redactor = Redactor()
     factory: UserFactory
     if plan.user_factory:
@@ -127,17 +122,14 @@ def _preflight(plan: SoakPlan) -> None:
         user = factory.create("soak-preflight")
     except UserFactoryError as exc:
         raise ConfigError(str(exc)) from None
-    url = plan.base_url + "/users/me"
+    operations = OperationIndex(_contract(plan).document)
+    client = TargetClient(plan.base_url, operations, redactor, timeout_s=plan.timeout_s)
     try:
-        answer = httpx.get(url, headers={"Authorization": f"Bearer {user.token}"}, timeout=plan.timeout_s)
-    except httpx.HTTPError as exc:
-        raise ConfigError(f"cannot reach the target at {url}: {type(exc).__name__}") from None
-    if answer.status_code == 401:
-        raise ConfigError(f"the target refused a disposable user's token (401 on GET {url}); is it this API?")
-    if answer.status_code == 404:
-        raise ConfigError(f"GET {url} answered 404: is the /v1 prefix missing from --base-url?")
-    if answer.status_code not in (200, 429):
-        raise ConfigError(f"GET {url} answered {answer.status_code}, which the contract does not document")
+        preflight(client, user)
+    except TargetUnreachable as exc:
+        raise ConfigError(str(exc)) from None
+    finally:
+        client.close()
 
 
 def _run_locust(command: list[str], plan: SoakPlan, folder: Path) -> tuple[int, bool]:
