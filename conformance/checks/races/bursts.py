@@ -23,6 +23,7 @@ from conformance.checks.races.models import (
     FavouritesModel,
     FcmModel,
     Gdpr,
+    abstract,
 )
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
@@ -34,7 +35,9 @@ __all__ = [
     "PHONE",
     "REQUIREMENTS",
     "ContactKind",
+    "confirmed_exports",
     "contacts_of",
+    "export_model",
     "new_contact",
     "new_key",
     "open_request",
@@ -154,6 +157,21 @@ def open_request(ctx: CheckContext, user: User, flow: str) -> tuple[str, str]:
     return request_id, ctx.code(channel="email", address=address, purpose=purpose)
 
 
+def export_model(ctx: CheckContext, request_id: str, *, confirmed: int) -> ExportModel:
+    """The exports' model: one request awaiting its OTP, and the exports confirmed before it."""
+    initial = Gdpr(pending=request_id, confirmed=confirmed)
+    return ExportModel(initial, ctx.limits.otp_max_attempts, ctx.limits.gdpr_recent_exports_max)
+
+
+def confirmed_exports(ctx: CheckContext, user: User) -> int:
+    """How many confirmed exports the GDPR status shows (an account may have a history)."""
+    shown = ctx.call("getGdprStatus", user=user)
+    read = abstract("gdpr_exports", shown)
+    if shown.status != 200 or not isinstance(read, tuple) or len(read) != 3:
+        raise UndecidedRequirement(f"cannot read the exports to start from: {ctx.actual(shown)}")
+    return int(read[1])
+
+
 def _cancel_deletion(ctx: CheckContext, user: User) -> None:
     """Nothing left scheduled on the server: the user is disposable, the deletion need not happen."""
     with contextlib.suppress(UndecidedRequirement):
@@ -169,6 +187,7 @@ def wrong_codes(otp: str, count: int) -> list[str]:
 
 def _otp_once(ctx: CheckContext, flow: str) -> None:
     user = ctx.disposable_user()
+    confirmed = confirmed_exports(ctx, user) if flow == "export" else 0
     request_id, otp = open_request(ctx, user, flow)
     history = History(ctx)
     if flow == "deletion":
@@ -180,7 +199,7 @@ def _otp_once(ctx: CheckContext, flow: str) -> None:
     else:
         confirm = Step(("confirm", request_id), "confirm_export", "confirmDataExport", user, json_body={"otp": otp})
         status = Step(("status",), "gdpr_exports", "getGdprStatus", user)
-        model = ExportModel(Gdpr(pending=request_id), ctx.limits.otp_max_attempts)
+        model = export_model(ctx, request_id, confirmed=confirmed)
     try:
         history.burst([confirm] * ctx.race_width)
         history.then(status)

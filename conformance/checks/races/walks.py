@@ -26,7 +26,9 @@ from conformance.checks.races.bursts import (
     EMAIL,
     PHONE,
     ContactKind,
+    confirmed_exports,
     contacts_of,
+    export_model,
     new_key,
     open_request,
     wrong_codes,
@@ -34,11 +36,9 @@ from conformance.checks.races.bursts import (
 from conformance.checks.races.models import (
     ContactsModel,
     DeletionModel,
-    ExportModel,
     FavouritesModel,
     FcmModel,
     Gdpr,
-    abstract,
 )
 from conformance.context import CheckContext
 from conformance.failures import UndecidedRequirement
@@ -361,14 +361,9 @@ class ExportWalk(_OtpWalk):
     status_kind = "gdpr_exports"
 
     def begin(self) -> Model[Any]:
-        shown = self.ctx.call("getGdprStatus", user=self.user)
-        read = abstract(self.status_kind, shown)
-        if shown.status != 200 or not isinstance(read, tuple) or len(read) != 3:
-            raise UndecidedRequirement(f"cannot read the exports to start from: {self.ctx.actual(shown)}")
+        confirmed = confirmed_exports(self.ctx, self.user)
         self._open()  # a request awaiting its OTP before this one is superseded by it
-        limits = self.ctx.limits
-        initial = Gdpr(pending=self.request_id, confirmed=int(read[1]))
-        return ExportModel(initial, limits.otp_max_attempts, limits.gdpr_recent_exports_max)
+        return export_model(self.ctx, self.request_id, confirmed=confirmed)
 
     def draw(self, rng: random.Random, drawn: Sequence[Step]) -> Step:
         return _pick(
