@@ -191,7 +191,7 @@ def test_a_soak_reports_a_race_fault_and_an_observers_fault_with_curl_lines(serv
     _switch(server, ["favourite_add_race", "wrong_content_type"])
     try:
         # When it is soaked
-        code, results, output = _soak(server, tmp_path, "--users", "6", "--duration", "12s")
+        code, results, output = _soak(server, tmp_path, "--users", "6", "--duration", "8s")
     finally:
         _switch(server, [])
     # Then the favourites walk and the content-type observer failed, each with a curl line, and the run exits 1
