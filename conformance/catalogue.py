@@ -10,7 +10,16 @@ from __future__ import annotations
 
 from functools import cache
 
-from conformance.checks import answers, auth, isolation, mass_assignment, responses, schemathesis_engine, sensitive
+from conformance.checks import (
+    answers,
+    auth,
+    isolation,
+    mass_assignment,
+    races,
+    responses,
+    schemathesis_engine,
+    sensitive,
+)
 from conformance.checks.lifecycles import MACHINES, bind
 from conformance.requirements import Registry
 
@@ -26,6 +35,7 @@ def catalogue() -> Registry:
     registry.extend(mass_assignment.REQUIREMENTS)
     registry.extend(sensitive.REQUIREMENTS)
     registry.extend(answers.REQUIREMENTS)  # every documented refusal a request provokes without state
+    registry.extend(races.REQUIREMENTS)  # bursts of --race-width requests at once, each on a disposable user
     registry.extend(bind(MACHINES))
     registry.extend(schemathesis_engine.REQUIREMENTS)
     registry.extend(responses.REQUIREMENTS)  # observers: they judge what everything above sent

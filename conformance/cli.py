@@ -23,6 +23,7 @@ USAGE = """usage: kesk-conformance COMMAND [options]
 
 commands:
   run        run the conformance suite (default target: the bundled reference server)
+  soak       load a server with the lifecycles as Locust users, judging every answer (docs/soak.md)
   list       list the requirement catalogue
   merge      join the results.json of shards (run --shard I/N) into one run's reports
   replay     send a recorded failure's steps (results.json) again: does it still fail?
@@ -87,6 +88,12 @@ def _run_main(argv: Sequence[str]) -> int:
     return run_main(argv)
 
 
+def _soak_main(argv: Sequence[str]) -> int:
+    from conformance.soak.cli import soak_main
+
+    return soak_main(argv)
+
+
 def _merge_main(argv: Sequence[str]) -> int:
     from conformance.merge import merge_main
 
@@ -119,6 +126,7 @@ def _list_main(argv: Sequence[str]) -> int:
 
 COMMANDS: dict[str, Callable[[Sequence[str]], int]] = {
     "run": _run_main,
+    "soak": _soak_main,
     "list": _list_main,
     "merge": _merge_main,
     "replay": _replay_main,

@@ -17,6 +17,8 @@ from urllib.parse import urlparse
 
 DEFAULT_CONFIG_FILE = "kesk-conformance.toml"
 ORDERS = ("catalogue", "reverse", "shuffled")
+# A race needs two requests at once; its lists are read in one page, which the contract's per_page_max bounds.
+MIN_RACE_WIDTH, MAX_RACE_WIDTH = 2, 64
 
 
 class ConfigError(Exception):
@@ -57,6 +59,7 @@ class Settings:
     quiet: bool = False
     known_failures: str | None = None  # TOML file of [[known]] failures that do not fail the run (known_failures.py)
     not_implemented: list[str] = field(default_factory=list)  # optional API groups the target leaves out
+    race_width: int = 20  # requests each RACE-* requirement sends at once (conformance/checks/races/)
 
 
 _SECRET_FIELDS = ("token", "token_b", "password")
@@ -177,6 +180,8 @@ def _validate(settings: Settings) -> Settings:
         raise ConfigError("--rate-limit must be a positive number of requests per second")
     if settings.timeout <= 0:
         raise ConfigError("--timeout must be a positive number of seconds")
+    if not MIN_RACE_WIDTH <= settings.race_width <= MAX_RACE_WIDTH:
+        raise ConfigError(f"--race-width must be between {MIN_RACE_WIDTH} and {MAX_RACE_WIDTH} (requests at once)")
     if settings.min_coverage is not None and not 0 <= settings.min_coverage <= 100:
         raise ConfigError(f"--min-coverage {settings.min_coverage:g} must be a percentage between 0 and 100")
     return settings
@@ -262,6 +267,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="NAME",
         action="append",
         help="reference-server conformant variant to switch on (embedded target only)",
+    )
+    add(
+        "--race-width",
+        metavar="N",
+        help=f"requests each RACE-* requirement sends at once ({MIN_RACE_WIDTH}-{MAX_RACE_WIDTH}, default 20); "
+        "--exclude 'RACE-*' leaves the bursts out",
     )
     add("--quiet", action="store_const", const=True, help="no progress, only the summary")
     add(

@@ -187,13 +187,19 @@ class CheckContext:
     sightings: Sightings = field(default_factory=Sightings)  # each requirement's first violation, as it happens
     expectations: ExpectationLog = field(default_factory=ExpectationLog)  # documented answers checks required
     requirement_id: str = ""  # whose check this context serves ("" for the run's own set-up)
+    race_width: int = 20  # requests per burst of the RACE-* requirements (--race-width)
+    notes: list[str] = field(default_factory=list)  # what a passed check did, for its result's reason
     _once_locks: _OnceLocks = field(default_factory=_OnceLocks)
     _disposable_count: int = 0
 
     def for_requirement(self, requirement_id: str) -> CheckContext:
         """A context of its own for one check (its failures, its seeded random data); the rest is shared."""
         return replace(
-            self, requirement_id=requirement_id, rng=random.Random(f"{self.seed}:{requirement_id}"), failures=[]
+            self,
+            requirement_id=requirement_id,
+            rng=random.Random(f"{self.seed}:{requirement_id}"),
+            failures=[],
+            notes=[],
         )
 
     def once(self, key: str, compute: Callable[[], T]) -> T:

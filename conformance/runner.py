@@ -257,6 +257,8 @@ def _run_one(item: Requirement, shared: CheckContext, settings: Settings) -> Req
         outcome, reason = Outcome.ERROR, str(exc)
     except Exception as exc:  # a check's own bug must not end the run; it is reported as an error
         outcome, reason = Outcome.ERROR, f"the check crashed: {type(exc).__name__}: {ctx.redactor.text(str(exc))}"
+    if outcome is Outcome.PASSED and ctx.notes:
+        reason = "; ".join(ctx.notes)  # what a passed check did (a race: its bursts and their protocol)
     sighted = ctx.failures and ctx.sightings.first(item.id) is not None
     if ctx.client.halted and outcome is not Outcome.PASSED and not sighted:
         # An engine that caught the interruption itself (Schemathesis, Hypothesis) reports it as its own
@@ -347,6 +349,7 @@ class RunSession:
             contract=contract,
             left_out=left_out_operations(settings, operations),
             sightings=Sightings(self.started),
+            race_width=settings.race_width,
         )
         _preflight(self.client, user_a)
         self.round_trip_s: float | None = None

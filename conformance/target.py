@@ -15,15 +15,18 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import json
+import ssl
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from conformance import burst as _burst
 from conformance.failures import RunInterrupted, UndecidedRequirement
 from conformance.operations import OperationIndex
 from conformance.redact import Redactor
@@ -87,8 +90,12 @@ class TargetClient:
         max_retry_after_s: float = 30.0,
         max_total_wait_s: float = 300.0,
         transport: httpx.BaseTransport | None = None,
+        tls_context: ssl.SSLContext | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self._transport = transport  # an injected one (in-process tests) cannot be reached by a raw burst
+        self._tls_context = tls_context  # for the raw bursts over https (None: the system's CAs)
+        self._burst_protocol: str | None = None  # found once: HTTP/2 when the target offers it
         self.operations = operations
         self.redactor = redactor
         self.max_retry_after_s = max_retry_after_s
@@ -154,13 +161,7 @@ class TargetClient:
 
         A 429 that says ``too_many_attempts`` is an answer (a verdict on the request), returned as it is.
         """
-        all_headers = {"Accept": "application/json"}
-        if token is not None:
-            all_headers["Authorization"] = f"Bearer {token}"
-        if json_body is not None:
-            content = json.dumps(json_body).encode()
-            all_headers["Content-Type"] = "application/json; charset=utf-8"
-        all_headers.update(headers or {})
+        all_headers, content = _request_parts(token, headers, json_body, content)
         url = self.base_url + path
         waited = 0.0
         for attempt in range(MAX_429_RETRIES + 1):
@@ -393,6 +394,161 @@ class TargetClient:
             headers=headers,
             content=content,
         )
+
+    # --- synchronised bursts (RACE-* requirements): conformance/burst.py sends, this records -------------
+    def prepare(
+        self,
+        operation_id: str,
+        *,
+        token: str | None,
+        path_params: Mapping[str, object] | None = None,
+        json_body: Any = None,
+        params: Mapping[str, Any] | None = None,
+    ) -> Prepared:
+        """One operation's request, built as `call` would send it, for a burst."""
+        op = self.operations[operation_id]
+        path = op.url_path(**(path_params or {}))
+        if params:
+            path += "?" + str(httpx.QueryParams(params))
+        headers, content = _request_parts(token, None, json_body, None)
+        return Prepared(op.method, self.base_url + path, path, headers, content)
+
+    @property
+    def burst_protocol(self) -> str:
+        """How bursts reach this target: HTTP/2 when it offers it (ALPN over TLS), else HTTP/1.1 last-byte sync."""
+        if self._burst_protocol is None:
+            if self._transport is not None:
+                self._burst_protocol = UNSYNCHRONISED
+            elif _burst.offers_http2(self.base_url, timeout_s=self.timeout_s, context=self._tls_context):
+                self._burst_protocol = _burst.HTTP2
+            else:
+                self._burst_protocol = _burst.HTTP1
+        return self._burst_protocol
+
+    def burst(self, requests: Sequence[Prepared]) -> Burst:
+        """Send `requests` so that they reach the target together; every exchange is recorded like any other.
+
+        Under --rate-limit the burst first waits for as many slots as it holds requests (the average rate is
+        kept; the burst itself is not spread out). Back-pressure is not waited out here: a 429 rate_limited
+        answer is recorded and returned (`Timed.back_pressure`), the request having had no effect.
+        """
+        self.ensure_answering()
+        for _ in requests:
+            self.pace()
+        protocol = self.burst_protocol
+        raw = [
+            _burst.RawRequest(p.method, p.url, (*p.headers.items(), ("User-Agent", "kesk-conformance")), p.body or b"")
+            for p in requests
+        ]
+        if protocol == _burst.HTTP2:
+            outcomes = _burst.burst_http2(raw, timeout_s=self.timeout_s, context=self._tls_context)
+        elif protocol == _burst.HTTP1:
+            outcomes = _burst.burst_http1(raw, timeout_s=self.timeout_s, context=self._tls_context)
+        else:
+            outcomes = self._threaded(raw)
+        timed = [Timed(prepared, outcome) for prepared, outcome in zip(requests, outcomes, strict=True)]
+        # Recorded in the order the answers arrived (the run's sequence numbers follow time).
+        for item in sorted(timed, key=lambda item: item.answered_s or float("inf")):
+            outcome = item.outcome
+            where = f"{item.prepared.method} {self.redactor.text(item.prepared.url)}"
+            if isinstance(outcome, _burst.RawFailure):
+                self.record_failure(f"{where} (in a burst): {self.redactor.text(outcome.error)}")
+                continue
+            self.record_answer()
+            item.exchange = self.exchange(
+                item.prepared.method,
+                item.prepared.url,
+                item.prepared.path,
+                request_headers=item.prepared.headers,
+                request_body=item.prepared.body,
+                status=outcome.status,
+                headers=outcome.headers,
+                body=outcome.body,
+                elapsed_s=outcome.answered_s - outcome.sent_s,
+            )
+            self.record(item.exchange)
+        return Burst(protocol, timed)
+
+    def _threaded(self, raw: Sequence[_burst.RawRequest]) -> list[_burst.RawOutcome]:
+        """An injected transport (in-process tests): the requests on threads, released by one barrier."""
+        barrier = threading.Barrier(len(raw)) if raw else None
+
+        def send(request: _burst.RawRequest) -> _burst.RawOutcome:
+            assert barrier is not None
+            built = self._http.build_request(
+                request.method, request.url, headers=dict(request.headers), content=request.body or None
+            )
+            barrier.wait()
+            sent = time.perf_counter()
+            try:
+                response = self._http.send(built)
+            except httpx.HTTPError as exc:
+                return _burst.RawFailure(f"{type(exc).__name__}: {exc}", sent)
+            return _burst.RawAnswer(
+                response.status_code, list(response.headers.items()), response.content, sent, time.perf_counter()
+            )
+
+        with ThreadPoolExecutor(max_workers=max(1, len(raw))) as pool:
+            return list(pool.map(send, raw))
+
+
+UNSYNCHRONISED = "unsynchronised (an injected transport)"
+
+
+@dataclass(slots=True, frozen=True)
+class Prepared:
+    """One request as the client would send it, not sent yet: a member of a burst."""
+
+    method: str
+    url: str
+    path: str  # relative to the base URL
+    headers: dict[str, str]
+    body: bytes | None
+
+
+@dataclass(slots=True)
+class Timed:
+    """One request of a burst: when it left and its answer arrived (time.perf_counter()), and the exchange."""
+
+    prepared: Prepared
+    outcome: _burst.RawOutcome
+    exchange: Exchange | None = None  # None: no usable answer (`error` says why)
+
+    @property
+    def sent_s(self) -> float:
+        return self.outcome.sent_s
+
+    @property
+    def answered_s(self) -> float | None:
+        return self.outcome.answered_s if isinstance(self.outcome, _burst.RawAnswer) else None
+
+    @property
+    def error(self) -> str:
+        return self.outcome.error if isinstance(self.outcome, _burst.RawFailure) else ""
+
+    @property
+    def back_pressure(self) -> bool:
+        """Answered 429 rate_limited: the request was refused before it did anything."""
+        return self.exchange is not None and is_back_pressure(self.exchange.status, self.exchange.body)
+
+
+@dataclass(slots=True)
+class Burst:
+    protocol: str  # burst.HTTP1, burst.HTTP2 or UNSYNCHRONISED: what a race requirement's result names
+    requests: list[Timed]
+
+
+def _request_parts(
+    token: str | None, headers: Mapping[str, str] | None, json_body: Any, content: bytes | None
+) -> tuple[dict[str, str], bytes | None]:
+    all_headers = {"Accept": "application/json"}
+    if token is not None:
+        all_headers["Authorization"] = f"Bearer {token}"
+    if json_body is not None:
+        content = json.dumps(json_body).encode()
+        all_headers["Content-Type"] = "application/json; charset=utf-8"
+    all_headers.update(headers or {})
+    return all_headers, content
 
 
 def is_back_pressure(status: int, body: bytes) -> bool:

@@ -50,8 +50,9 @@ class BreakingLayer:
         self.contract = contract
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        operation = self.contract.match(scope["method"], scope["path"]) if scope["type"] == "http" else None
-        if operation is None or not self.state.switchboard.attached(hooks.BREAKING_BODY):
+        attached = scope["type"] == "http" and self.state.switchboard.attached(hooks.BREAKING_BODY)
+        operation = self.contract.match(scope["method"], scope["path"]) if attached else None
+        if operation is None:
             await self.app(scope, receive, send)
             return
         request_body, replay = await _read_request(receive)

@@ -165,7 +165,8 @@ class ContactResource:
         contact = replace(contact, value=self._state.at(hooks.CONTACT_ADD_VALUE, contact.value, call))
         now = self._state.clock.now()
         code = new_code()
-        with self._state.db.transaction() as conn:
+        async with self._state.db.stepwise() as step:
+            conn = step.conn
             taken = conn.execute(
                 "SELECT 1 FROM contacts WHERE kind = ? AND value_key = ? AND removed_at IS NULL",
                 (self._kind.name, contact.value.lower()),
@@ -189,6 +190,7 @@ class ContactResource:
             has_primary = self._primary_id(conn, user_id) is not None
             is_primary = self._kind.first_becomes_primary and not has_primary
             is_verified, is_primary = self._state.at(hooks.CONTACT_ADD_FLAGS, (False, is_primary), call)
+            await step.pause(self._state.at(hooks.CONTACT_ADD_RACE_WINDOW_S, 0.0, call))
             if is_primary:
                 conn.execute(
                     "UPDATE contacts SET is_primary = 0 WHERE user_id = ? AND kind = ?",
@@ -273,7 +275,8 @@ class ContactResource:
         fields.finish()
         now = self._state.clock.now()
         lookup = self._state.at(hooks.CONTACT_VERIFY_LOOKUP, _CALLERS_OWN, self._call)
-        with self._state.db.transaction() as conn:
+        async with self._state.db.stepwise() as step:
+            conn = step.conn
             row = self._owned(conn, user_id, contact_id, lookup)
             if row["is_verified"]:
                 raise ApiError(409, "already_verified", f"{self._kind.label} is already verified.")
@@ -286,9 +289,13 @@ class ContactResource:
             if self._state.at(hooks.CONTACT_VERIFY_CHECKS_TOKEN, True, self._call):
                 if now >= expires_at:
                     raise ApiError(400, "code_expired", "The verification token has expired.")
-                if not secrets.compare_digest(token, str(row["code"])):
-                    conn.execute("UPDATE contacts SET code_attempts = code_attempts + 1 WHERE id = ?", (contact_id,))
-                    return _wrong_code()
+                wrong = not secrets.compare_digest(token, str(row["code"]))
+            else:
+                wrong = False
+            await step.pause(self._state.at(hooks.CONTACT_VERIFY_RACE_WINDOW_S, 0.0, self._call))
+            if wrong:
+                conn.execute("UPDATE contacts SET code_attempts = code_attempts + 1 WHERE id = ?", (contact_id,))
+                return _wrong_code()
             conn.execute(
                 "UPDATE contacts SET is_verified = 1, verified_at = ?, code = NULL WHERE id = ?",
                 (now, contact_id),
@@ -300,17 +307,20 @@ class ContactResource:
         user_id = self._auth.require_user(request)
         contact_id = path_id(request, self._kind.id_param)
         lookup = self._state.at(hooks.CONTACT_MAKE_DEFAULT_LOOKUP, _CALLERS_OWN, self._call)
-        with self._state.db.transaction() as conn:
+        async with self._state.db.stepwise() as step:
+            conn = step.conn
             row = self._owned(conn, user_id, contact_id, lookup)
             requires_verified = self._state.at(hooks.CONTACT_MAKE_DEFAULT_REQUIRES_VERIFIED, True, self._call)
             if not row["is_verified"] and requires_verified:
                 refusal = ApiError(409, "not_verified", f"Verify the {self._kind.name} before making it primary.")
                 raise self._state.at(hooks.CONTACT_MAKE_DEFAULT_NOT_VERIFIED, refusal, self._call)
+            primaries = conn.execute(
+                "SELECT id FROM contacts WHERE user_id = ? AND kind = ? AND is_primary = 1", (user_id, self._kind.name)
+            ).fetchall()
+            await step.pause(self._state.at(hooks.CONTACT_MAKE_DEFAULT_RACE_WINDOW_S, 0.0, self._call))
             if self._state.at(hooks.CONTACT_MAKE_DEFAULT_CLEARS_OLD_PRIMARY, True, self._call):
-                conn.execute(
-                    "UPDATE contacts SET is_primary = 0 WHERE user_id = ? AND kind = ?",
-                    (user_id, self._kind.name),
-                )
+                # The primaries read above: in one transaction, every primary of the user's kind.
+                conn.executemany("UPDATE contacts SET is_primary = 0 WHERE id = ?", [(r["id"],) for r in primaries])
             conn.execute("UPDATE contacts SET is_primary = 1 WHERE id = ?", (contact_id,))
             row = self._row(conn, contact_id)
         return json_response(render_contact(self._kind, row))
@@ -319,7 +329,8 @@ class ContactResource:
         user_id = self._auth.require_user(request)
         contact_id = path_id(request, self._kind.id_param)
         lookup = self._state.at(hooks.CONTACT_REMOVE_LOOKUP, _CALLERS_OWN, self._call)
-        with self._state.db.transaction() as conn:
+        async with self._state.db.stepwise() as step:
+            conn = step.conn
             row = self._owned(conn, user_id, contact_id, lookup)
             if row["is_primary"] and not self._state.at(
                 hooks.CONTACT_REMOVE_PRIMARY_MAY_GO, self._primary_may_go(conn, row), self._call
@@ -329,6 +340,7 @@ class ContactResource:
                     "primary_removal",
                     f"Make another {self._kind.name} primary before removing this one.",
                 )
+            await step.pause(self._state.at(hooks.CONTACT_REMOVE_RACE_WINDOW_S, 0.0, self._call))
             if self._state.at(hooks.CONTACT_REMOVE_MARKS_REMOVED, True, self._call):
                 conn.execute(
                     "UPDATE contacts SET removed_at = ?, is_primary = 0 WHERE id = ?",

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
-__all__ = ["Database"]
+__all__ = ["Database", "Steps"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS users (
@@ -122,6 +123,23 @@ class Database:
             if outermost:
                 self._conn.commit()
 
+    @asynccontextmanager
+    async def stepwise(self) -> AsyncIterator[Steps]:
+        """A handler's check and its write, one transaction unless `Steps.pause` splits them (a race window).
+
+        `await steps.pause(0)` does nothing, so the check and the write stay one transaction. A positive pause
+        commits the check, waits with the lock released and starts the write in a new transaction, as a server
+        without a lock or a transaction would: the window a seeded race fault opens (hooks `*.race_window_s`).
+        """
+        steps = Steps(self)
+        steps.begin()
+        try:
+            yield steps
+        except BaseException:
+            steps.end(commit=False)
+            raise
+        steps.end(commit=True)
+
     def clear(self) -> None:
         """Delete every row of every table, in one transaction (test support's reset).
 
@@ -145,3 +163,36 @@ class Database:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+
+class Steps:
+    """The transaction of `Database.stepwise`: its connection, and the pause between a check and its write."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self.conn = db._conn
+        self._outermost = False
+
+    def begin(self) -> None:
+        self._db._lock.acquire()
+        self._outermost = not self.conn.in_transaction
+        if self._outermost:
+            self.conn.execute("BEGIN IMMEDIATE")
+
+    def end(self, *, commit: bool) -> None:
+        try:
+            if self._outermost:
+                if commit:
+                    self.conn.commit()
+                else:
+                    self.conn.rollback()
+        finally:
+            self._db._lock.release()
+
+    async def pause(self, seconds: float) -> None:
+        """Between the check and the write: nothing at 0; else commit, release, wait, and start the write anew."""
+        if seconds <= 0:
+            return
+        self.end(commit=True)
+        await asyncio.sleep(seconds)
+        self.begin()

@@ -90,7 +90,8 @@ class Deletion:
                 (self._state.clock.now() + grace_s, row["seq"]),
             )
 
-        request_id = self._otp.redeem(user_id, otp, schedule)
+        later_s = self._state.at(hooks.DELETION_CONFIRM_SCHEDULE_DELAY_S, 0.0)
+        request_id = await self._otp.redeem(user_id, otp, schedule, success_later_s=later_s)
         with self._state.db.transaction() as conn:
             row = conn.execute("SELECT * FROM gdpr_requests WHERE id = ?", (request_id,)).fetchone()
         return json_response(self._render(row))

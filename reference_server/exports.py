@@ -192,7 +192,7 @@ class Exports:
         def queue(conn: sqlite3.Connection, row: sqlite3.Row) -> None:
             conn.execute("UPDATE gdpr_requests SET status = 'queued' WHERE seq = ?", (row["seq"],))
 
-        request_id = self._otp.redeem(user_id, otp, queue)
+        request_id = await self._otp.redeem(user_id, otp, queue)
         with self._state.db.transaction() as conn:
             row = conn.execute("SELECT * FROM gdpr_requests WHERE id = ?", (request_id,)).fetchone()
             body = render_export(row, self._state.clock.now())

@@ -24,6 +24,7 @@ from . import hooks, misanswers
 from .errors import ApiError, SeededServerError
 from .hooks import Behaviour, ContactCall, ContactRefusal, Hook, Lookup, NfcChecks, OtpAttempt
 from .invariant_faults import invariant_breakers
+from .race_faults import RACE_FAULTS
 
 __all__ = ["CATALOGUE", "Fault", "FaultSet", "UnknownFaultError", "fault_names"]
 
@@ -918,6 +919,17 @@ CATALOGUE: tuple[Fault[Any, Any], ...] = (
         "GDPR-VERIFIED-EMAIL-REQUIRED",
         hook=hooks.OTP_OPEN_REQUIRES_VERIFIED_EMAIL,
         apply=_force(False),
+    ),
+    # Faults that only show under concurrency (race_faults.py): check-then-act without a lock.
+    *(
+        Fault(
+            name=race.name,
+            description=race.description,
+            requirements=race.requirements,
+            hook=race.hook,
+            apply=race.apply,
+        )
+        for race in RACE_FAULTS
     ),
 )
 

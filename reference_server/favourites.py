@@ -42,12 +42,14 @@ class Favourites:
         product_id = fields.integer("product_id", minimum=1, maximum=INT64_MAX)
         fields.finish()
         allow_duplicate = self._state.at(hooks.FAVOURITE_ADD_ALLOWS_DUPLICATE, False)
-        with self._state.db.transaction() as conn:
+        async with self._state.db.stepwise() as step:
+            conn = step.conn
             exists = conn.execute(
                 "SELECT 1 FROM favourites WHERE user_id = ? AND product_id = ?", (user_id, product_id)
             ).fetchone()
             if exists and not allow_duplicate:
                 raise ApiError(409, "already_exists", "The product is already a favourite.")
+            await step.pause(self._state.at(hooks.FAVOURITE_ADD_RACE_WINDOW_S, 0.0))
             conn.execute(
                 "INSERT INTO favourites (user_id, product_id, created_at) VALUES (?, ?, ?)",
                 (user_id, product_id, self._state.clock.now()),

@@ -56,7 +56,8 @@ class FcmTokens:
                 raise refused from None
             raise
         token = self._state.at(hooks.FCM_REGISTER_TOKEN, token, _FCM_TOKEN_MAX)
-        with self._state.db.transaction() as conn:
+        async with self._state.db.stepwise() as step:
+            conn = step.conn
             if refused is not None:
                 # A caller without a valid token refreshing a token already on file, as its owner (never conformant).
                 owner = conn.execute("SELECT user_id FROM fcm_tokens WHERE token = ?", (token,)).fetchone()
@@ -67,14 +68,19 @@ class FcmTokens:
             # Re-registering updates the platform; a token held by another user moves here.
             updates_platform = self._state.at(hooks.FCM_REGISTER_UPDATES_PLATFORM, True)
             moves_owner = self._state.at(hooks.FCM_REGISTER_MOVES_OWNER, True)
-            conn.execute(
-                "INSERT INTO fcm_tokens (token, user_id, platform, registered_at) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT(token) DO UPDATE SET"
-                " user_id = CASE WHEN ? THEN excluded.user_id ELSE fcm_tokens.user_id END,"
-                " platform = CASE WHEN ? THEN excluded.platform ELSE fcm_tokens.platform END,"
-                " registered_at = excluded.registered_at",
-                (token, user_id, platform, self._state.clock.now(), int(moves_owner), int(updates_platform)),
-            )
+            await step.pause(self._state.at(hooks.FCM_REGISTER_RACE_WINDOW_S, 0.0))
+            now = self._state.clock.now()
+            if known:  # as looked up above: in one transaction, still true
+                conn.execute(
+                    "UPDATE fcm_tokens SET user_id = CASE WHEN ? THEN ? ELSE user_id END,"
+                    " platform = CASE WHEN ? THEN ? ELSE platform END, registered_at = ? WHERE token = ?",
+                    (int(moves_owner), user_id, int(updates_platform), platform, now, token),
+                )
+            else:
+                conn.execute(
+                    "INSERT INTO fcm_tokens (token, user_id, platform, registered_at) VALUES (?, ?, ?, ?)",
+                    (token, user_id, platform, now),
+                )
         status = self._state.at(hooks.FCM_REGISTER_STATUS, 200, not known)
         return json_response({"success": True, "message": "FCM token registered."}, status)
 

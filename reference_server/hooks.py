@@ -35,6 +35,7 @@ __all__ = [
     "Lookup",
     "NfcChecks",
     "OtpAttempt",
+    "RaceStep",
     "Refusal",
     "Switchboard",
 ]
@@ -114,6 +115,18 @@ class Refusal:
     route: str  # "/user/emails/{email_id}/verify"
 
 
+@dataclass(slots=True, frozen=True)
+class RaceStep:
+    """A handler between its check and its write: the flow ("deletion", "export") and what it will write."""
+
+    kind: str
+    write: str  # "redeem" (the OTP confirms its request) or "wrong_attempt" (a wrong OTP is counted)
+
+
+# The race windows: `*.race_window_s` hooks are consulted between a handler's check and its write.
+_RACE_WINDOW = "seconds between the check and the write, the lock released (0: one transaction)"
+
+
 class OtpAttempt(Protocol):
     """A presented OTP for one flow (`kind`: "deletion" or "export"): the other requests it could match."""
 
@@ -152,6 +165,9 @@ CONTACT_ADD_VALUE: Hook[str, ContactCall] = Hook(
 CONTACT_ADD_TAKEN: Hook[ApiError | None, ContactCall] = Hook(
     "contacts.add.taken", "the answer to an address already on an account (409 already_exists); None: add it again"
 )
+CONTACT_ADD_RACE_WINDOW_S: Hook[float, ContactCall] = Hook(
+    "contacts.add.race_window_s", f"{_RACE_WINDOW}: between the duplicate check and the insert"
+)
 CONTACT_ADD_TOKEN_TTL_S: Hook[int, ContactCall] = Hook(
     "contacts.add.token_ttl_s", "the lifetime of the new contact's verification token (verification_token_ttl_s)"
 )
@@ -184,6 +200,9 @@ CONTACT_VERIFY_LOOKUP: Hook[Lookup, ContactCall] = Hook("contacts.verify.lookup"
 CONTACT_VERIFY_BURNT: Hook[ApiError, ContactCall] = Hook(
     "contacts.verify.burnt", "the refusal of every attempt on a burnt token (429 too_many_attempts)"
 )
+CONTACT_VERIFY_RACE_WINDOW_S: Hook[float, ContactCall] = Hook(
+    "contacts.verify.race_window_s", f"{_RACE_WINDOW}: between the token check and counting or verifying"
+)
 CONTACT_VERIFY_CHECKS_TOKEN: Hook[bool, ContactCall] = Hook(
     "contacts.verify.checks_token", "True: the token's expiry and value are checked (True)"
 )
@@ -196,12 +215,19 @@ CONTACT_MAKE_DEFAULT_REQUIRES_VERIFIED: Hook[bool, ContactCall] = Hook(
 CONTACT_MAKE_DEFAULT_NOT_VERIFIED: Hook[ApiError, ContactCall] = Hook(
     "contacts.make_default.not_verified", "the refusal of an unverified contact (409 not_verified)"
 )
+CONTACT_MAKE_DEFAULT_RACE_WINDOW_S: Hook[float, ContactCall] = Hook(
+    "contacts.make_default.race_window_s",
+    f"{_RACE_WINDOW}: between reading the contact and the primaries and clearing those read",
+)
 CONTACT_MAKE_DEFAULT_CLEARS_OLD_PRIMARY: Hook[bool, ContactCall] = Hook(
     "contacts.make_default.clears_old_primary", "True: the old primary loses its flag (True)"
 )
 CONTACT_REMOVE_LOOKUP: Hook[Lookup, ContactCall] = Hook("contacts.remove.lookup", "how the contact id is looked up")
 CONTACT_REMOVE_PRIMARY_MAY_GO: Hook[bool, ContactCall] = Hook(
     "contacts.remove.primary_may_go", "True: this primary contact may be removed (the kind's rule decides)"
+)
+CONTACT_REMOVE_RACE_WINDOW_S: Hook[float, ContactCall] = Hook(
+    "contacts.remove.race_window_s", f"{_RACE_WINDOW}: between the primary check and marking it removed"
 )
 CONTACT_OWNED_REFUSAL: Hook[ApiError | None, ContactRefusal] = Hook(
     "contacts._owned.refusal", "the answer to an id the caller may not use (404 not_found); None: use it anyway"
@@ -220,6 +246,9 @@ FCM_REGISTER_UNKNOWN_BEARER_REFRESHES: Hook[bool, None] = Hook(
     "fcm.register.unknown_bearer_refreshes",
     "True: a request with an unknown bearer token refreshes a token already on file, as its owner (False)",
 )
+FCM_REGISTER_RACE_WINDOW_S: Hook[float, None] = Hook(
+    "fcm.register.race_window_s", f"{_RACE_WINDOW}: between looking the token up and inserting or updating it"
+)
 FCM_REGISTER_STATUS: Hook[int, bool] = Hook(
     "fcm.register.status", "the status of a successful registration (200); the context: whether the token was new"
 )
@@ -236,6 +265,9 @@ FCM_UNREGISTER_LOOKUP: Hook[Lookup, None] = Hook("fcm.unregister.lookup", "how t
 
 FAVOURITE_ADD_ALLOWS_DUPLICATE: Hook[bool, None] = Hook(
     "favourites.add.allows_duplicate", "True: a product already a favourite is added again (False)"
+)
+FAVOURITE_ADD_RACE_WINDOW_S: Hook[float, None] = Hook(
+    "favourites.add.race_window_s", f"{_RACE_WINDOW}: between the duplicate check and the insert"
 )
 FAVOURITE_ADD_STATUS: Hook[int, None] = Hook("favourites.add.status", "the status of a successful add (201)")
 FAVOURITE_LIST_LOOKUP: Hook[Lookup, None] = Hook("favourites.list.lookup", "whose favourites are listed")
@@ -271,12 +303,19 @@ PROFILE_VALIDATION_REQUIRES_IDENTITY: Hook[bool, None] = Hook(
 DELETION_CANCEL_CANCELS: Hook[bool, None] = Hook(
     "deletion.cancel.cancels", "True: the open deletion is marked cancelled (True)"
 )
+DELETION_CONFIRM_SCHEDULE_DELAY_S: Hook[float, None] = Hook(
+    "deletion.confirm.schedule_delay_s",
+    "seconds from using up the OTP to scheduling the deletion, in a transaction of its own (0: the OTP's)",
+)
 DELETION_CONFIRM_GRACE_S: Hook[int, None] = Hook(
     "deletion.confirm.grace_s", "seconds from the confirmation to the deletion (the contract's grace period)"
 )
 
 OTP_OPEN_REQUIRES_VERIFIED_EMAIL: Hook[bool, None] = Hook(
     "otp.open.requires_verified_email", "True: a request needs a verified primary email, else 403 (True)"
+)
+OTP_REDEEM_RACE_WINDOW_S: Hook[float, RaceStep] = Hook(
+    "otp.redeem.race_window_s", f"{_RACE_WINDOW}: between checking the OTP and redeeming it or counting it wrong"
 )
 OTP_CHECK_ENFORCES_ATTEMPTS: Hook[bool, OtpAttempt] = Hook(
     "otp._check.enforces_attempts", "True: a request out of attempts answers 429 (True)"

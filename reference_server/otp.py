@@ -8,6 +8,7 @@ attempts as the contract's limits say (otp_ttl_s, otp_max_attempts).
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import sqlite3
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 
 from . import hooks
 from .errors import ApiError
+from .hooks import RaceStep
 from .state import ServerState, new_code, send_message
 
 __all__ = ["OTP_PATTERN", "PENDING", "OtpFlow"]
@@ -57,41 +59,61 @@ class OtpFlow:
         send_message(conn, channel="email", address=email["value"], purpose=self._purpose, code=code, now=now)
         return request_id
 
-    def redeem(self, user_id: int, otp: str, on_success: Callable[[sqlite3.Connection, sqlite3.Row], None]) -> str:
+    async def redeem(
+        self,
+        user_id: int,
+        otp: str,
+        on_success: Callable[[sqlite3.Connection, sqlite3.Row], None],
+        *,
+        success_later_s: float = 0.0,
+    ) -> str:
         """Check the OTP and run `on_success` in the same transaction; returns the request id.
 
-        A wrong code is counted (and committed) before the refusal is raised.
+        A wrong code is counted (and committed) before the refusal is raised. `success_later_s` > 0 uses the OTP
+        up, then runs `on_success` that many seconds later in a transaction of its own (a seeded race).
         """
-        with self._state.db.transaction() as conn:
-            row, refusal = self._check(conn, user_id, otp)
+        async with self._state.db.stepwise() as step:
+            conn = step.conn
+            row, refusal, wrong = self._check(conn, user_id, otp)
+            write = "redeem" if row is not None else "wrong_attempt"
+            await step.pause(self._state.at(hooks.OTP_REDEEM_RACE_WINDOW_S, 0.0, RaceStep(self._kind, write)))
             if row is not None:
                 conn.execute("UPDATE gdpr_requests SET otp_used = 1 WHERE seq = ?", (row["seq"],))
-                on_success(conn, row)
+                if not success_later_s:
+                    on_success(conn, row)
+            elif wrong is not None:
+                conn.execute("UPDATE gdpr_requests SET otp_attempts = otp_attempts + 1 WHERE seq = ?", (wrong,))
         if refusal is not None:
             raise refusal
         assert row is not None
+        if success_later_s:
+            await asyncio.sleep(success_later_s)
+            with self._state.db.transaction() as conn:
+                on_success(conn, row)
         return str(row["id"])
 
-    def _check(self, conn: sqlite3.Connection, user_id: int, otp: str) -> tuple[sqlite3.Row | None, ApiError | None]:
+    def _check(
+        self, conn: sqlite3.Connection, user_id: int, otp: str
+    ) -> tuple[sqlite3.Row | None, ApiError | None, int | None]:
+        """The request the OTP confirms, or the refusal and the request a wrong OTP counts against (its seq)."""
         now = self._state.clock.now()
         attempt = _Attempt(self, conn, user_id, otp)
         pending = self._latest(conn, "user_id = ? AND status = ?", (user_id, PENDING))
         if pending is None:
             confirmed = self._state.at(hooks.OTP_CHECK_WITHOUT_PENDING, None, attempt)
             if confirmed is not None:
-                return confirmed, None
-            return None, ApiError(409, "no_pending_request", "There is no request awaiting confirmation.")
+                return confirmed, None, None
+            return None, ApiError(409, "no_pending_request", "There is no request awaiting confirmation."), None
         out_of_attempts = pending["otp_attempts"] >= self._state.limits.otp_max_attempts
         if out_of_attempts and self._state.at(hooks.OTP_CHECK_ENFORCES_ATTEMPTS, True, attempt):
-            return None, ApiError.too_many_attempts(int(pending["otp_expires_at"] - now))
+            return None, ApiError.too_many_attempts(int(pending["otp_expires_at"] - now)), None
         if now >= pending["otp_expires_at"] and self._state.at(hooks.OTP_CHECK_ENFORCES_EXPIRY, True, attempt):
-            return None, ApiError(400, "code_expired", "The code has expired; request a new one.")
+            return None, ApiError(400, "code_expired", "The code has expired; request a new one."), None
         if secrets.compare_digest(otp, str(pending["otp"])):
-            return pending, None
+            return pending, None, None
         if self._state.at(hooks.OTP_CHECK_ACCEPTS_MISMATCH, False, attempt):
-            return pending, None
-        conn.execute("UPDATE gdpr_requests SET otp_attempts = otp_attempts + 1 WHERE seq = ?", (pending["seq"],))
-        return None, ApiError(400, "invalid_code", "The code is wrong.")
+            return pending, None, None
+        return None, ApiError(400, "invalid_code", "The code is wrong."), int(pending["seq"])
 
     def _latest(self, conn: sqlite3.Connection, where: str, args: tuple[object, ...]) -> sqlite3.Row | None:
         row: sqlite3.Row | None = conn.execute(

@@ -40,7 +40,17 @@ def test_the_run_order_is_the_written_one() -> None:
 
     # Then its groups come in the order catalogue.py writes them, each in one block, observers last
     blocks = [area for index, area in enumerate(areas) if index == 0 or areas[index - 1] != area]
-    assert blocks == ["auth", "isolation", "mass-assignment", "gdpr", "answers", "lifecycle", "schemathesis", "schema"]
+    assert blocks == [
+        "auth",
+        "isolation",
+        "mass-assignment",
+        "gdpr",
+        "answers",
+        "races",
+        "lifecycle",
+        "schemathesis",
+        "schema",
+    ]
     assert [item.observes for item in catalogue()] == sorted(item.observes for item in catalogue())
     # and the lifecycle requirements follow the machines' written order
     lifecycle = [item.id for item in catalogue() if item.area == "lifecycle"]

@@ -47,7 +47,7 @@ def test_serve_refuses_an_unknown_fault() -> None:
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and "nope" in lines[0] and "two_primaries" in lines[0]
+    assert len(lines) == 1 and "nope" in lines[0] and "kesk-conformance faults" in lines[0]
 
 
 def test_faults_json_lists_the_catalogue(capsys: pytest.CaptureFixture[str]) -> None:

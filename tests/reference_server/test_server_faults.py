@@ -10,8 +10,11 @@ from __future__ import annotations
 import ast
 import json
 import re
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
@@ -787,6 +790,145 @@ def _(http: httpx.Client) -> bool:
     return new_user(http).get("user/phones").json()["per_page"] == 20
 
 
+# -- race faults (race_faults.py): only requests that overlap see them ------------------------------------
+
+
+def _at_once(*calls: Callable[[], httpx.Response]) -> list[int]:
+    """The statuses of `calls` sent from threads released together (the race windows are 0.25 s wide)."""
+    barrier = threading.Barrier(len(calls))
+
+    def send(call: Callable[[], httpx.Response]) -> int:
+        barrier.wait()
+        return call().status_code
+
+    with ThreadPoolExecutor(max_workers=len(calls)) as pool:
+        return list(pool.map(send, calls))
+
+
+@probe("deletion_otp_race")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    otp = user.request_otp("deletion")
+    statuses = _at_once(*[lambda: user.post("user/confirm-account-deletion", json={"otp": otp})] * 4)
+    return statuses.count(200) == 1
+
+
+@probe("export_otp_race")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    otp = user.request_otp("export")
+    statuses = _at_once(*[lambda: user.post("user/confirm-data-export", json={"otp": otp})] * 4)
+    return statuses.count(202) == 1
+
+
+@probe("otp_attempts_race")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    otp = user.request_otp("deletion")
+    statuses = _at_once(*[lambda: user.post("user/confirm-account-deletion", json={"otp": wrong_code(otp)})] * 6)
+    return statuses.count(400) == 5  # x-kesk-limits otp_max_attempts: the sixth is refused 429
+
+
+@probe("deletion_schedule_race")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    otp = user.request_otp("deletion")
+    confirm = lambda: user.post("user/confirm-account-deletion", json={"otp": otp})  # noqa: E731
+    statuses = _at_once(confirm, lambda: (time.sleep(0.05), user.post("user/cancel-account-deletion"))[1])
+    pending = user.get("user/gdpr-status").json()["pending_deletion"]
+    return not (statuses == [200, 200] and pending is not None)
+
+
+def _verify_race_probe(kind: str) -> Probe:
+    def check(http: httpx.Client) -> bool:
+        user = new_user(http)
+        if kind == "email":
+            address = f"race-{uuid.uuid4().hex[:8]}@example.com"
+            contact, path = user.add_email(address), "user/emails"
+        else:
+            contact, path = user.add_phone(unique_phone()), "user/phones"
+            address = contact["phone_number"]
+        code = outbox_code(http, address, f"{kind}_verification")
+        verify = lambda token: user.post(f"{path}/{contact['id']}/verify", json={"token": token})  # noqa: E731
+        statuses = _at_once(*[lambda: verify(wrong_code(code))] * 6)
+        return statuses.count(400) == 5 and verify(code).status_code == 429  # 5 attempts (x-kesk-limits)
+
+    return check
+
+
+def _add_race_probe(kind: str) -> Probe:
+    def check(http: httpx.Client) -> bool:
+        user = new_user(http)
+        if kind == "email":
+            path, body = "user/emails", {"email": f"race-{uuid.uuid4().hex[:8]}@example.com"}
+        elif kind == "phone":
+            path, body = "user/phones", {"phone_number": unique_phone(), "country_code": "GB"}
+        else:
+            path, body = "favourites", {"product_id": 4242}
+        statuses = _at_once(*[lambda: user.post(path, json=body)] * 4)
+        return statuses.count(201) == 1
+
+    return check
+
+
+def _make_default_race_probe(kind: str) -> Probe:
+    def check(http: httpx.Client) -> bool:
+        user = new_user(http)
+        path = "user/emails" if kind == "email" else "user/phones"
+        ids = []
+        for _ in range(3):
+            if kind == "email":
+                ids.append(user.add_verified_email(f"race-{uuid.uuid4().hex[:8]}@example.com")["id"])
+            else:
+                phone = user.add_phone(unique_phone())
+                code = outbox_code(http, phone["phone_number"], "phone_verification")
+                user.post(f"{path}/{phone['id']}/verify", json={"token": code})
+                ids.append(phone["id"])
+        _at_once(*[lambda i=i: user.put(f"{path}/{i}/make-default") for i in ids])
+        return sum(item["is_primary"] for item in user.get(path).json()["items"]) == 1
+
+    return check
+
+
+def _remove_race_probe(kind: str) -> Probe:
+    def check(http: httpx.Client) -> bool:
+        user = new_user(http)
+        if kind == "email":
+            path, target = "user/emails", user.add_verified_email(f"race-{uuid.uuid4().hex[:8]}@example.com")["id"]
+        else:
+            path = "user/phones"
+            user.add_phone(unique_phone())
+            phone = user.add_phone(unique_phone())
+            code = outbox_code(http, phone["phone_number"], "phone_verification")
+            user.post(f"{path}/{phone['id']}/verify", json={"token": code})
+            target = phone["id"]
+        remove = lambda: user.delete(f"{path}/{target}")  # noqa: E731
+        _at_once(remove, lambda: (time.sleep(0.05), user.put(f"{path}/{target}/make-default"))[1])
+        return sum(item["is_primary"] for item in user.get(path).json()["items"]) == 1
+
+    return check
+
+
+@probe("fcm_register_race")
+def _(http: httpx.Client) -> bool:
+    user = new_user(http)
+    body = {"fcm_token": f"race-{uuid.uuid4().hex}", "platform": "ios"}
+    return _at_once(*[lambda: user.post("account/fcm-tokens", json=body)] * 4) == [200] * 4
+
+
+PROBES.update(
+    email_verify_race=_verify_race_probe("email"),
+    phone_verify_race=_verify_race_probe("phone"),
+    email_add_race=_add_race_probe("email"),
+    phone_add_race=_add_race_probe("phone"),
+    favourite_add_race=_add_race_probe("favourite"),
+    email_make_default_race=_make_default_race_probe("email"),
+    phone_make_default_race=_make_default_race_probe("phone"),
+    email_remove_race=_remove_race_probe("email"),
+    phone_remove_race=_remove_race_probe("phone"),
+)
+
+
 # The faults written by hand. Those generated from the contract have tests of their own: the misanswers
 # (test_misanswers.py, one server for all), and the faults that rewrite whole answers (one per x-kesk-invariants
 # rule, at hooks.BREAKING_BODY), proven on every answer of a recorded default run and a sample in real runs.
@@ -795,7 +937,7 @@ FAULT_NAMES = [
 ]
 SERVER = Path(reference_server.__file__).parent
 # The modules that declare behaviours; every other module of the server is a handler (or plumbing).
-CATALOGUE_MODULES = {"hooks", "faults", "misanswers", "invariant_faults"}
+CATALOGUE_MODULES = {"hooks", "faults", "misanswers", "invariant_faults", "race_faults"}
 
 
 def test_each_fault_is_declared_once_and_names_its_requirements() -> None:

@@ -31,6 +31,7 @@ import yaml
 from rs_helpers import User, new_user, nfc_payload, outbox_code, td3_mrz, unique_phone, wrong_code
 
 from reference_server.app import create_app
+from reference_server.breaking import BreakingLayer
 from reference_server.embedded import running_server
 from reference_server.variants import CATALOGUE, UnknownVariantError, VariantSet, variant_names
 
@@ -277,7 +278,8 @@ def test_unknown_variant_names_are_refused() -> None:
 def test_a_clean_app_has_no_rewriting_layer() -> None:
     app = create_app()
     try:
-        assert app.user_middleware == [] and app.state.variants == ()
+        # Only the fault layer, which passes every request through while no fault is attached to it
+        assert [m.cls for m in app.user_middleware] == [BreakingLayer] and app.state.variants == ()
     finally:
         app.state.server.db.close()
 
