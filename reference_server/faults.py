@@ -919,6 +919,11 @@ CATALOGUE: tuple[Fault[Any, Any], ...] = (
     ),
 )
 
+# Faults at state x action pairs of the lifecycles' tables; they use Fault, defined above.
+from .transition_faults import TRANSITION_FAULTS  # noqa: E402
+
+CATALOGUE += TRANSITION_FAULTS
+
 _BY_NAME = {fault.name: fault for fault in CATALOGUE}
 
 

@@ -31,6 +31,7 @@ from rs_helpers import (
     with_bad_check_digit,
     wrong_code,
 )
+from transition_probes import TRANSITION_PROBES
 
 import reference_server
 from reference_server import hooks
@@ -783,10 +784,11 @@ def _(http: httpx.Client) -> bool:
     return new_user(http).get("user/phones").json()["per_page"] == 20
 
 
+PROBES.update(TRANSITION_PROBES)  # the faults of reference_server/transition_faults.py
 FAULT_NAMES = [fault.name for fault in CATALOGUE]
 SERVER = Path(reference_server.__file__).parent
 # The modules that declare behaviours; every other module of the server is a handler (or plumbing).
-CATALOGUE_MODULES = {"hooks", "faults"}
+CATALOGUE_MODULES = {"hooks", "faults", "transition_faults"}
 
 
 def test_each_fault_is_declared_once_and_names_its_requirements() -> None:
