@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from selftest_helpers import CI, run_cli
 
+from conformance.checks.lifecycles import MACHINES
 from selftest.targeting import catalogue
 
 pytestmark = pytest.mark.slow
@@ -30,3 +31,8 @@ def test_the_clean_server_passes_every_must_requirement(tmp_path: Path, capsys: 
     # and whatever was skipped (SHOULD only, by the line above) says why
     assert [item["id"] for item in requirements if item["outcome"] == "skipped" and not item["reason"].strip()] == []
     assert [item["id"] for item in requirements if item["outcome"] == "error"] == []
+    # and every machine executed every pair of its transition table (results.json transitions)
+    transitions = run.results["transitions"]
+    assert set(transitions) == {spec.name for spec in MACHINES}
+    assert {name: machine["missing"] for name, machine in transitions.items() if machine["missing"]} == {}
+    assert all(machine["covered"] == machine["total"] > 0 for machine in transitions.values())

@@ -157,6 +157,26 @@ def _contact(item: dict[str, Any], field: str) -> tuple[Any, ...]:
     return (item.get("id"), item.get(field), item.get("is_verified"), item.get("is_primary"))
 
 
+def _declared(ctx: CheckContext, schema: str, value: object) -> object:
+    """`value` with only the members `schema` declares (nested objects too), and every date-time as the instant
+    it names: what two views of one fact must share, whatever members or offsets a server adds."""
+    definition = ctx.contract.schema(schema)
+    if not isinstance(value, dict):
+        return value
+    shown: dict[str, object] = {}
+    for name, member in definition.get("properties", {}).items():
+        item = value.get(name)
+        ref = str(member.get("$ref", "")).rsplit("/", 1)[-1]
+        if ref and isinstance(item, dict):
+            shown[name] = _declared(ctx, ref, item)
+        elif member.get("format") == "date-time" and isinstance(item, str):
+            instant = parse_time(item)
+            shown[name] = instant.timestamp() if instant is not None else item
+        else:
+            shown[name] = item
+    return shown
+
+
 class ExportLifecycle(Lifecycle):
     table = EXPORT_TABLE
 
@@ -287,7 +307,12 @@ class ExportLifecycle(Lifecycle):
             "emails": sorted(self.emails.values()),
             "phones": sorted(self.phones.values()),
             "favourites": sorted(self.products),
+            # the views the document repeats, as they stand when the export is made
+            "user": _declared(self.ctx, "MyProfileResponse", body_of(self.send("getMyProfile", user=self.user))),
         }
+        if "appGetVerificationStatus" not in self.ctx.left_out:
+            status = body_of(self.send("appGetVerificationStatus", user=self.user))
+            self.snapshot["identity_verification"] = _declared(self.ctx, "VerificationStatusResponse", status)
         self.latest, self.latest_id, self.latest_expired = (
             self.wait_until_ready(pending.request_id),
             pending.request_id,
@@ -429,6 +454,10 @@ class ExportLifecycle(Lifecycle):
                 int(f["product_id"])
                 for f in document.get("favourites") or []
                 if isinstance(f, dict) and isinstance(f.get("product_id"), int)
+            ),
+            "user": _declared(self.ctx, "MyProfileResponse", document.get("user")),
+            "identity_verification": _declared(
+                self.ctx, "VerificationStatusResponse", document.get("identity_verification")
             ),
         }
         wrong = [key for key in self.snapshot if seen[key] != self.snapshot[key]]
