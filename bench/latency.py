@@ -139,6 +139,10 @@ def _full_run(delay_ms: int, seed: int, timeout_s: float, *args: str) -> dict[st
         "workers": results["target"]["workers"],
         "round_trip_ms": results["target"]["round_trip_ms"],
         "false_alarms": alarms,
+        # every pair of every lifecycle's transition table must run at any latency: what did not, per machine
+        "transitions_missing": {
+            name: machine["missing"] for name, machine in results.get("transitions", {}).items() if machine["missing"]
+        },
     }
 
 

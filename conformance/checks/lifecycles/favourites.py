@@ -109,6 +109,10 @@ class FavouritesLifecycle(Lifecycle):
         # A user of its own where a factory exists: its list model holds only while nobody else writes to it.
         self.user = ctx.disposable_user() if ctx.factory is not None else ctx.user_a
         self.products = {int(item["product_id"]) for item in read_all(ctx, "listFavouriteProducts", self.user)}
+        self.companion = unique_product(ctx)  # a favourite beside the subject, so that every list has an order
+        exchange = self.send("addFavouriteProduct", user=self.user, json_body={"product_id": self.companion})
+        self.expect(_LIST, exchange, 201, what="a favourite beside the one the table follows")
+        self.products.add(self.companion)
         self.subject = unique_product(ctx)
         self.removed = False
         self.once_per_run()
@@ -135,10 +139,11 @@ class FavouritesLifecycle(Lifecycle):
         return "removed" if self.removed else "absent"
 
     def teardown(self) -> None:
-        """Removes the favourite this machine added (best effort)."""
-        if self.subject in self.products:
-            with contextlib.suppress(UndecidedRequirement):
-                self.send("removeFavouriteProduct", user=self.user, path_params={"id": self.subject})
+        """Removes the favourites this machine added (best effort)."""
+        with contextlib.suppress(UndecidedRequirement):
+            for product in (self.subject, self.companion):
+                if product in self.products:
+                    self.send("removeFavouriteProduct", user=self.user, path_params={"id": product})
 
     def act_add(self, row: Row) -> None:
         """POST /favourites with the product: 201 (again after a removal)."""
