@@ -103,6 +103,7 @@ class SequenceFindings:
 
     failures: dict[str, list[FailureDetail]] = field(default_factory=dict)
     judged: dict[str, int] = field(default_factory=dict)  # answers each requirement judged
+    requests: int = 0  # what the sequences sent (user set-up aside)
 
 
 def run_sequences(ctx: CheckContext) -> SequenceFindings:
@@ -113,10 +114,12 @@ def run_sequences(ctx: CheckContext) -> SequenceFindings:
 def _run(ctx: CheckContext) -> SequenceFindings:
     findings = SequenceFindings()
     user = ctx.disposable_user() if ctx.factory is not None else ctx.user_a
+    before = ctx.client.sent
     for resource in RESOURCES:
         if resource.create in ctx.left_out:
             continue  # a group the target leaves out (--not-implemented)
         _one(ctx, findings, user, resource)
+    findings.requests = ctx.client.sent - before
     return findings
 
 
