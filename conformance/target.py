@@ -33,6 +33,7 @@ _MAX_KEPT_BODY = 256 * 1024  # bodies kept for checks and reports; a larger one 
 MAX_BODY_BYTES = 1024 * 1024  # a body larger than this is not read to its end: the request is undecided
 BREAKER_THRESHOLD = 5  # network failures in a row after which the client stops sending
 MAX_429_RETRIES = 3  # per request; their waits together stay within max_retry_after_s
+_KEEPALIVE_EXPIRY_S = 2.0
 STORM_AFTER = 5  # requests in a row still answered 429 after their retries: stop waiting for the storm to pass
 _NO_JSON = object()
 # The requirement on whose behalf the current thread sends: per-requirement request counts under concurrency.
@@ -108,6 +109,10 @@ class TargetClient:
             follow_redirects=False,
             transport=transport,
             headers={"User-Agent": "kesk-conformance"},
+            # Servers close idle keep-alive connections (uvicorn after 5 s, httpx's own expiry): one left idle
+            # that long is not reused, or a request could meet the close and be reset (a lifecycle path waits
+            # seconds on a user factory between requests).
+            limits=httpx.Limits(keepalive_expiry=_KEEPALIVE_EXPIRY_S),
         )
         self.stats: dict[str, OperationStats] = {}
         self.observers: list[Callable[[Exchange], None]] = []

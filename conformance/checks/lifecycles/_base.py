@@ -464,23 +464,24 @@ def _run_all(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
     starts: list[str] = [table.initial]
     if ctx.factory is not None:
         paths = table.covering_paths(table.initial, can, max_steps=spec.path_steps)
-        units = [
+        units: list[Callable[[], MachineOutcome]] = [
             functools.partial(_run_path, ctx, spec, f"path{index}", Plan(route=path))
             for index, path in enumerate(paths)
         ]
+        # Hypothesis' random walks, with the budget the paths left, on users of their own beside the paths
+        units += _walk_parts(ctx, spec, max(0, _examples(ctx, spec) - len(paths)))
         outcomes = _on_threads(ctx, spec, units)
-        path_count = len(paths)
+        paths_outcomes = outcomes[: len(paths)]
     else:
-        outcomes, path_count = _run_shared_paths(ctx, spec, can, starts)
+        paths_outcomes, path_count = _run_shared_paths(ctx, spec, can, starts)
+        outcomes = list(paths_outcomes)
+        if not any(outcome.skip for outcome in paths_outcomes):
+            outcomes += [walk() for walk in _walk_parts(ctx, spec, max(0, _examples(ctx, spec) - path_count))]
     for outcome in outcomes:
         merged.merge(outcome)
-    skips = [outcome.skip for outcome in outcomes if outcome.skip]
-    if skips and len(skips) == len(outcomes):
+    skips = [outcome.skip for outcome in paths_outcomes if outcome.skip]
+    if skips and len(skips) == len(paths_outcomes):
         merged.skip = skips[0]
-    if not merged.skip:
-        left = max(0, _examples(ctx, spec) - path_count)  # the budget left to Hypothesis' random walks
-        if left:
-            merged.merge(_run_parts(ctx, spec, left))
     log = transition_log(ctx)
     coverage = log.machine(table)
     for pair in coverage.missing:
@@ -531,29 +532,23 @@ def _run_path(ctx: CheckContext, spec: MachineSpec, unit: str, plan: Plan) -> Ma
     return _run_machine(own, spec, 1, seed=_unit_seed(ctx, spec, unit), plan=plan)
 
 
-def _run_parts(ctx: CheckContext, spec: MachineSpec, examples: int) -> MachineOutcome:
-    """The machine's random examples, split into parts that run at the same time, each on a user of its own.
+def _walk_parts(ctx: CheckContext, spec: MachineSpec, examples: int) -> list[Callable[[], MachineOutcome]]:
+    """The machine's random examples, split into parts that may run at the same time (each example acts as a
+    user of its own where a factory exists).
 
     A machine's examples are sequential request chains: across a network they are as slow as the latency
-    times the requests. Parts on their own users cut that chain without changing what each example checks.
+    times the requests. Parts cut that chain without changing what each example checks.
     """
+    if examples < 1:
+        return []
     parts = _parts(ctx, spec, examples)
-    if parts == 1:
-        return _run_machine(ctx, spec, examples, seed=_unit_seed(ctx, spec, "walk"))
     sizes = [examples // parts + (1 if index < examples % parts else 0) for index in range(parts)]
-    users = [ctx.disposable_user() for _ in range(parts)]  # in order: the same labels every run
 
     def part(index: int) -> MachineOutcome:
-        own = replace(ctx, user_a=users[index], rng=random.Random(f"{ctx.seed}:{spec.name}:{index}"), failures=[])
+        own = replace(ctx, rng=random.Random(f"{ctx.seed}:{spec.name}:{index}"), failures=[])
         return _run_machine(own, spec, sizes[index], seed=_unit_seed(ctx, spec, str(index)))
 
-    outcomes = _on_threads(ctx, spec, [functools.partial(part, index) for index in range(parts)])
-    merged = MachineOutcome()
-    for outcome in outcomes:
-        merged.merge(outcome)
-    if all(outcome.skip for outcome in outcomes):
-        merged.skip = outcomes[0].skip
-    return merged
+    return [functools.partial(part, index) for index in range(parts)]
 
 
 def _run_machine(
