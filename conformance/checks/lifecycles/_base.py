@@ -82,6 +82,7 @@ class LifecycleViolation(AssertionError):
         hint: str = "",
         transcript: tuple[str, ...] = (),
         example_from: int = 0,
+        sent: tuple[int, ...] = (),
     ) -> None:
         super().__init__(f"{requirement_id} ({operation}): expected {expected}; actual {actual}")
         self.requirement_id = requirement_id
@@ -92,6 +93,7 @@ class LifecycleViolation(AssertionError):
         self.hint = hint
         self.transcript = transcript
         self.example_from = example_from  # the first request (sequence number) of the example that raised it
+        self.sent = sent  # the sequence numbers of the requests the example sent
         self.shrink_stopped = False
 
     def budget_copy(self) -> LifecycleViolation:
@@ -105,6 +107,7 @@ class LifecycleViolation(AssertionError):
             hint=self.hint,
             transcript=self.transcript,
             example_from=self.example_from,
+            sent=self.sent,
         )
         copy.shrink_stopped = True
         return copy
@@ -157,6 +160,7 @@ class Lifecycle(RuleBasedStateMachine):
         super().__init__()
         self.ctx = ctx
         self.transcript: list[str] = []
+        self.sent: list[int] = []  # the sequence numbers of the requests this example sent
         self.first_sequence = ctx.client.sent + 1  # this example's requests come after this point of the run
         self.plan: Plan | None = None  # a covering path; None: Hypothesis' random walk
         self.data: st.DataObject | None = None
@@ -239,6 +243,7 @@ class Lifecycle(RuleBasedStateMachine):
     def send(self, operation_id: str, *, user: User | None, **kwargs: Any) -> Exchange:
         """Send one operation as ``user`` and note it in the transcript (no bodies: they may hold secrets)."""
         exchange = self.ctx.call(operation_id, user=user, **kwargs)
+        self.sent.append(exchange.sequence)
         self.note(f"{operation_id}: {exchange.method} {exchange.path} -> {exchange.status}")
         return exchange
 
@@ -276,6 +281,7 @@ class Lifecycle(RuleBasedStateMachine):
             hint=hint,
             transcript=tuple(self.transcript),
             example_from=self.first_sequence,
+            sent=tuple(self.sent),
         )
 
     def expect(
@@ -387,7 +393,11 @@ def _record(ctx: CheckContext, outcome: MachineOutcome, exc: LifecycleViolation)
         hypothesis_steps = [line for note in getattr(exc, "__notes__", []) for line in str(note).splitlines()]
     # The exchanges of this (final, shrunk) example, for replay and export: conformance.steps.
     note_lifecycle_example(
-        ctx.memo, exc.requirement_id, exc.example_from, exc.exchange.sequence if exc.exchange else ctx.client.sent
+        ctx.memo,
+        exc.requirement_id,
+        exc.example_from,
+        exc.exchange.sequence if exc.exchange else ctx.client.sent,
+        exc.sent,
     )
     requests = list(exc.transcript[-_TRANSCRIPT_TAIL:])
     steps = [*hypothesis_steps, *(["requests of the failing example:"] if requests else []), *requests]
