@@ -163,6 +163,10 @@ def _figures(results: dict[str, Any]) -> dict[str, Any]:
         "round_trip_ms": results["target"]["round_trip_ms"],
         "false_alarms": alarms,
         "skipped": sorted(item["id"] for item in results["requirements"] if item["outcome"] == "skipped"),
+        # every pair of every lifecycle's transition table must run at any latency: what did not, per machine
+        "transitions_missing": {
+            name: machine["missing"] for name, machine in results.get("transitions", {}).items() if machine["missing"]
+        },
     }
 
 

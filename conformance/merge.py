@@ -87,6 +87,10 @@ def merge(paths: Sequence[Path]) -> RunResult:
         duration_s=max(float(document["summary"]["duration_s"]) for _, document in documents),
         # every request the shards sent, those to no documented operation included
         sent=sum(int(document["summary"]["requests"]) for _, document in documents),
+        # a machine runs in one shard (its requirements go together): each shard's machines, side by side
+        transitions={
+            name: machine for _, document in documents for name, machine in document.get("transitions", {}).items()
+        },
     )
 
 

@@ -92,6 +92,8 @@ class RunResult:
     expectation_log: dict[Answer, tuple[str, ...]] = field(default_factory=dict)
     expectations: ExpectationCoverage | None = None
     steps: dict[str, FailureSteps] = field(default_factory=dict)  # failed requirement id -> its steps
+    # per lifecycle machine that ran: the pairs (state/action) of its transition table executed, of all
+    transitions: dict[str, dict[str, object]] = field(default_factory=dict)
 
     @property
     def coverage_shortfall(self) -> str:
@@ -166,6 +168,7 @@ class RunResult:
                 "interrupted": self.interrupted,
                 "exit_code": self.exit_code,
             },
+            "transitions": self.transitions,
             **(
                 {
                     "coverage": {

@@ -22,7 +22,7 @@ from hypothesis.configuration import set_hypothesis_home_dir
 
 from conformance._threads import build_character_tables, make_ast_parse_thread_safe
 from conformance.catalogue import catalogue
-from conformance.checks.lifecycles import MachineVerdict
+from conformance.checks.lifecycles import MachineVerdict, transition_summary
 from conformance.checks.responses import stop_watching, watch
 from conformance.config import ConfigError, Settings, shard_of
 from conformance.context import CheckContext, Clock, TestClock, WallClock, missing_inbox
@@ -570,6 +570,7 @@ class RunSession:
             interrupted=self.interrupted,
             sent=self.client.sent,
             expectation_log=ctx.expectations.snapshot(),
+            transitions=transition_summary(ctx.memo.get("lifecycle-transitions")),
         )
 
 

@@ -240,7 +240,14 @@ def list_main(argv: Sequence[str]) -> int:
     shown.add_argument(
         "--invariants", action="store_true", help="only the contract's x-kesk-invariants (CEL), with their faults"
     )
+    parser.add_argument(
+        "--transitions",
+        action="store_true",
+        help="only the lifecycles' transition tables: state x action -> answer, next state, requirement",
+    )
     args = parser.parse_args(list(argv))
+    if args.transitions:
+        return _list_transitions(as_json=args.json)
     try:
         operation_ids = OperationIndex(load_spec()).ids()
     except SpecError as exc:
@@ -288,4 +295,20 @@ def list_main(argv: Sequence[str]) -> int:
     if uncovered:
         print(f"kesk-conformance: no requirement covers {', '.join(uncovered)}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _list_transitions(*, as_json: bool) -> int:
+    """`list --transitions`: every lifecycle machine's table (every reachable pair runs in every run)."""
+    from conformance.checks.lifecycles import MACHINES
+
+    if as_json:
+        print(json.dumps([spec.table.as_json() for spec in MACHINES], indent=2))
+        return 0
+    for spec in MACHINES:
+        table = spec.table
+        print(f"{table.machine}: {len(table.rows)} pairs, {len(table.states)} states, starts in {table.initial}")
+        for line in table.lines():
+            print(f"  {line}")
+        print()
     return 0

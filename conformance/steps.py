@@ -56,7 +56,7 @@ AUTH_USER_A = "user_a"
 AUTH_USER_B = "user_b"
 AUTH_UNKNOWN = "unknown"  # a bearer token no user of the run holds (a forged one)
 MAX_STEPS = 50  # requests kept before a failure; older ones are counted as omitted
-_LIFECYCLE_KEY = "steps:lifecycle-final-example"  # in ctx.memo: requirement id -> (first, last) sequence
+_LIFECYCLE_KEY = "steps:lifecycle-final-example"  # in ctx.memo: requirement id -> (first, last, sent)
 _KEPT_HEADERS_SKIPPED = frozenset(
     {"authorization", "host", "content-length", "accept-encoding", "connection", "user-agent", "cookie"}
 )
@@ -122,9 +122,12 @@ def placeholder(name: str) -> str:
     return "${" + name + "}"
 
 
-def note_lifecycle_example(memo: MutableMapping[str, Any], requirement_id: str, first: int, last: int) -> None:
-    """Remember the sequence numbers of a lifecycle's final (shrunk) failing example, first to last request."""
-    memo.setdefault(_LIFECYCLE_KEY, {})[requirement_id] = (first, last)
+def note_lifecycle_example(
+    memo: MutableMapping[str, Any], requirement_id: str, first: int, last: int, sent: tuple[int, ...] = ()
+) -> None:
+    """Remember the sequence numbers of a lifecycle's final (shrunk) failing example, first to last request, and
+    those it sent itself when known (a machine's paths run at the same time: their requests interleave)."""
+    memo.setdefault(_LIFECYCLE_KEY, {})[requirement_id] = (first, last, sent)
 
 
 @dataclass(slots=True, frozen=True)
@@ -426,17 +429,18 @@ class RunRecorder:
     def _lifecycle(
         self,
         requirement_id: str,
-        bounds: tuple[int, int],
+        bounds: tuple[int, int, tuple[int, ...]],
         failures: list[FailureDetail],
         by_sequence: Mapping[int, Exchange],
     ) -> FailureSteps:
-        first, last = bounds
+        first, last, sent = bounds
         in_range = [e for e in self.exchanges if first <= e.sequence <= last]
         end = by_sequence.get(last)
         owner = end.sent_for if end is not None else None
         if owner is None and in_range:
             owner = Counter(e.sent_for for e in in_range).most_common(1)[0][0]
-        chosen = [e for e in in_range if e.sent_for == owner]
+        mine = set(sent)
+        chosen = [e for e in in_range if e.sequence in mine] if mine else [e for e in in_range if e.sent_for == owner]
         failing: dict[int, FailureDetail] = {}
         # The failure this example ended on: with a machine's examples in parts, each part may report one.
         ending = [failure for failure in failures if end is not None and failure.curl == end.curl]

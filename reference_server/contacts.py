@@ -278,10 +278,13 @@ class ContactResource:
         async with self._state.db.stepwise() as step:
             conn = step.conn
             row = self._owned(conn, user_id, contact_id, lookup)
-            if row["is_verified"]:
+            if row["is_verified"] and self._state.at(hooks.CONTACT_VERIFY_REFUSES_VERIFIED, True, self._call):
                 raise ApiError(409, "already_verified", f"{self._kind.label} is already verified.")
             expires_at = float(row["code_expires_at"] or 0)
-            if row["code_attempts"] >= self._state.limits.verification_token_max_attempts or row["code"] is None:
+            most = self._state.at(
+                hooks.CONTACT_VERIFY_MAX_ATTEMPTS, self._state.limits.verification_token_max_attempts, self._call
+            )
+            if row["code_attempts"] >= most or row["code"] is None:
                 # The token is burnt: only removing and re-adding the contact issues a new one.
                 raise self._state.at(
                     hooks.CONTACT_VERIFY_BURNT, ApiError.too_many_attempts(int(expires_at - now)), self._call

@@ -71,7 +71,8 @@ class Deletion:
         fields.finish()
         with self._state.db.transaction() as conn:
             current = open_deletion(conn, user_id)
-            if current is not None and current["status"] == "scheduled":
+            refuses = self._state.at(hooks.DELETION_REQUEST_REFUSES_SCHEDULED, True)
+            if current is not None and current["status"] == "scheduled" and refuses:
                 raise ApiError(409, "conflict", "An account deletion is already scheduled.")
             request_id = self._otp.open(conn, user_id)
             row = conn.execute("SELECT * FROM gdpr_requests WHERE id = ?", (request_id,)).fetchone()
@@ -100,8 +101,16 @@ class Deletion:
         user_id = self._auth.require_user(request)
         with self._state.db.transaction() as conn:
             row = open_deletion(conn, user_id)
-            if row is None:
+            if row is None and self._state.at(hooks.DELETION_CANCEL_REFUSES_NOTHING, True):
                 raise ApiError(409, "no_pending_request", "No account deletion is pending.")
+            if row is None:  # nothing to cancel, answered as if something were
+                row = conn.execute(
+                    "SELECT * FROM gdpr_requests WHERE user_id = ? AND kind = 'deletion' ORDER BY seq DESC LIMIT 1",
+                    (user_id,),
+                ).fetchone()
+                if row is None:
+                    return json_response({"message": "Cancelled."})
+                return json_response(self._render(row, status="cancelled"))
             if self._state.at(hooks.DELETION_CANCEL_CANCELS, True):
                 conn.execute("UPDATE gdpr_requests SET status = 'cancelled' WHERE seq = ?", (row["seq"],))
         return json_response(self._render(row, status="cancelled"))

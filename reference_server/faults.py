@@ -952,6 +952,11 @@ def _invariant_faults() -> tuple[Fault[Any, Any], ...]:
 
 CATALOGUE += _invariant_faults()
 
+# Faults at state x action pairs of the lifecycles' tables; they use Fault, defined above.
+from .transition_faults import TRANSITION_FAULTS  # noqa: E402
+
+CATALOGUE += TRANSITION_FAULTS
+
 # Generated from the contract (misanswers.py): each documented 400/415/422/404 refusal of each operation, answered
 # otherwise, unless a fault above already breaks that promise.
 CATALOGUE += misanswers.faults(Fault, CATALOGUE)

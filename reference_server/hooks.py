@@ -206,6 +206,13 @@ CONTACT_VERIFY_RACE_WINDOW_S: Hook[float, ContactCall] = Hook(
 CONTACT_VERIFY_CHECKS_TOKEN: Hook[bool, ContactCall] = Hook(
     "contacts.verify.checks_token", "True: the token's expiry and value are checked (True)"
 )
+CONTACT_VERIFY_MAX_ATTEMPTS: Hook[int, ContactCall] = Hook(
+    "contacts.verify.max_attempts",
+    "the wrong tokens a token takes before it is burnt (verification_token_max_attempts)",
+)
+CONTACT_VERIFY_REFUSES_VERIFIED: Hook[bool, ContactCall] = Hook(
+    "contacts.verify.refuses_verified", "True: a contact already verified answers 409 already_verified (True)"
+)
 CONTACT_MAKE_DEFAULT_LOOKUP: Hook[Lookup, ContactCall] = Hook(
     "contacts.make_default.lookup", "how the contact id is looked up"
 )
@@ -307,6 +314,12 @@ DELETION_CONFIRM_SCHEDULE_DELAY_S: Hook[float, None] = Hook(
     "deletion.confirm.schedule_delay_s",
     "seconds from using up the OTP to scheduling the deletion, in a transaction of its own (0: the OTP's)",
 )
+DELETION_CANCEL_REFUSES_NOTHING: Hook[bool, None] = Hook(
+    "deletion.cancel.refuses_nothing", "True: a cancel with no deletion open answers 409 no_pending_request (True)"
+)
+DELETION_REQUEST_REFUSES_SCHEDULED: Hook[bool, None] = Hook(
+    "deletion.request.refuses_scheduled", "True: a request while a deletion is scheduled answers 409 conflict (True)"
+)
 DELETION_CONFIRM_GRACE_S: Hook[int, None] = Hook(
     "deletion.confirm.grace_s", "seconds from the confirmation to the deletion (the contract's grace period)"
 )
@@ -316,6 +329,9 @@ OTP_OPEN_REQUIRES_VERIFIED_EMAIL: Hook[bool, None] = Hook(
 )
 OTP_REDEEM_RACE_WINDOW_S: Hook[float, RaceStep] = Hook(
     "otp.redeem.race_window_s", f"{_RACE_WINDOW}: between checking the OTP and redeeming it or counting it wrong"
+)
+OTP_CHECK_MAX_ATTEMPTS: Hook[int, OtpAttempt] = Hook(
+    "otp._check.max_attempts", "the wrong OTPs a request takes before it answers 429 (otp_max_attempts)"
 )
 OTP_CHECK_ENFORCES_ATTEMPTS: Hook[bool, OtpAttempt] = Hook(
     "otp._check.enforces_attempts", "True: a request out of attempts answers 429 (True)"
@@ -362,6 +378,11 @@ IDV_SUBMIT_NFC_CHECKS: Hook[NfcChecks, None] = Hook("identity.submit_nfc.checks"
 IDV_CREATE_SESSION_BODY: Hook[dict[str, Any], None] = Hook("identity.create_session.body", "the VerificationSession")
 IDV_SUBMIT_NFC_CHIP_AUTHENTICATED: Hook[bool, str] = Hook(
     "identity.submit_nfc.chip_authenticated", "whether the chip authenticated; the context is the result sent"
+)
+IDV_SUBMIT_NFC_ORDER: Hook[tuple[str, ...], None] = Hook(
+    "identity.submit_nfc.order",
+    "the order the checks run in, the first failure answering (mrz_check_digits, document_expiry, data_integrity, "
+    "chip_authentication)",
 )
 IDV_REFUSE_KEEPS_VERIFIED: Hook[bool, None] = Hook(
     "identity._refuse.keeps_verified", "True: a refused submission leaves an NFC-verified identity verified (True)"

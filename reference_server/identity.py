@@ -58,7 +58,7 @@ def identity_status(conn: sqlite3.Connection, user_id: int) -> dict[str, Any]:
         },
         "nfc": {
             "status": nfc_status,
-            "document_type": "passport" if nfc_status != "not_started" else None,
+            "document_type": "passport" if nfc_status == "verified" else None,
             "verified_at": ts("nfc_verified_at"),
             "failure_reason": row["nfc_failure_reason"] if row else None,
         },
@@ -121,18 +121,42 @@ class Identity:
         checks = self._state.at(hooks.IDV_SUBMIT_NFC_CHECKS, NfcChecks())
         now = self._state.clock.now()
         try:
-            passport = parse_td3(mrz_text, verify_check_digits=checks.mrz_check_digits)
+            passport = parse_td3(mrz_text, verify_check_digits=False)
         except MrzError as exc:
             return self._refuse(user_id, "mrz_invalid", f"MRZ rejected: {exc}.")
         today = datetime.fromtimestamp(now, UTC).date()
-        if passport.expiry_date < today and checks.document_expiry:
-            return self._refuse(user_id, "document_expired", "The passport has expired.")
-        if checks.data_integrity:
-            mismatch = _integrity_problem(passport.text, groups, declared, _HASHES[algorithm])
-            if mismatch:
-                return self._refuse(user_id, "data_group_mismatch", mismatch)
-        if not self._state.at(hooks.IDV_SUBMIT_NFC_CHIP_AUTHENTICATED, chip_result == "succeeded", chip_result):
-            return self._refuse(user_id, "chip_authentication_failed", "Chip authentication failed.")
+
+        def check_digits() -> tuple[str, str] | None:
+            try:
+                parse_td3(mrz_text, verify_check_digits=checks.mrz_check_digits)
+            except MrzError as exc:
+                return "mrz_invalid", f"MRZ rejected: {exc}."
+            return None
+
+        def expiry() -> tuple[str, str] | None:
+            expired = passport.expiry_date < today and checks.document_expiry
+            return ("document_expired", "The passport has expired.") if expired else None
+
+        def integrity() -> tuple[str, str] | None:
+            mismatch = checks.data_integrity and _integrity_problem(passport.text, groups, declared, _HASHES[algorithm])
+            return ("data_group_mismatch", mismatch) if mismatch else None
+
+        chip_passed = self._state.at(hooks.IDV_SUBMIT_NFC_CHIP_AUTHENTICATED, chip_result == "succeeded", chip_result)
+
+        def chip_authentication() -> tuple[str, str] | None:
+            return None if chip_passed else ("chip_authentication_failed", "Chip authentication failed.")
+
+        steps = {
+            "mrz_check_digits": check_digits,
+            "document_expiry": expiry,
+            "data_integrity": integrity,
+            "chip_authentication": chip_authentication,
+        }
+        # NFC-VALIDATION: the checks run in this order, and the first failure is the answer.
+        for name in self._state.at(hooks.IDV_SUBMIT_NFC_ORDER, tuple(steps)):
+            refusal = steps[name]()
+            if refusal is not None:
+                return self._refuse(user_id, *refusal)
 
         with self._state.db.transaction() as conn:
             conn.execute("INSERT OR IGNORE INTO identity (user_id) VALUES (?)", (user_id,))

@@ -104,7 +104,8 @@ class OtpFlow:
             if confirmed is not None:
                 return confirmed, None, None
             return None, ApiError(409, "no_pending_request", "There is no request awaiting confirmation."), None
-        out_of_attempts = pending["otp_attempts"] >= self._state.limits.otp_max_attempts
+        most = self._state.at(hooks.OTP_CHECK_MAX_ATTEMPTS, self._state.limits.otp_max_attempts, attempt)
+        out_of_attempts = pending["otp_attempts"] >= most
         if out_of_attempts and self._state.at(hooks.OTP_CHECK_ENFORCES_ATTEMPTS, True, attempt):
             return None, ApiError.too_many_attempts(int(pending["otp_expires_at"] - now)), None
         if now >= pending["otp_expires_at"] and self._state.at(hooks.OTP_CHECK_ENFORCES_EXPIRY, True, attempt):

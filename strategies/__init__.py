@@ -9,7 +9,8 @@ Domain values, each citing its standard, with "invalid twins" for negative tests
 - :func:`td3_mrzs` (:class:`TD3Mrz`), :func:`td3_mrzs_with_bad_check_digit`, :func:`mrz_check_digit` - ICAO 9303
 - :func:`nfc_submissions` and its twins :func:`tampered_nfc_submissions`,
   :func:`nfc_submissions_with_bad_check_digit`, :func:`nfc_submissions_with_failed_chip_authentication`
-  (and ``nfc_submissions(expired=True)``) - ICAO 9303 parts 10 and 11
+  (and ``nfc_submissions(expired=True)``), and :func:`nfc_submissions_failing` (any set of
+  :data:`NFC_CHECKS` failed at once) - ICAO 9303 parts 10 and 11
 
 Models: one factory per schema of the contract, and :func:`from_model` to look one up by name::
 
@@ -85,8 +86,11 @@ from strategies._mrz import (
 )
 from strategies._nfc import (
     HASH_ALGORITHMS,
+    NFC_CHECKS,
+    NfcCheck,
     nfc_data_group_mismatches,
     nfc_submissions,
+    nfc_submissions_failing,
     nfc_submissions_with_bad_check_digit,
     nfc_submissions_with_failed_chip_authentication,
     tampered_nfc_submissions,
@@ -136,6 +140,7 @@ __all__ = [
     "DATE_TIME_MEMBERS",
     "HASH_ALGORITHMS",
     "MODEL_NAMES",
+    "NFC_CHECKS",
     "REQUEST_MODELS",
     "RESPONSE_MODELS",
     "UNKNOWN_MEMBER_PATTERN",
@@ -144,6 +149,7 @@ __all__ = [
     "VARIATIONS",
     "CheckDigitField",
     "Invalid",
+    "NfcCheck",
     "PhoneNumber",
     "TD3Mrz",
     "account_deletion_preferences",
@@ -189,6 +195,7 @@ __all__ = [
     "nfc_identity_verification_requests",
     "nfc_identity_verification_responses",
     "nfc_submissions",
+    "nfc_submissions_failing",
     "nfc_submissions_with_bad_check_digit",
     "nfc_submissions_with_failed_chip_authentication",
     "otp_codes",

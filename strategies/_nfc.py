@@ -13,15 +13,19 @@ import base64
 import hashlib
 from collections.abc import Collection
 from datetime import date
-from typing import Any
+from typing import Any, Final, Literal
 
 from hypothesis import strategies as st
 from hypothesis.strategies import SearchStrategy
 
 from strategies._mrz import (
+    _CHECKED,
     CHECK_DIGIT_FIELDS,
     CheckDigitField,
     TD3Mrz,
+    _corrupt,
+    _digit_value,
+    _td3,
     check_today,
     td3_mrzs,
     td3_mrzs_with_bad_check_digit,
@@ -30,12 +34,25 @@ from strategies._validation import check_choices
 
 __all__ = [
     "HASH_ALGORITHMS",
+    "NFC_CHECKS",
+    "NfcCheck",
     "nfc_data_group_mismatches",
     "nfc_submissions",
+    "nfc_submissions_failing",
     "nfc_submissions_with_bad_check_digit",
     "nfc_submissions_with_failed_chip_authentication",
     "tampered_nfc_submissions",
 ]
+
+NfcCheck = Literal["mrz_check_digits", "document_expiry", "data_integrity", "chip_authentication"]
+# The checks of a submission, named as the contract's NfcVerificationChecks names them, in the order its
+# NFC-VALIDATION rule runs them (the first failure is the answer).
+NFC_CHECKS: Final[tuple[NfcCheck, ...]] = (
+    "mrz_check_digits",
+    "document_expiry",
+    "data_integrity",
+    "chip_authentication",
+)
 
 # The contract's hash_algorithm names and the hashlib constructors they mean.
 HASH_ALGORITHMS = {"SHA-256": "sha256", "SHA-384": "sha384", "SHA-512": "sha512"}
@@ -148,3 +165,36 @@ def nfc_submissions_with_failed_chip_authentication(*, today: date | None = None
     part 11); the contract's server answers 422 ``chip_authentication_failed``."""
     check_today(today)
     return td3_mrzs(today=today).flatmap(lambda mrz: _submission(mrz, "failed"))
+
+
+@st.composite
+def _failing(draw: st.DrawFn, checks: tuple[str, ...], today: date | None) -> dict[str, Any]:
+    mrz = draw(_td3("document_expiry" in checks, today))
+    if "mrz_check_digits" in checks:
+        field = draw(st.sampled_from(CHECK_DIGIT_FIELDS))
+        right = _digit_value(mrz.line2[_CHECKED[field][0]])
+        mrz = _corrupt(mrz, field, draw(st.sampled_from([d for d in range(10) if d != right])))
+    submission = draw(_submission(mrz, "failed" if "chip_authentication" in checks else "succeeded"))
+    if "data_integrity" in checks:
+        # A group changed after the security object hashed it (DG2: the MRZ stays what DG1 holds).
+        groups = submission["data_groups"]
+        data = bytearray(base64.b64decode(groups["DG2"]))
+        data[draw(st.integers(0, len(data) - 1))] ^= draw(st.integers(1, 255))
+        groups["DG2"] = _b64(bytes(data))
+    return submission
+
+
+def nfc_submissions_failing(
+    *, checks: Collection[NfcCheck], today: date | None = None
+) -> SearchStrategy[dict[str, Any]]:
+    """NFC submissions that fail exactly the named checks (:data:`NFC_CHECKS`) and pass the others.
+
+    ``mrz_check_digits``: one wrong check digit (any of the five); ``document_expiry``: expired before
+    ``today``; ``data_integrity``: DG2 changed after it was hashed; ``chip_authentication``: the chip's
+    result is failed. Failing several at once tests the order of ICAO 9303 validation the contract fixes:
+    the contract's server answers 422 with the code of the first failed check in :data:`NFC_CHECKS`'s
+    order (mrz_invalid, document_expired, data_group_mismatch, chip_authentication_failed).
+    """
+    chosen = check_choices("checks", checks, NFC_CHECKS)
+    check_today(today)
+    return _failing(chosen, today)

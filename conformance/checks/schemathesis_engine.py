@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from conformance._threads import build_character_tables, make_ast_parse_thread_safe
 from conformance.checks.auth import ALL_OPERATIONS
+from conformance.checks.stateful_sequences import RESOURCE_AVAILABLE, USE_AFTER_FREE, run_sequences
 from conformance.context import CheckContext
 from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
 from conformance.requirements import Level, requirement
@@ -75,7 +76,7 @@ _HINTS = {
     "use_after_free": "A deleted resource must answer 404 afterwards",
     "ensure_resource_availability": "A resource the API just created must be readable through its links",
 }
-_STATEFUL_FACTOR = 3  # stateful scenarios per --max-examples
+_STATEFUL_FACTOR = 1  # stateful scenarios per --max-examples
 _PER_OPERATION = 3  # failures kept per (requirement, operation); Schemathesis repeats them across phases
 
 
@@ -273,7 +274,8 @@ def _load_schema(ctx: CheckContext, phases: tuple[str, ...], user: User) -> Any:
     schema.config.checks.update(included_check_names=["all"])
     schema.config.generation.update(max_examples=ctx.max_examples)
     # One stateful scenario is one random walk over links across the whole API, not an example of one
-    # operation; a few walks rarely reach a successful DELETE, and use_after_free judges nothing without one.
+    # operation. Whether a walk reaches a successful DELETE no longer decides a verdict (the stateful
+    # requirements' own create/delete sequences always judge one): the walks add to them at the run's budget.
     schema.config.phases.stateful.generation.update(max_examples=ctx.max_examples * _STATEFUL_FACTOR)
     return schema
 
@@ -633,9 +635,9 @@ def method_not_allowed(ctx: CheckContext) -> None:
     operations=ALL_OPERATIONS,
 )
 def use_after_free(ctx: CheckContext) -> None:
-    """Stateful phase: link chains that delete a resource and then use it again."""
-    _report(ctx, "STATEFUL-USE-AFTER-FREE", phase="stateful", checks=("use_after_free",))
-    _require_stateful(ctx, "DELETE", "no DELETE succeeded in the stateful phase, so no use after free was tried")
+    """Deletes an email address, a phone number, a favourite and an FCM token, then uses each through every
+    operation that takes its id (404 not_found each); Schemathesis' stateful link chains add to them."""
+    _report_stateful(ctx, USE_AFTER_FREE)
 
 
 @requirement(
@@ -647,22 +649,24 @@ def use_after_free(ctx: CheckContext) -> None:
     operations=ALL_OPERATIONS,
 )
 def resource_available(ctx: CheckContext) -> None:
-    """Stateful phase: link chains from a 201 to the operations that read or change the new resource."""
-    _report(ctx, "STATEFUL-RESOURCE-AVAILABLE", phase="stateful", checks=("ensure_resource_availability",))
-    _require_stateful(ctx, "POST", "nothing was created in the stateful phase, so availability was not tried")
+    """Creates an email address, a phone number, a favourite and an FCM token and uses each through every
+    operation that takes its id (none answers 404); Schemathesis' link chains from a 201 add to them."""
+    _report_stateful(ctx, RESOURCE_AVAILABLE)
 
 
-def _require_stateful(ctx: CheckContext, method: str, reason: str) -> None:
-    """These checks only judge something after a successful call of `method` inside a link chain."""
+def _report_stateful(ctx: CheckContext, requirement_id: str) -> None:
+    """The deterministic sequences' verdict (every run judges them), and what Schemathesis' walks found."""
+    findings = run_sequences(ctx)
+    ctx.failures.extend(findings.failures.get(requirement_id, []))
+    run_schemathesis(ctx)
+    run: SchemathesisRun = ctx.memo["schemathesis"]
+    ctx.failures.extend(run.failures.get(requirement_id, []))
     if ctx.failures:
         return
-    run: SchemathesisRun = ctx.memo["schemathesis"]
-    if not any(key.startswith(f"{method} 2") for key in _nonzero(run.stateful_statuses)):
-        raise SkipRequirement(reason)
-
-
-def _nonzero(counter: Counter[str]) -> Iterator[str]:
-    return (key for key, count in counter.items() if count)
+    if run.fatal:
+        raise UndecidedRequirement(run.fatal)
+    if not findings.judged.get(requirement_id):
+        raise SkipRequirement("no resource could be created and deleted, so none was used after its deletion")
 
 
 REQUIREMENTS = (

@@ -19,6 +19,7 @@ from conformance._spec import load_spec
 from conformance.catalogue import catalogue
 from conformance.checks.auth import ALL_OPERATIONS
 from conformance.checks.schemathesis_engine import CHECK_REQUIREMENTS, SchemathesisRun, run_schemathesis
+from conformance.checks.stateful_sequences import SequenceFindings
 from conformance.context import CheckContext
 from conformance.failures import SkipRequirement
 from conformance.operations import OperationIndex
@@ -126,9 +127,12 @@ def test_schemathesis_ran_once_for_all_requirements(clean: CleanRun) -> None:
 
 def test_observers_saw_every_schemathesis_request_for_all_30_operations(clean: CleanRun) -> None:
     run: SchemathesisRun = clean.ctx.memo["schemathesis"]
-    # Every relayed request reached the observers and the client's totals
+    sequences: SequenceFindings = clean.ctx.memo["stateful-sequences"]
+    # Every relayed request reached the observers and the client's totals (beside the stateful requirements'
+    # own create/delete sequences)
     assert run.requests > 30 * MAX_EXAMPLES
-    assert len(clean.seen) == run.requests == clean.ctx.client.sent
+    assert sequences.requests > 0
+    assert len(clean.seen) == run.requests + sequences.requests == clean.ctx.client.sent
     stats = clean.ctx.client.stats
     assert set(stats) == set(ALL_OPERATIONS)
     assert all(stats[op].requests > 0 for op in ALL_OPERATIONS)
@@ -160,17 +164,16 @@ def test_across_a_network_fuzzing_and_stateful_run_beside_coverage_on_a_user_of_
         factory = _RecordingFactory(base_url, Redactor())
         split = next(_run_requirements(base_url, workers=8, factory=factory))
 
-    # Then every phase still runs and every requirement passes, except that on eight threads the stateful walks
-    # are not reproducible from the seed: whether one reaches a successful DELETE is chance, and without one
-    # use-after-free is skipped with that reason (never passed)
-    by_chance = {"STATEFUL-USE-AFTER-FREE": "skipped: no DELETE succeeded in the stateful phase"}
+    # Then every phase still runs and every requirement passes (use-after-free too: whether a random walk reaches
+    # a successful DELETE is chance on eight threads, but the create/delete sequences always judge one)
     for requirement_id, outcome in split.outcomes.items():
-        assert outcome == "passed" or outcome.startswith(by_chance.get(requirement_id, "passed")), requirement_id
+        assert outcome == "passed", (requirement_id, outcome)
     assert set(split.outcomes) == set(SCHEMATHESIS_REQUIREMENTS)
     run: SchemathesisRun = split.ctx.memo["schemathesis"]
     assert run.phases == dict.fromkeys(("examples", "coverage", "fuzzing", "stateful"), "ran")
-    # and the requests went out under two users: user A (coverage) and a fresh user (the other phases)
-    assert len(factory.made) == 1
+    # and the engine's requests went out under two users: user A (coverage) and a fresh user (the other phases);
+    # the stateful requirements' create/delete sequences had a fresh user of their own
+    assert len(factory.made) == 2
     sent_as = Counter(exchange.request_headers.get("Authorization", "") for exchange in split.seen)
     assert sent_as[f"Bearer {split.token}"] > 0
-    assert sent_as[f"Bearer {factory.made[0].token}"] > 0
+    assert all(sent_as[f"Bearer {user.token}"] > 0 for user in factory.made)

@@ -75,6 +75,11 @@ def test_shards_merge_into_one_run(tmp_path: Path, capsys: pytest.CaptureFixture
         json.loads((tmp_path / n / "results.json").read_text())["summary"]["requests"] for n in ("1", "2")
     )
     assert (tmp_path / "m" / "junit.xml").is_file() and (tmp_path / "m" / "report.html").is_file()
+    # and the lifecycle machines' transition coverage of every shard
+    machines = {
+        name for n in ("1", "2") for name in json.loads((tmp_path / n / "results.json").read_text())["transitions"]
+    }
+    assert set(results["transitions"]) == machines >= {"favourites", "devices", "data-export"}
 
 
 def test_results_of_different_seeds_do_not_merge(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,6 +35,7 @@ from rs_helpers import (
     with_bad_check_digit,
     wrong_code,
 )
+from transition_probes import TRANSITION_PROBES
 
 import reference_server
 from reference_server import hooks
@@ -929,6 +930,8 @@ PROBES.update(
 )
 
 
+PROBES.update(TRANSITION_PROBES)  # the faults of reference_server/transition_faults.py
+
 # The faults written by hand. Those generated from the contract have tests of their own: the misanswers
 # (test_misanswers.py, one server for all), and the faults that rewrite whole answers (one per x-kesk-invariants
 # rule, at hooks.BREAKING_BODY), proven on every answer of a recorded default run and a sample in real runs.
@@ -937,7 +940,7 @@ FAULT_NAMES = [
 ]
 SERVER = Path(reference_server.__file__).parent
 # The modules that declare behaviours; every other module of the server is a handler (or plumbing).
-CATALOGUE_MODULES = {"hooks", "faults", "misanswers", "invariant_faults", "race_faults"}
+CATALOGUE_MODULES = {"hooks", "faults", "misanswers", "invariant_faults", "race_faults", "transition_faults"}
 
 
 def test_each_fault_is_declared_once_and_names_its_requirements() -> None:

@@ -37,12 +37,15 @@ def run_cli(
     seed: int = CI.seed,
     select: Sequence[str] = (),
     extra: Sequence[str] = (),
+    max_examples: int | None = CI.max_examples,
 ) -> UserRun:
     """`kesk-conformance run --seed S --max-examples N [--fault F] [--select ID] --report-dir DIR --quiet`.
 
-    Without `select`, the full default catalogue.
+    Without `select`, the full default catalogue; with `max_examples` None, the default budget (no flag).
     """
-    argv = ["run", "--seed", str(seed), "--max-examples", str(CI.max_examples), "--report-dir", str(report_dir)]
+    argv = ["run", "--seed", str(seed), "--report-dir", str(report_dir)]
+    if max_examples is not None:
+        argv += ["--max-examples", str(max_examples)]
     for fault in faults:
         argv += ["--fault", fault]
     for requirement_id in select:

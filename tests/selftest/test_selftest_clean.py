@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from selftest_helpers import CI, run_cli
 
+from conformance.checks.lifecycles import MACHINES
 from conformance.ledger import recorded_expectations
 from selftest.answer_faults import answer_faults, caught_on_recorded_run, recorded_answers
 from selftest.targeting import catalogue
@@ -50,3 +51,8 @@ def test_the_clean_server_passes_every_must_requirement(tmp_path: Path, capsys: 
     stateless = (" 400 malformed_request", " 415 unsupported_media_type", " 422 validation_failed", " 404 not_found")
     missing = run.results["coverage"]["expectations"]["missing"]
     assert [label for label in missing if label.endswith(stateless)] == []
+    # and every machine executed every pair of its transition table (results.json transitions)
+    transitions = run.results["transitions"]
+    assert set(transitions) == {spec.name for spec in MACHINES}
+    assert {name: machine["missing"] for name, machine in transitions.items() if machine["missing"]} == {}
+    assert all(machine["covered"] == machine["total"] > 0 for machine in transitions.values())

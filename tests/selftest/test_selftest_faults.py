@@ -1,8 +1,10 @@
 """Mutation analysis as a user would run it: each seeded fault against the requirements that can see it.
 
 Every fault of the reference server's catalogue runs once, targeted: `kesk-conformance run --fault NAME
---select ID ...` at the CI budget, selecting the ids the fault names plus what they need to see it
-(selftest/targeting.py: an observer gets the suite's own active checks). Its named requirements must fail
+--select ID ...`, selecting the ids the fault names plus what they need to see it (selftest/targeting.py: an
+observer gets the suite's own active checks). A lifecycle fault runs at the default budget, as users run
+the suite (its machines' covering paths execute every pair of their tables, so it is caught whatever the
+seed: a sample runs under other seeds too); the others at the CI budget. Its named requirements must fail
 with a curl line, and no other selected MUST requirement may fail unless `ALSO_FAILS` lists it.
 
 The faults generated from the contract (reference_server/misanswers.py: a documented refusal of one operation
@@ -24,6 +26,8 @@ from pathlib import Path
 import pytest
 from selftest_helpers import CI, UserRun, failure_operations, run_cli
 
+from conformance.checks.lifecycles import REQUIREMENT_IDS
+from conformance.checks.stateful_sequences import RESOURCE_AVAILABLE, USE_AFTER_FREE
 from reference_server import hooks
 from reference_server.faults import CATALOGUE, Fault
 from reference_server.misanswers import MISANSWERS, Misanswer
@@ -55,13 +59,23 @@ ANSWER_FAULTS_RUN = (
 )
 TARGETED = [fault for fault in CATALOGUE if fault.hook is not hooks.BREAKING_BODY or fault.name in ANSWER_FAULTS_RUN]
 
-# Named requirements judged only in Schemathesis' stateful phase, whose random walks over the links reach
-# the faulty chain (a DELETE then a GET of the same item; a 201 then its linked follow-up) on some seeds and
-# not others: allowed to fail, not required to. The faults' other named requirements are deterministic.
-SEED_DEPENDENT: dict[str, frozenset[str]] = {
-    "removal_not_saved": frozenset({"STATEFUL-USE-AFTER-FREE"}),
-    "unverified_email_not_found": frozenset({"STATEFUL-RESOURCE-AVAILABLE"}),
-}
+# Requirements whose verdicts come from covering paths: the lifecycles' tables, and the create/delete
+# sequences of the stateful requirements. A fault naming only these is caught whatever the seed and budget.
+DETERMINISTIC = frozenset({*REQUIREMENT_IDS, USE_AFTER_FREE, RESOURCE_AVAILABLE})
+LIFECYCLE_FAULTS = [fault for fault in CATALOGUE if set(fault.requirements) <= DETERMINISTIC]
+# One lifecycle fault per machine (and the stateful sequences), run under other seeds than the CI one.
+OTHER_SEEDS = (2, 3)
+SEED_SAMPLE = (
+    "nfc_failure_unverifies",
+    "two_primaries",
+    "primary_phone_removable",
+    "otp_reusable",
+    "export_expired_otp_accepted",
+    "favourite_duplicate",
+    "fcm_unknown_unregister_ok",
+    "wrong_password_deletes",
+    "removal_not_saved",
+)
 
 # A lifecycle fault runs against the full default catalogue twice (same seed, same verdicts): caught among
 # everything else the suite does. (`python -m selftest.detection` runs every fault that way.)
@@ -76,8 +90,8 @@ _UNREDACTED_BEARER = re.compile(r"Authorization\W{1,4}Bearer (?!\[REDACTED\])")
 def assert_caught(run: UserRun, fault: Fault) -> None:
     outcomes = run.outcomes()
     failed = {rid for rid, outcome in outcomes.items() if outcome == "failed"}
-    required = set(fault.requirements) - SEED_DEPENDENT.get(fault.name, frozenset())
-    # Then every requirement the fault names failed (but those only a random walk may reach)
+    required = set(fault.requirements)
+    # Then every requirement the fault names failed
     assert required <= failed, {rid: outcomes.get(rid) for rid in fault.requirements}
     if fault.hook is hooks.BREAKING_BODY:
         # An answer fault breaks one invariant in every answer that holds its schema; checks that read those
@@ -122,9 +136,13 @@ ONE_BY_ONE = [
 def test_each_fault_is_caught_by_the_requirements_that_can_see_it(
     fault: Fault, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # When the suite runs what can see this fault against a reference server with it
+    # When the suite runs what can see this fault against a reference server with it (a lifecycle fault at the
+    # default budget, as users run it)
     selection = targeted_selection(fault.requirements)
-    run = run_cli(capsys, tmp_path, fault.name, select=selection)
+    default_budget = fault in LIFECYCLE_FAULTS
+    run = run_cli(
+        capsys, tmp_path, fault.name, select=selection, max_examples=None if default_budget else CI.max_examples
+    )
 
     # Then it ran exactly that selection
     assert set(run.outcomes()) == set(selection)
@@ -153,6 +171,19 @@ def test_each_generated_fault_is_caught_on_its_operation_in_one_run_per_requirem
     assert not _UNREDACTED_BEARER.search(json.dumps(run.results)) and not _UNREDACTED_BEARER.search(run.output)
 
 
+@pytest.mark.parametrize("seed", OTHER_SEEDS)
+@pytest.mark.parametrize("name", SEED_SAMPLE)
+def test_a_lifecycle_fault_is_caught_whatever_the_seed(
+    name: str, seed: int, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # When a lifecycle fault's targeted run uses another seed than the CI one, at the default budget
+    fault = _BY_NAME[name]
+    run = run_cli(capsys, tmp_path, name, seed=seed, select=targeted_selection(fault.requirements), max_examples=None)
+
+    # Then it is caught all the same: the covering paths do not depend on what Hypothesis draws
+    assert_caught(run, fault)
+
+
 @pytest.mark.full_run
 def test_the_same_seed_twice_gives_the_same_verdicts_under_a_fault(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
@@ -171,4 +202,5 @@ def test_the_same_seed_twice_gives_the_same_verdicts_under_a_fault(
 
 
 def test_the_chosen_faults_are_in_the_catalogue() -> None:
-    assert {*ALSO_FAILS, SAME_SEED_TWICE, *ANSWER_FAULTS_RUN} <= set(_BY_NAME)
+    assert {*ALSO_FAILS, SAME_SEED_TWICE, *ANSWER_FAULTS_RUN, *SEED_SAMPLE} <= set(_BY_NAME)
+    assert {_BY_NAME[name] for name in SEED_SAMPLE} <= set(LIFECYCLE_FAULTS)

@@ -13,8 +13,10 @@ from strategies_helpers import checked, find_any
 from test_strategies_mrz import wrong_digits
 
 from strategies import (
+    NFC_CHECKS,
     nfc_data_group_mismatches,
     nfc_submissions,
+    nfc_submissions_failing,
     nfc_submissions_with_bad_check_digit,
     nfc_submissions_with_failed_chip_authentication,
     tampered_nfc_submissions,
@@ -128,3 +130,60 @@ def test_nfc_submissions_can_carry_optional_groups_with_sha512() -> None:
 
 def test_tampering_can_hit_dg1() -> None:
     find_any(tampered_nfc_submissions(today=TODAY), lambda body: mismatched_groups(body) == {"DG1"})
+
+
+# ---- several checks failed at once (the order NFC-VALIDATION fixes) -----------------------------
+FAILABLE = ("mrz_check_digits", "document_expiry", "data_integrity", "chip_authentication")
+
+
+def failed_checks(body: dict[str, Any]) -> set[str]:
+    """Which of the contract's checks a submission fails, recomputed independently of the package."""
+    failed = set()
+    if wrong_digits(body["mrz"].split("\n")[1]):
+        failed.add("mrz_check_digits")
+    if expiry(body) < TODAY:
+        failed.add("document_expiry")
+    if mismatched_groups(body):
+        failed.add("data_integrity")
+    if body["chip_authentication"]["result"] != "succeeded":
+        failed.add("chip_authentication")
+    return failed
+
+
+@pytest.mark.parametrize(
+    "checks",
+    [FAILABLE, FAILABLE[1:], FAILABLE[2:], FAILABLE[3:], ("mrz_check_digits", "chip_authentication")],
+    ids=lambda checks: "+".join(checks),
+)
+def test_submissions_failing_given_checks_fail_exactly_those(checks: tuple[str, ...]) -> None:
+    @checked
+    @given(nfc_submissions_failing(checks=checks, today=TODAY))
+    def each(body: dict[str, Any]) -> None:
+        # Then the submission fails exactly the named checks, and DG1 still holds the MRZ it carries
+        assert failed_checks(body) == set(checks)
+        assert base64.b64decode(body["data_groups"]["DG1"]) == body["mrz"].replace("\n", "").encode("ascii")
+
+    each()
+
+
+def test_the_failing_checks_come_in_the_contracts_order() -> None:
+    assert NFC_CHECKS == FAILABLE
+
+
+@pytest.mark.parametrize("checks", [(), "data_integrity", ["chip"], [1]], ids=repr)
+def test_submissions_failing_refuse_bad_checks(checks: Any) -> None:
+    with pytest.raises(InvalidArgument):
+        nfc_submissions_failing(checks=checks).example()
+
+
+def test_submissions_failing_can_fail_every_check_digit_field() -> None:
+    find_any(
+        nfc_submissions_failing(checks=["mrz_check_digits", "document_expiry"], today=TODAY),
+        lambda body: "composite" in {*map(str, _failing_digit_fields(body))},
+    )
+
+
+def _failing_digit_fields(body: dict[str, Any]) -> tuple[str, ...]:
+    from strategies import td3_check_digit_failures
+
+    return td3_check_digit_failures(body["mrz"])

@@ -1,30 +1,37 @@
 """The shared engine of the lifecycle checks: a Hypothesis state machine run inside a requirement.
 
-Each lifecycle is one ``RuleBasedStateMachine`` (a :class:`Lifecycle`) that keeps a model of
-what the server must hold, chooses its steps from that model, and compares every answer with
-it. A machine runs once per suite run (memoised in ``ctx.memo``); every requirement id it owns
-then reports the machine's violations for that id. The first violation stops the machine: it
-is raised as a :class:`LifecycleViolation`, Hypothesis shrinks the step sequence (bounded), and
-the shrunk failure is recorded with the step transcript and the curl of the failing request.
+Each lifecycle is one ``RuleBasedStateMachine`` (a :class:`Lifecycle`) that keeps a model of what the
+server must hold and declares its abstract states and actions as a transition table (``_table.py``):
+every step is an action taken in the model's current state, judged against the table's row for that
+pair, and followed by a read of every view the action could change. A machine runs once per suite run
+(memoised in ``ctx.memo``): first the covering paths the table gives (every reachable pair, each path on
+a user of its own, in parallel where users can be made), then Hypothesis' random walks with the budget
+left. Every requirement id it owns then reports the machine's violations for that id, and is not passed
+while a pair it judges was not executed. The first violation stops its path: it is raised as a
+:class:`LifecycleViolation` and recorded with the step transcript and the curl of the failing request
+(random walks shrink it first, bounded).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import math
 import random
 import time
 import zlib
-from collections.abc import Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn, TypeVar
 
 from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
 from hypothesis.errors import Flaky
-from hypothesis.stateful import RuleBasedStateMachine, run_state_machine_as_test
+from hypothesis.stateful import RuleBasedStateMachine, initialize, rule, run_state_machine_as_test
 
+from conformance.checks.lifecycles._table import NEED_REASONS, Route, Row, Table, TransitionLog
 from conformance.context import CheckContext
 from conformance.contract import Citation
 from conformance.failures import FailureDetail, SkipRequirement, UndecidedRequirement
@@ -33,16 +40,22 @@ from conformance.steps import note_lifecycle_example
 from conformance.target import Exchange
 from conformance.users import User
 
+T = TypeVar("T")
+
 __all__ = [
     "Due",
     "Lifecycle",
     "LifecycleViolation",
+    "MachineError",
     "MachineOutcome",
     "MachineSpec",
     "MachineVerdict",
+    "Plan",
     "bind",
+    "capabilities",
     "owned",
     "run_once",
+    "transition_log",
 ]
 
 _MAX_EXAMPLES_CAP = 25  # a machine example sends dozens of requests; more explores little more
@@ -50,6 +63,12 @@ _SHRINK_BUDGET_S = 10.0
 _EXAMPLES_PER_PART = 2  # a machine with a user factory runs its examples in parts of about this many...
 _MAX_PARTS = 5  # ...at most this many at once
 _TRANSCRIPT_TAIL = 40  # requests of the failing example shown in a report
+_MAX_SHARED_PATHS = 40  # covering paths one after another on a shared user: a bound, never reached by a table
+_FAILURES_PER_REQUIREMENT = 3  # covering paths that stop at the same requirement: the first few are kept
+
+
+class MachineError(Exception):
+    """The machine disagrees with its own table (a bug of the suite, reported as an error, never a verdict)."""
 
 
 class LifecycleViolation(AssertionError):
@@ -66,6 +85,7 @@ class LifecycleViolation(AssertionError):
         hint: str = "",
         transcript: tuple[str, ...] = (),
         example_from: int = 0,
+        sent: tuple[int, ...] = (),
     ) -> None:
         super().__init__(f"{requirement_id} ({operation}): expected {expected}; actual {actual}")
         self.requirement_id = requirement_id
@@ -76,6 +96,7 @@ class LifecycleViolation(AssertionError):
         self.hint = hint
         self.transcript = transcript
         self.example_from = example_from  # the first request (sequence number) of the example that raised it
+        self.sent = sent  # the sequence numbers of the requests the example sent
         self.shrink_stopped = False
 
     def budget_copy(self) -> LifecycleViolation:
@@ -89,24 +110,149 @@ class LifecycleViolation(AssertionError):
             hint=self.hint,
             transcript=self.transcript,
             example_from=self.example_from,
+            sent=self.sent,
         )
         copy.shrink_stopped = True
         return copy
 
 
+@dataclass(slots=True, frozen=True)
+class Plan:
+    """What a covering path does: a route planned beforehand (its start must be the machine's state), or,
+    on a shared user, a planner asked from the state the user is in."""
+
+    route: Route | None = None
+    planner: Callable[[str], Route] | None = None
+
+    def actions(self, state: str) -> tuple[str, ...]:
+        if self.route is not None:
+            if state != self.route.start:
+                raise UndecidedRequirement(f"a fresh user began in state {state}, not {self.route.start}")
+            return self.route.actions
+        return self.planner(state).actions if self.planner is not None else ()
+
+
+def transition_log(ctx: CheckContext) -> TransitionLog:
+    """The run's log of executed pairs (results.json `transitions`)."""
+    return ctx.once("lifecycle-transitions", TransitionLog)
+
+
+def capabilities(ctx: CheckContext) -> frozenset[Need]:
+    """What the run offers the tables' rows: an inbox per channel, a test clock, a second user.
+
+    Only a test clock offers the clock to a row: it moves at once. The wall clock (--real-time-expiry) is
+    waited out once per run instead, beside the paths (:attr:`MachineSpec.lifetimes`).
+    """
+    offered = set()
+    if ctx.reads("email"):
+        offered.add(Need.INBOX)
+    if ctx.reads("sms"):
+        offered.add(Need.SMS_INBOX)
+    if ctx.clock is not None and ctx.clock.instant:
+        offered.add(Need.CLOCK)
+    if ctx.factory is not None or ctx.user_b is not None:
+        offered.add(Need.SECOND_USER)
+    return frozenset(offered)
+
+
 class Lifecycle(RuleBasedStateMachine):
-    """A state machine bound to one check context, with a transcript of the requests it sent."""
+    """A state machine bound to one check context, with a transcript of the requests it sent.
+
+    A subclass sets `table`, says which state its model is in (:meth:`state`), acts with one method per
+    action (``act_<action>(row)``, which sends, judges the answer with :meth:`answer` and updates the model)
+    and reads the views an action could change (:meth:`views`).
+    """
+
+    table: ClassVar[Table]
 
     def __init__(self, ctx: CheckContext) -> None:
         super().__init__()
         self.ctx = ctx
         self.transcript: list[str] = []
+        self.sent: list[int] = []  # the sequence numbers of the requests this example sent
         self.first_sequence = ctx.client.sent + 1  # this example's requests come after this point of the run
+        self.plan: Plan | None = None  # a covering path; None: Hypothesis' random walk
+        self.data: st.DataObject | None = None
+        self.available = capabilities(ctx)
+        self.blocked: dict[str, str] = {}  # actions sending an operation the target leaves out
+        self._row: Row | None = None
+        self._judged = False
+
+    # --- the table -------------------------------------------------------------------------------
+    def state(self) -> str:
+        """The abstract state the model is in (a state of `table`)."""
+        raise NotImplementedError
+
+    def views(self, row: Row) -> None:
+        """After a step: read every view that shows a fact `row`'s action could change, compare with the model."""
+
+    def can(self, row: Row) -> bool:
+        return row.needs <= self.available and row.action not in self.blocked
+
+    def perform(self, action: str) -> Row:
+        """Take `action` in the model's state: the table's row judges the answer and names the next state."""
+        before = self.state()
+        row = self.table.at(before, action)
+        if row is None:
+            raise MachineError(f"{self.table.machine}: no row for {before}/{action}")
+        self._row, self._judged = row, False
+        self.note(f"[{before}] {action}")
+        getattr(self, f"act_{action}")(row)
+        if row.answers and not self._judged:
+            raise MachineError(f"{self.table.machine}: act_{action} judged no answer")
+        transition_log(self.ctx).record(self.table, row.pair)
+        after = self.state()
+        if after != row.next:
+            raise MachineError(
+                f"{self.table.machine}: after {row.pair} the model is in {after}, the table says {row.next}"
+            )
+        self.views(row)
+        return row
+
+    def answer(self, exchange: Exchange, *, what: str = "") -> dict[str, Any]:
+        """Judge the answer to the current step against its row (the table is the oracle); its JSON object."""
+        row = self._row
+        assert row is not None
+        self._judged = True
+        described = what or f"{row.action.replace('_', ' ')} in state {row.state}"
+        if len(row.answers) == 1:
+            only = row.answers[0]
+            return self.expect(row.requirement, exchange, only.status, code=only.code, what=described)
+        body = exchange.json()
+        code = body.get("code") if isinstance(body, dict) else None
+        if not any(exchange.status == a.status and (a.code is None or a.code == code) for a in row.answers):
+            self.violation(row.requirement, expected=f"{described}: {row.answer_label()}", exchange=exchange)
+        return body if isinstance(body, dict) else {}
+
+    def draw(self, strategy: st.SearchStrategy[T], label: str) -> T:
+        """A value drawn by Hypothesis for this step (covering paths draw too, from their one example)."""
+        assert self.data is not None, "draw() outside a step"
+        return self.data.draw(strategy, label=label)
+
+    @initialize(data=st.data())
+    def follow_plan(self, data: st.DataObject) -> None:
+        """A covering path: its actions, in order (a random walk has no plan: its steps are drawn)."""
+        self.data = data
+        if self.plan is None:
+            return
+        for action in self.plan.actions(self.state()):
+            self.perform(action)
+
+    @rule(data=st.data())
+    def walk(self, data: st.DataObject) -> None:
+        """One step of a random walk: an action the table has for the model's state, drawn by Hypothesis."""
+        if self.plan is not None:
+            return  # a covering path is done after its plan
+        self.data = data
+        choices = [row.action for row in self.table.leaving(self.state()) if self.can(row)]
+        if choices:
+            self.perform(data.draw(st.sampled_from(choices), label="action"))
 
     # --- sending ---------------------------------------------------------------------------------
     def send(self, operation_id: str, *, user: User | None, **kwargs: Any) -> Exchange:
         """Send one operation as ``user`` and note it in the transcript (no bodies: they may hold secrets)."""
         exchange = self.ctx.call(operation_id, user=user, **kwargs)
+        self.sent.append(exchange.sequence)
         self.note(f"{operation_id}: {exchange.method} {exchange.path} -> {exchange.status}")
         return exchange
 
@@ -114,29 +260,13 @@ class Lifecycle(RuleBasedStateMachine):
         self.transcript.append(self.ctx.redactor.text(line))
 
     # --- the clock -------------------------------------------------------------------------------
-    @property
-    def clock_in_examples(self) -> bool:
-        """Whether an example may let codes and files expire: a test clock moves at once; the wall clock is
-        waited out once per run instead, beside the examples (:attr:`MachineSpec.lifetimes`)."""
-        return self.ctx.clock is not None and self.ctx.clock.instant
-
     def young(self, since: float, lifetime_s: int) -> bool:
         """Whether what a request sent at `since` (time.monotonic()) made is surely within its lifetime in real time.
 
-        Real time passes whatever the clock: an example longer than a short lifetime (a staging tenant's 20 s)
+        Real time passes whatever the clock: a path longer than a short lifetime (a staging tenant's 20 s)
         must not judge a code or file that may have expired meanwhile. A quarter of the lifetime is the margin.
         """
         return time.monotonic() - since < lifetime_s - max(1, lifetime_s // 4)
-
-    def run_due(self, checks: Iterable[Due], *, user: User) -> None:
-        """On a test clock, in an example: each check once the clock has moved to its age (for `user`'s codes)."""
-        assert self.ctx.clock is not None
-        aged = 0
-        for due in sorted(checks, key=lambda due: due.age_s):
-            self.ctx.clock.advance(due.age_s - aged, user=user)
-            self.note(f"(test clock advanced {due.age_s - aged} s)")
-            aged = due.age_s
-            due.check()
 
     # --- judging ---------------------------------------------------------------------------------
     def violation(
@@ -169,6 +299,7 @@ class Lifecycle(RuleBasedStateMachine):
             hint=hint,
             transcript=tuple(self.transcript),
             example_from=self.first_sequence,
+            sent=tuple(self.sent),
         )
 
     def expect(
@@ -204,7 +335,7 @@ class Lifecycle(RuleBasedStateMachine):
 
 @dataclass(slots=True, frozen=True)
 class Due:
-    """One check of a lifetime: `check()` once what it judges is `age_s` seconds old."""
+    """One check of a lifetime on the wall clock: `check()` once what it judges is `age_s` seconds old."""
 
     age_s: int
     check: Callable[[], None]
@@ -218,12 +349,15 @@ class MachineSpec:
     name: str
     factory: Callable[[CheckContext], Lifecycle]
     requirements: tuple[Requirement, ...]
-    steps: int = 12
+    table: Table
+    steps: int = 12  # steps of a random walk
+    path_steps: int = 12  # the longest covering path (a path chains nearest pairs while it stays this short)
     max_examples: int | None = None  # None: the run's --max-examples (capped)
     sharing: Sharing = Sharing.CONCURRENT  # the requirements it reports share it (the strictest of their machines)
-    # On the wall clock (--real-time-expiry), the machine's lifetimes are not tried in its examples: this makes
-    # what ages (on a machine and user of its own) and returns the checks due, each at its age. They run once per
-    # run, beside the examples, and judge the requirements that need the clock.
+    optional_actions: tuple[tuple[str, str], ...] = ()  # (action, the operation of an optional group it sends)
+    # On the wall clock (--real-time-expiry) the table's clock rows do not run (they need a clock that moves at
+    # once): this makes what ages (on a machine and user of its own) and returns the checks due, each at its age.
+    # They run once per run, beside the paths, and judge the requirements that need the clock.
     lifetimes: Callable[[Any], list[Due]] | None = None
 
     @property
@@ -235,6 +369,10 @@ class MachineSpec:
         """The requirements judged by letting codes and files expire (those that need the clock)."""
         return tuple(item.id for item in self.requirements if Need.CLOCK in item.needs)
 
+    def blocked(self, ctx: CheckContext) -> dict[str, str]:
+        """The actions that send an operation the target leaves out (--not-implemented), each with it."""
+        return {action: operation for action, operation in self.optional_actions if operation in ctx.left_out}
+
 
 @dataclass(slots=True)
 class MachineOutcome:
@@ -244,24 +382,34 @@ class MachineOutcome:
     skip: str = ""
     error: str = ""
     duration_s: float = 0.0
-    # Why one requirement could not be judged though the others were (the wall-clock lifetimes' run, its only judge)
+    missing: dict[str, str] = field(default_factory=dict)  # pair of the table not executed -> why ("" unknown)
+    # The wall-clock lifetimes' run: the requirements it judged, and why one could not be judged by it
+    on_wall_clock: set[str] = field(default_factory=set)
     skip_of: dict[str, str] = field(default_factory=dict)
     error_of: dict[str, str] = field(default_factory=dict)
+
+    def merge(self, other: MachineOutcome) -> None:
+        for requirement_id, failures in other.violations.items():
+            kept = self.violations.setdefault(requirement_id, [])
+            kept.extend(failures[: max(0, _FAILURES_PER_REQUIREMENT - len(kept))])
+        self.error = self.error or other.error
 
 
 def _examples(ctx: CheckContext, spec: MachineSpec) -> int:
     return spec.max_examples or max(1, min(ctx.max_examples, _MAX_EXAMPLES_CAP))
 
 
-def _settings(spec: MachineSpec, examples: int) -> settings:
+def _settings(spec: MachineSpec, examples: int, *, path: bool = False) -> settings:
+    """A random walk's settings; a covering path is one example of one step (its plan), never shrunk: it is
+    already the shortest way to the pair it ends with."""
     return settings(
         max_examples=examples,
-        stateful_step_count=spec.steps,
+        stateful_step_count=1 if path else spec.steps,
         deadline=None,
         database=None,
         derandomize=True,  # the same run replays the same steps; --seed still varies the data
         suppress_health_check=list(HealthCheck),
-        phases=[Phase.generate, Phase.shrink],
+        phases=[Phase.generate] if path else [Phase.generate, Phase.shrink],
         report_multiple_bugs=False,
         print_blob=False,
     )
@@ -285,7 +433,11 @@ def _record(ctx: CheckContext, outcome: MachineOutcome, exc: LifecycleViolation)
         hypothesis_steps = [line for note in getattr(exc, "__notes__", []) for line in str(note).splitlines()]
     # The exchanges of this (final, shrunk) example, for replay and export: conformance.steps.
     note_lifecycle_example(
-        ctx.memo, exc.requirement_id, exc.example_from, exc.exchange.sequence if exc.exchange else ctx.client.sent
+        ctx.memo,
+        exc.requirement_id,
+        exc.example_from,
+        exc.exchange.sequence if exc.exchange else ctx.client.sent,
+        exc.sent,
     )
     requests = list(exc.transcript[-_TRANSCRIPT_TAIL:])
     steps = [*hypothesis_steps, *(["requests of the failing example:"] if requests else []), *requests]
@@ -307,47 +459,126 @@ def _record(ctx: CheckContext, outcome: MachineOutcome, exc: LifecycleViolation)
 def run_once(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
     """Run ``spec``'s machine (the first time any requirement asks for it in this run); what it found."""
     # The machine's own context: its random data depends on the seed, not on which requirement came first.
-    return ctx.once(f"lifecycle:{spec.name}", lambda: _run_parts(ctx.for_requirement(f"machine:{spec.name}"), spec))
+    return ctx.once(f"lifecycle:{spec.name}", lambda: _run_all(ctx.for_requirement(f"machine:{spec.name}"), spec))
+
+
+def _parallel(ctx: CheckContext, spec: MachineSpec) -> bool:
+    """Whether the machine's paths and parts may run at the same time: each on a user of its own (a user
+    factory) and, for a machine that moves the clock, a clock that is not shared (a clock per user, the wall
+    clock, or none)."""
+    shared_clock = ctx.clock is not None and ctx.clock.shared
+    return ctx.factory is not None and not (spec.sharing is Sharing.ALONE and shared_clock)
 
 
 def _parts(ctx: CheckContext, spec: MachineSpec, examples: int) -> int:
-    """How many parts a machine's examples are split into: several only when each part can have a user of its
-    own (a user factory) and, for a machine that moves the clock, the clock it moves is not shared (a clock
-    per user, the wall clock, or none). Independent of --workers, so the same seed draws the same examples
-    whatever the concurrency."""
-    shared_clock = ctx.clock is not None and ctx.clock.shared
-    if ctx.factory is None or (spec.sharing is Sharing.ALONE and shared_clock):
+    """How many parts a machine's random examples are split into. Independent of --workers, so the same
+    seed draws the same examples whatever the concurrency."""
+    if not _parallel(ctx, spec):
         return 1
     return max(1, min(_MAX_PARTS, examples // _EXAMPLES_PER_PART))
 
 
-def _run_parts(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
-    """The machine's examples and, on the wall clock, its lifetimes waited out beside them (a user of their own).
+def _unit_seed(ctx: CheckContext, spec: MachineSpec, unit: str) -> int:
+    return zlib.crc32(f"{ctx.seed}:{spec.name}:{unit}".encode())
 
-    The lifetimes' run is mostly waiting: with a user factory it starts first, on a thread of its own, so that
-    its wait overlaps the examples; without one it shares user A and runs after them.
+
+def _on_threads(
+    ctx: CheckContext, spec: MachineSpec, units: Sequence[Callable[[], MachineOutcome]]
+) -> list[MachineOutcome]:
+    """Run the units at the same time where the machine allows it (in order otherwise); their outcomes in order."""
+    if len(units) < 2 or ctx.workers < 2 or not _parallel(ctx, spec):
+        return [unit() for unit in units]
+    # Each unit's thread sends for the requirement that started the machine (a context variable).
+    contexts = [contextvars.copy_context() for _ in units]
+    with ThreadPoolExecutor(max_workers=min(_MAX_PARTS, len(units)), thread_name_prefix=f"kesk-{spec.name}") as pool:
+        futures = [pool.submit(context.run, unit) for context, unit in zip(contexts, units, strict=True)]
+        return [future.result() for future in futures]
+
+
+def _run_all(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
+    """The covering paths of the machine's table, then Hypothesis' random walks with the budget left.
+
+    With a user factory every path starts from the table's initial state on a user of its own, and the
+    paths run at the same time. On shared users they run one after another, each planned from the state
+    the user is in, towards the pairs not yet executed; what cannot be reached from there is left out
+    with its reason.
     """
-    lifetimes = spec.lifetimes is not None and ctx.clock is not None and not ctx.clock.instant
-    if not lifetimes:
-        return _run_examples(ctx, spec)
-    own = replace(ctx, rng=random.Random(f"{ctx.seed}:{spec.name}:lifetimes"), failures=[])
-    if ctx.factory is None:
-        outcomes = [_run_examples(ctx, spec), _wait_out_lifetimes(own, spec)]
+    started = time.perf_counter()
+    table = spec.table
+    available = capabilities(ctx)
+    blocked = spec.blocked(ctx)
+
+    def can(row: Row) -> bool:
+        return row.needs <= available and row.action not in blocked
+
+    merged = MachineOutcome()
+    starts: list[str] = [table.initial]
+    # On the wall clock the lifetimes are waited out once, on a user of their own: beside the paths when users
+    # can be made (the wait overlaps them), else after them on the shared user.
+    wall_clock = spec.lifetimes is not None and ctx.clock is not None and not ctx.clock.instant
+    waiting: Future[MachineOutcome] | None = None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kesk-{spec.name}-lifetimes")
+    if wall_clock and ctx.factory is not None:
+        waiting = pool.submit(contextvars.copy_context().run, _wait_out_lifetimes, _own(ctx, spec, "lifetimes"), spec)
+    if ctx.factory is not None:
+        paths = table.covering_paths(table.initial, can, max_steps=spec.path_steps)
+        units: list[Callable[[], MachineOutcome]] = [
+            functools.partial(_run_path, ctx, spec, f"path{index}", Plan(route=path))
+            for index, path in enumerate(paths)
+        ]
+        # Hypothesis' random walks, with the budget the paths left, on users of their own beside the paths
+        units += _walk_parts(ctx, spec, max(0, _examples(ctx, spec) - len(paths)))
+        outcomes = _on_threads(ctx, spec, units)
+        paths_outcomes = outcomes[: len(paths)]
     else:
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kesk-{spec.name}-lifetimes") as pool:
-            waiting = pool.submit(contextvars.copy_context().run, _wait_out_lifetimes, own, spec)
-            outcomes = [_run_examples(ctx, spec), waiting.result()]
-    examples, timed = outcomes
+        paths_outcomes, path_count = _run_shared_paths(ctx, spec, can, starts)
+        outcomes = list(paths_outcomes)
+        if not any(outcome.skip for outcome in paths_outcomes):
+            outcomes += [walk() for walk in _walk_parts(ctx, spec, max(0, _examples(ctx, spec) - path_count))]
+    for outcome in outcomes:
+        merged.merge(outcome)
+    if wall_clock:
+        timed = waiting.result() if waiting is not None else _wait_out_lifetimes(_own(ctx, spec, "lifetimes"), spec)
+        _merge_lifetimes(merged, timed, spec)
+    pool.shutdown()
+    skips = [outcome.skip for outcome in paths_outcomes if outcome.skip]
+    if skips and len(skips) == len(paths_outcomes):
+        merged.skip = skips[0]
+    log = transition_log(ctx)
+    coverage = log.machine(table)
+    for pair in coverage.missing:
+        action = pair.split("/", 1)[1]
+        reason = merged.skip or (
+            f"the target leaves out {blocked[action]} (--not-implemented)"
+            if action in blocked
+            else table.why_missing(pair, starts[-1], available)
+        )
+        if not reason and merged.violations:
+            stopped = ", ".join(sorted(merged.violations))
+            reason = f"not executed: the paths towards it stopped at a violation of {stopped}"
+        merged.missing[pair] = reason
+        if reason:
+            log.explain(table, pair, reason)
+    merged.duration_s = time.perf_counter() - started
+    return merged
+
+
+def _own(ctx: CheckContext, spec: MachineSpec, unit: str) -> CheckContext:
+    return replace(ctx, rng=random.Random(f"{ctx.seed}:{spec.name}:{unit}"), failures=[])
+
+
+def _merge_lifetimes(merged: MachineOutcome, timed: MachineOutcome, spec: MachineSpec) -> None:
+    """What the wall-clock lifetimes found, into the machine's outcome: violations, what each judged or why not."""
     for requirement_id, failures in timed.violations.items():
-        examples.violations.setdefault(requirement_id, []).extend(failures)
-    examples.skip_of.update(timed.skip_of)
+        merged.violations.setdefault(requirement_id, []).extend(failures)
+    merged.skip_of.update(timed.skip_of)
+    merged.on_wall_clock |= timed.on_wall_clock
     for requirement_id in spec.timed:
         if timed.error:
-            examples.error_of[requirement_id] = timed.error
+            merged.error_of[requirement_id] = timed.error
         elif timed.skip:
-            examples.skip_of[requirement_id] = timed.skip
-    examples.duration_s = max(examples.duration_s, timed.duration_s)
-    return examples
+            merged.skip_of[requirement_id] = timed.skip
+    merged.duration_s = max(merged.duration_s, timed.duration_s)
 
 
 def _wait_out_lifetimes(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
@@ -359,6 +590,7 @@ def _wait_out_lifetimes(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
     machine: Lifecycle | None = None
     try:
         machine = spec.factory(ctx)
+        machine.blocked = spec.blocked(ctx)
         checks = sorted(spec.lifetimes(machine), key=lambda due: due.age_s)
         longest = ctx.clock.max_wait_s
         for due in checks:
@@ -372,6 +604,7 @@ def _wait_out_lifetimes(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
         for due in checks:
             ctx.clock.advance(max(0, math.ceil(origin + due.age_s - time.monotonic())))
             machine.note(f"(waited until {due.age_s} s had passed)")
+            outcome.on_wall_clock.add(due.judges)
             try:
                 due.check()
             except LifecycleViolation as exc:
@@ -391,43 +624,59 @@ def _wait_out_lifetimes(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
     return outcome
 
 
-def _run_examples(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
-    """The machine's examples, split into parts that run at the same time, each on a user of its own.
+def _run_shared_paths(
+    ctx: CheckContext, spec: MachineSpec, can: Callable[[Row], bool], starts: list[str]
+) -> tuple[list[MachineOutcome], int]:
+    """Covering paths one after another on the users there are, each planned from the state it starts in."""
+    table = spec.table
+    pending: set[str] | None = None
+    planned: list[Route] = []
+
+    def planner(state: str) -> Route:
+        nonlocal pending
+        if pending is None:
+            pending = set(table.reachable(state, can))
+        starts.append(state)
+        route = table.plan(state, pending, can, max_steps=spec.path_steps)
+        planned.append(route)
+        return route
+
+    outcomes: list[MachineOutcome] = []
+    for index in range(_MAX_SHARED_PATHS):
+        outcome = _run_path(ctx, spec, f"path{index}", Plan(planner=planner))
+        outcomes.append(outcome)
+        if outcome.violations or outcome.error or outcome.skip or not planned or not planned[-1].rows:
+            break
+    return outcomes, len([route for route in planned if route.rows])
+
+
+def _run_path(ctx: CheckContext, spec: MachineSpec, unit: str, plan: Plan) -> MachineOutcome:
+    own = replace(ctx, rng=random.Random(f"{ctx.seed}:{spec.name}:{unit}"), failures=[])
+    return _run_machine(own, spec, 1, seed=_unit_seed(ctx, spec, unit), plan=plan)
+
+
+def _walk_parts(ctx: CheckContext, spec: MachineSpec, examples: int) -> list[Callable[[], MachineOutcome]]:
+    """The machine's random examples, split into parts that may run at the same time (each example acts as a
+    user of its own where a factory exists).
 
     A machine's examples are sequential request chains: across a network they are as slow as the latency
-    times the requests. Parts on their own users cut that chain without changing what each example checks.
+    times the requests. Parts cut that chain without changing what each example checks.
     """
-    examples = _examples(ctx, spec)
+    if examples < 1:
+        return []
     parts = _parts(ctx, spec, examples)
-    if parts == 1:
-        return _run_machine(ctx, spec, examples)
     sizes = [examples // parts + (1 if index < examples % parts else 0) for index in range(parts)]
-    users = [ctx.disposable_user() for _ in range(parts)]  # in order: the same labels every run
-    started = time.perf_counter()
 
     def part(index: int) -> MachineOutcome:
-        own = replace(ctx, user_a=users[index], rng=random.Random(f"{ctx.seed}:{spec.name}:{index}"), failures=[])
-        return _run_machine(own, spec, sizes[index], seed=zlib.crc32(f"{ctx.seed}:{spec.name}:{index}".encode()))
+        own = replace(ctx, rng=random.Random(f"{ctx.seed}:{spec.name}:{index}"), failures=[])
+        return _run_machine(own, spec, sizes[index], seed=_unit_seed(ctx, spec, str(index)))
 
-    if ctx.workers > 1:
-        # Each part's thread sends for the requirement that started the machine (a context variable).
-        contexts = [contextvars.copy_context() for _ in range(parts)]
-        with ThreadPoolExecutor(max_workers=parts, thread_name_prefix=f"kesk-{spec.name}") as pool:
-            futures = [pool.submit(contexts[index].run, part, index) for index in range(parts)]
-            outcomes = [future.result() for future in futures]
-    else:
-        outcomes = [part(index) for index in range(parts)]
-    merged = MachineOutcome(duration_s=time.perf_counter() - started)
-    for outcome in outcomes:
-        for requirement_id, failures in outcome.violations.items():
-            merged.violations.setdefault(requirement_id, []).extend(failures)
-    merged.error = next((outcome.error for outcome in outcomes if outcome.error), "")
-    if all(outcome.skip for outcome in outcomes):
-        merged.skip = outcomes[0].skip
-    return merged
+    return [functools.partial(part, index) for index in range(parts)]
 
 
-def _run_machine(ctx: CheckContext, spec: MachineSpec, examples: int, *, seed: int | None = None) -> MachineOutcome:
+def _run_machine(
+    ctx: CheckContext, spec: MachineSpec, examples: int, *, seed: int | None = None, plan: Plan | None = None
+) -> MachineOutcome:
     outcome = MachineOutcome()
     started = time.perf_counter()
     found: list[LifecycleViolation] = []  # violations raised so far; the last is the smallest yet
@@ -440,6 +689,8 @@ def _run_machine(ctx: CheckContext, spec: MachineSpec, examples: int, *, seed: i
         if first_found and time.perf_counter() - first_found[0] > _SHRINK_BUDGET_S:
             raise found[-1].budget_copy()
         machine = spec.factory(ctx)
+        machine.plan = plan
+        machine.blocked = spec.blocked(ctx)
         original = machine.violation
 
         def remember(*args: Any, **kwargs: Any) -> NoReturn:
@@ -467,7 +718,7 @@ def _run_machine(ctx: CheckContext, spec: MachineSpec, examples: int, *, seed: i
     try:
         if seed is not None:  # a part of the examples: its own draws (Hypothesis reads @seed from the factory)
             build._hypothesis_internal_use_seed = seed  # type: ignore[attr-defined]
-        run_state_machine_as_test(build, settings=_settings(spec, examples))  # type: ignore[arg-type]
+        run_state_machine_as_test(build, settings=_settings(spec, examples, path=plan is not None))  # type: ignore[arg-type]
     except SkipRequirement as exc:
         outcome.skip = str(exc)
     except UndecidedRequirement as exc:
@@ -546,11 +797,29 @@ class MachineVerdict:
         if errors:
             raise UndecidedRequirement("; ".join(errors))
         own_skips = [outcome.skip_of[rid] for outcome in outcomes if rid in outcome.skip_of]
-        if own_skips:  # its only judge could not run (the examples do not try lifetimes on the wall clock)
+        if own_skips:  # its only judge could not run (on the wall clock, the table's clock rows do not)
             raise SkipRequirement(own_skips[0])
         skips = [outcome.skip for outcome in outcomes if outcome.skip]
         if skips and len(skips) == len(outcomes):
             raise SkipRequirement(skips[0])
+        # Judged on the wall clock once per run: the table's clock rows (a clock that moves at once) are excused
+        on_wall_clock = any(rid in outcome.on_wall_clock for outcome in outcomes)
+        clock_only = NEED_REASONS[Need.CLOCK]
+        # Not passed while a pair it judges was not executed: skipped when the run lacks what the pair needs.
+        missing = {
+            f"{spec.name} {pair}": outcome.missing[pair]
+            for spec, outcome in zip(self.machines, outcomes, strict=True)
+            for pair in spec.table.pairs_of(self.requirement_id)
+            if pair in outcome.missing and not (on_wall_clock and outcome.missing[pair] == clock_only)
+        }
+        unexplained = [pair for pair, reason in missing.items() if not reason]
+        if unexplained:
+            raise UndecidedRequirement(f"transitions not executed: {', '.join(unexplained)}")
+        if missing:
+            reasons = sorted(set(missing.values()))
+            raise SkipRequirement(
+                f"{len(missing)} transition(s) could not run ({', '.join(missing)}): {'; '.join(reasons)}"
+            )
 
 
 def bind(machines: Iterable[MachineSpec]) -> list[Requirement]:
