@@ -27,7 +27,7 @@ import fnmatch
 import json
 import re
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -321,15 +321,24 @@ def markdown(ledger: Ledger) -> str:
     return "\n".join(lines)
 
 
-def record_expectations(results: Mapping[str, Any], path: Path = _EXPECTATIONS) -> int:
-    """Write `expectations.json` from a default run's results.json (its coverage.expectations.by)."""
-    by = results.get("coverage", {}).get("expectations", {}).get("by", {})
-    path.write_text(json.dumps(dict(sorted(by.items())), indent=1) + "\n", encoding="utf-8")
+def record_expectations(runs: Sequence[Mapping[str, Any]], path: Path = _EXPECTATIONS) -> int:
+    """Write `expectations.json` from default runs' results.json (coverage.expectations.by): per documented
+    answer, the checks that required it in every run given (so a seed or budget that draws otherwise still
+    shows each)."""
+    kept: dict[str, set[str]] | None = None
+    for results in runs:
+        by = {
+            label: set(ids) for label, ids in results.get("coverage", {}).get("expectations", {}).get("by", {}).items()
+        }
+        kept = by if kept is None else {label: kept[label] & by[label] for label in kept.keys() & by.keys()}
+    recorded = {label: sorted(ids) for label, ids in sorted((kept or {}).items()) if ids}
+    path.write_text(json.dumps(recorded, indent=1) + "\n", encoding="utf-8")
     recorded_expectations.cache_clear()
-    return len(by)
+    return len(recorded)
 
 
-if __name__ == "__main__":  # python -m conformance.ledger RESULTS.json: record what a default run required
+if __name__ == "__main__":  # python -m conformance.ledger RESULTS.json...: record what default runs all required
     import sys
 
-    print(f"{record_expectations(json.loads(Path(sys.argv[1]).read_text(encoding='utf-8')))} answers recorded")
+    runs = [json.loads(Path(name).read_text(encoding="utf-8")) for name in sys.argv[1:]]
+    print(f"{record_expectations(runs)} answers recorded")
