@@ -56,7 +56,7 @@ AUTH_USER_A = "user_a"
 AUTH_USER_B = "user_b"
 AUTH_UNKNOWN = "unknown"  # a bearer token no user of the run holds (a forged one)
 MAX_STEPS = 50  # requests kept before a failure; older ones are counted as omitted
-_LIFECYCLE_KEY = "steps:lifecycle-final-example"  # in ctx.memo: requirement id -> (first, last, sent)
+_LIFECYCLE_KEY = "steps:lifecycle-final-example"  # in ctx.memo: requirement id -> [(first, last, sent), ...]
 _KEPT_HEADERS_SKIPPED = frozenset(
     {"authorization", "host", "content-length", "accept-encoding", "connection", "user-agent", "cookie"}
 )
@@ -122,12 +122,18 @@ def placeholder(name: str) -> str:
     return "${" + name + "}"
 
 
+def _curl_of(by_sequence: Mapping[int, Exchange], sequence: int) -> str | None:
+    exchange = by_sequence.get(sequence)
+    return exchange.curl if exchange is not None else None
+
+
 def note_lifecycle_example(
     memo: MutableMapping[str, Any], requirement_id: str, first: int, last: int, sent: tuple[int, ...] = ()
 ) -> None:
     """Remember the sequence numbers of a lifecycle's final (shrunk) failing example, first to last request, and
     those it sent itself when known (a machine's paths run at the same time: their requests interleave)."""
-    memo.setdefault(_LIFECYCLE_KEY, {})[requirement_id] = (first, last, sent)
+    # Every failing example is kept: a machine's paths fail at the same time, and the report shows a few of them.
+    memo.setdefault(_LIFECYCLE_KEY, {}).setdefault(requirement_id, []).append((first, last, sent))
 
 
 @dataclass(slots=True, frozen=True)
@@ -406,15 +412,19 @@ class RunRecorder:
     # --- a failed requirement's steps -------------------------------------------------------------
     def steps(self, requirement_id: str, failures: Iterable[FailureDetail]) -> FailureSteps | None:
         """The steps of one failed requirement, or None when none of its failures names a request."""
+        failures = list(failures)
         by_sequence = {exchange.sequence: exchange for exchange in self.exchanges}
         failing: dict[int, FailureDetail] = {}
         for failure in failures:
             exchange = by_sequence.get(failure.request_number or 0)
             if exchange is not None and failure.curl and exchange.curl == failure.curl:
                 failing.setdefault(exchange.sequence, failure)
-        lifecycle = self._memo.get(_LIFECYCLE_KEY, {}).get(requirement_id)
-        if lifecycle is not None:
-            return self._lifecycle(requirement_id, lifecycle, list(failures), by_sequence)
+        examples = self._memo.get(_LIFECYCLE_KEY, {}).get(requirement_id)
+        if examples:
+            # The example of the first failure reported (the one whose failing request it shows), else the last
+            shown = failures[0].curl if failures else None
+            ending = [bounds for bounds in examples if _curl_of(by_sequence, bounds[1]) == shown]
+            return self._lifecycle(requirement_id, (ending or examples)[-1], failures, by_sequence)
         if not failing:
             return None
         last = max(failing)

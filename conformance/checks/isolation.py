@@ -33,8 +33,14 @@ def _unchanged(
 ) -> None:
     after = ctx.call(read, user=owner, path_params=params)
     now = after.json() if isinstance(after.json(), dict) else {}
-    # Only fields both answers carry: a field missing altogether is a schema failure, judged elsewhere.
-    changed = [key for key in before if key in now and now[key] != before[key]]
+    # Only fields both answers carry: a field missing altogether is a schema failure, judged elsewhere. A primary
+    # that is no longer primary is not B's doing (B's make-default would promote, its removal gives 404): on a
+    # shared user A another check may have made another contact primary meanwhile.
+    changed = [
+        key
+        for key in before
+        if key in now and now[key] != before[key] and not (key == "is_primary" and before[key] is True)
+    ]
     if after.status != 200 or changed:
         ctx.fail(
             operation=operation_id,

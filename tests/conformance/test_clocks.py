@@ -9,10 +9,10 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from hypothesis.stateful import rule
 
 from bench.staging import short_lifetimes
 from conformance.checks.lifecycles._base import Due, Lifecycle, MachineSpec, owned, run_once
+from conformance.checks.lifecycles._table import Row, Table, row
 from conformance.config import parse
 from conformance.context import CheckContext, TestClock, WallClock
 from conformance.contract import Contract, bundled_contract
@@ -80,14 +80,21 @@ _EXPIRY = owned(
 _FLOW = owned("VERIFY-TOKEN-BURNT", cites=("rule:VERIFY-TOKEN",), title="t", operations=(), doc="d")
 
 
-class _Handshake(Lifecycle):
-    """The examples and the lifetimes' check each wait for the other: they finish only if they run at once."""
+# One state, one action that sends nothing: the covering path takes it once.
+_IDLE = Table("idle", "idle", [row("idle", "step", None, "idle", "VERIFY-TOKEN-BURNT")])
 
+
+class _Handshake(Lifecycle):
+    """The paths and the lifetimes' check each wait for the other: they finish only if they run at once."""
+
+    table = _IDLE
     lifetimes_set_up = threading.Event()
     example_ran = threading.Event()
 
-    @rule()
-    def step(self) -> None:
+    def state(self) -> str:
+        return "idle"
+
+    def act_step(self, row: Row) -> None:
         if not self.lifetimes_set_up.wait(10):
             self.violation("VERIFY-TOKEN-BURNT", expected="the lifetimes set up while the examples run", actual="no")
         self.example_ran.set()
@@ -127,6 +134,7 @@ def test_the_wall_clocks_wait_runs_beside_the_examples_on_a_user_of_its_own() ->
         "handshake",
         _Handshake,
         requirements=(_EXPIRY, _FLOW),
+        table=_IDLE,
         steps=1,
         max_examples=1,
         sharing=Sharing.ALONE,
@@ -141,8 +149,12 @@ def test_the_wall_clocks_wait_runs_beside_the_examples_on_a_user_of_its_own() ->
 
 
 class _Week(Lifecycle):
-    @rule()
-    def step(self) -> None:
+    table = _IDLE
+
+    def state(self) -> str:
+        return "idle"
+
+    def act_step(self, row: Row) -> None:
         """Sends nothing."""
 
     def lifetimes(self) -> list[Due]:
@@ -153,7 +165,9 @@ class _Week(Lifecycle):
 
 
 def test_a_lifetime_longer_than_the_wall_clock_waits_is_skipped_saying_so() -> None:
-    spec = MachineSpec("week", _Week, requirements=(_EXPIRY, _FLOW), steps=1, max_examples=1, lifetimes=_Week.lifetimes)
+    spec = MachineSpec(
+        "week", _Week, requirements=(_EXPIRY, _FLOW), table=_IDLE, steps=1, max_examples=1, lifetimes=_Week.lifetimes
+    )
     factory = SimpleNamespace(description="f", create=lambda label, kind=None: User(label, f"token-{label}"))
     outcome = run_once(_context(factory, WallClock(threading.Event())), spec)
     assert outcome.violations == {} and "longer than --real-time-expiry waits (900 s)" in outcome.skip_of[_EXPIRY.id]

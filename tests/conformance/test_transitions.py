@@ -116,7 +116,7 @@ def test_every_action_has_its_step_and_every_row_a_requirement_of_the_machine(sp
     assert [item.pair for item in spec.table.rows for a in item.answers if a.status >= 400 and not a.code] == []
 
 
-_CAPABILITIES = (Need.INBOX, Need.CLOCK, Need.SECOND_USER)
+_CAPABILITIES = (Need.INBOX, Need.SMS_INBOX, Need.CLOCK, Need.SECOND_USER)
 
 
 @pytest.mark.parametrize("spec", MACHINES, ids=lambda spec: spec.name)

@@ -46,6 +46,10 @@ def _documented() -> set[tuple[str, int, str]]:
     return found
 
 
+# The generated faults the catalogue holds: those whose promise no fault written by hand breaks already
+IN_CATALOGUE = [item for item in MISANSWERS if item.name in {fault.name for fault in CATALOGUE}]
+
+
 def test_the_family_is_every_documented_answer_of_its_kinds() -> None:
     expected = {answer for answer in _documented() if (answer[1], answer[2]) in KINDS}
     assert {(item.operation, item.status, item.code) for item in MISANSWERS} == expected
@@ -66,7 +70,10 @@ def test_the_catalogue_holds_those_no_written_fault_breaks() -> None:
     written = Fault("by_hand", "d", ("X-Y",), hooks.WEB_REFUSED_ANSWER, taken.apply, breaks=(taken.breaks,))
     # Then the family leaves that one out, and the catalogue holds every other one (no written fault breaks them)
     assert [f.name for f in faults(Fault, [written])] == [m.name for m in MISANSWERS[1:]]
-    assert {m.name for m in MISANSWERS} <= {f.name for f in CATALOGUE}
+    generated = {m.name for m in MISANSWERS}
+    broken_by_hand = {promise for f in CATALOGUE if f.name not in generated for promise in f.breaks}
+    assert {m.name for m in MISANSWERS if m.breaks not in broken_by_hand} == {m.name for m in IN_CATALOGUE}
+    assert 0 < len(MISANSWERS) - len(IN_CATALOGUE) < 10  # a few promises are broken by written faults
 
 
 @pytest.mark.parametrize("item", MISANSWERS, ids=lambda item: item.name)
@@ -119,7 +126,7 @@ def _provoke(http: httpx.Client, item: Misanswer) -> httpx.Response:
     return user.request(item.method, _path(item, {}), json={"token": "123456"} if has_body else None)
 
 
-@pytest.mark.parametrize("item", MISANSWERS, ids=lambda item: item.name)
+@pytest.mark.parametrize("item", IN_CATALOGUE, ids=lambda item: item.name)
 def test_a_server_with_the_fault_answers_otherwise_and_without_it_as_documented(
     server: httpx.Client, item: Misanswer
 ) -> None:

@@ -140,7 +140,7 @@ PAGINATION_BOUNDS = owned(
 VERIFY_TOKEN_EXPIRY = owned(
     "VERIFY-TOKEN-EXPIRY",
     cites=("rule:VERIFY-TOKEN",),
-    needs=[Need.INBOX, Need.CLOCK],
+    needs=[Need.INBOX, Need.SMS_INBOX, Need.CLOCK],  # emails' tokens and phones'
     title="A verification token lives its lifetime, then answers 400 code_expired",
     operations=("addUserEmail", "verifyUserEmail", "addUserPhone", "verifyUserPhone"),
     doc="Adds an address, advances the test clock to 60 s before the token's lifetime ends and verifies (200); "
@@ -149,7 +149,7 @@ VERIFY_TOKEN_EXPIRY = owned(
 VERIFY_TOKEN_BURNT = owned(
     "VERIFY-TOKEN-BURNT",
     cites=("rule:VERIFY-TOKEN",),
-    needs=[Need.INBOX],
+    needs=[Need.INBOX, Need.SMS_INBOX],
     title="A burnt verification token answers 429 too_many_attempts until the address is added again",
     operations=("addUserEmail", "verifyUserEmail", "removeUserEmail", "addUserPhone", "verifyUserPhone"),
     doc="Sends the limit's wrong tokens (400 invalid_code), one more and the right one (429 too_many_attempts), "
