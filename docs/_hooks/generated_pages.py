@@ -260,6 +260,40 @@ def render_invariants(kesk: Kesk) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_transitions(kesk: Kesk) -> str:
+    tables: list[dict[str, Any]] = json.loads(kesk("list", "--transitions", "--json"))
+    pairs = sum(len(table["rows"]) for table in tables)
+    lines = [
+        "# Transitions: every state x action",
+        "",
+        GENERATED_NOTE.format(command="list --transitions --json"),
+        f"{len(tables)} lifecycle machines, {pairs} pairs "
+        "([the oracle](../oracle.md#transitions-every-state-x-action)). "
+        "Every pair a run's capabilities reach is executed in every run, on covering paths planned from these tables; "
+        "a requirement one of whose pairs did not run is not reported as passed.",
+    ]
+    for table in tables:
+        lines += [
+            "",
+            f"## {table['machine']}",
+            "",
+            f"Starts in `{table['initial']}`; {len(table['states'])} states, {len(table['rows'])} pairs.",
+            "",
+            "| state | action | the contract's answer | next state | judged by | needs |",
+            "|---|---|---|---|---|---|",
+        ]
+        for row in table["rows"]:
+            answers = (
+                " or ".join(f"{a['status']}" + (f" {a['code']}" if a["code"] else "") for a in row["answers"])
+                or "(no request)"
+            )
+            lines.append(
+                f"| `{row['state']}` | `{row['action']}` | {answers} | `{row['next']}` | `{row['requirement']}` "
+                f"| {', '.join(row['needs'])} |"
+            )
+    return "\n".join(lines) + "\n"
+
+
 PAGES: tuple[GeneratedPage, ...] = (
     GeneratedPage("reference/requirements.md", render_requirements),
     GeneratedPage("reference/trace.md", render_trace),
@@ -267,6 +301,7 @@ PAGES: tuple[GeneratedPage, ...] = (
     GeneratedPage("reference/variants.md", render_variants),
     GeneratedPage("reference/ledger.md", render_ledger),
     GeneratedPage("reference/invariants.md", render_invariants),
+    GeneratedPage("reference/transitions.md", render_transitions),
 )
 
 

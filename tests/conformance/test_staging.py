@@ -21,6 +21,7 @@ import pytest
 
 from bench.staging import MailDev, short_lifetimes, staging
 from conformance.catalogue import catalogue
+from conformance.checks.lifecycles.contacts import EMAILS
 from conformance.cli import main as kesk_conformance
 from conformance.requirements import Level, Need
 from reference_server.embedded import running_server
@@ -77,13 +78,18 @@ def test_the_catalogue_passes_on_a_staging_server_without_test_support(maildev: 
     }
     assert "wall clock" in results["target"]["clock"]
 
-    # and the clock movers ran beside the rest: the verification-token machine (whose wait is about 20 s) overlapped
-    # the run of another unit of work
-    start, end = _interval(verdicts["VERIFY-TOKEN-EXPIRY"])
+    # and the clock movers ran beside the rest: the emails machine (whose lifetimes wait about 20 s; the requirement
+    # that ran it took that long, the others read its outcome) overlapped the run of another unit of work
+    ran_it = max((verdicts[rid] for rid in EMAILS.owns), key=lambda item: item["duration_s"])
+    assert ran_it["duration_s"] >= LIFETIME_S
+    start, end = _interval(ran_it)
     beside = [
         rid
         for rid, item in verdicts.items()
-        if not rid.startswith(("VERIFY-TOKEN-", "SCHEMA-")) and _interval(item)[0] < end and _interval(item)[1] > start
+        if rid not in EMAILS.owns
+        and not rid.startswith("SCHEMA-")
+        and _interval(item)[0] < end
+        and _interval(item)[1] > start
     ]
     assert beside, [(rid, _interval(item)) for rid, item in verdicts.items()]
 
