@@ -259,15 +259,6 @@ class Lifecycle(RuleBasedStateMachine):
     def note(self, line: str) -> None:
         self.transcript.append(self.ctx.redactor.text(line))
 
-    # --- the clock -------------------------------------------------------------------------------
-    def young(self, since: float, lifetime_s: int) -> bool:
-        """Whether what a request sent at `since` (time.monotonic()) made is surely within its lifetime in real time.
-
-        Real time passes whatever the clock: a path longer than a short lifetime (a staging tenant's 20 s)
-        must not judge a code or file that may have expired meanwhile. A quarter of the lifetime is the margin.
-        """
-        return time.monotonic() - since < lifetime_s - max(1, lifetime_s // 4)
-
     # --- judging ---------------------------------------------------------------------------------
     def violation(
         self,
@@ -517,9 +508,10 @@ def _run_all(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
     # can be made (the wait overlaps them), else after them on the shared user.
     wall_clock = spec.lifetimes is not None and ctx.clock is not None and not ctx.clock.instant
     waiting: Future[MachineOutcome] | None = None
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kesk-{spec.name}-lifetimes")
     if wall_clock and ctx.factory is not None:
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"kesk-{spec.name}-lifetimes")
         waiting = pool.submit(contextvars.copy_context().run, _wait_out_lifetimes, _own(ctx, spec, "lifetimes"), spec)
+        pool.shutdown(wait=False)  # the wait runs on; its result is collected below
     if ctx.factory is not None:
         paths = table.covering_paths(table.initial, can, max_steps=spec.path_steps)
         units: list[Callable[[], MachineOutcome]] = [
@@ -540,7 +532,6 @@ def _run_all(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
     if wall_clock:
         timed = waiting.result() if waiting is not None else _wait_out_lifetimes(_own(ctx, spec, "lifetimes"), spec)
         _merge_lifetimes(merged, timed, spec)
-    pool.shutdown()
     skips = [outcome.skip for outcome in paths_outcomes if outcome.skip]
     if skips and len(skips) == len(paths_outcomes):
         merged.skip = skips[0]
@@ -564,6 +555,7 @@ def _run_all(ctx: CheckContext, spec: MachineSpec) -> MachineOutcome:
 
 
 def _own(ctx: CheckContext, spec: MachineSpec, unit: str) -> CheckContext:
+    """A unit's own context: random data from the seed and the unit's name, failures of its own."""
     return replace(ctx, rng=random.Random(f"{ctx.seed}:{spec.name}:{unit}"), failures=[])
 
 
@@ -651,8 +643,7 @@ def _run_shared_paths(
 
 
 def _run_path(ctx: CheckContext, spec: MachineSpec, unit: str, plan: Plan) -> MachineOutcome:
-    own = replace(ctx, rng=random.Random(f"{ctx.seed}:{spec.name}:{unit}"), failures=[])
-    return _run_machine(own, spec, 1, seed=_unit_seed(ctx, spec, unit), plan=plan)
+    return _run_machine(_own(ctx, spec, unit), spec, 1, seed=_unit_seed(ctx, spec, unit), plan=plan)
 
 
 def _walk_parts(ctx: CheckContext, spec: MachineSpec, examples: int) -> list[Callable[[], MachineOutcome]]:
@@ -668,8 +659,7 @@ def _walk_parts(ctx: CheckContext, spec: MachineSpec, examples: int) -> list[Cal
     sizes = [examples // parts + (1 if index < examples % parts else 0) for index in range(parts)]
 
     def part(index: int) -> MachineOutcome:
-        own = replace(ctx, rng=random.Random(f"{ctx.seed}:{spec.name}:{index}"), failures=[])
-        return _run_machine(own, spec, sizes[index], seed=_unit_seed(ctx, spec, str(index)))
+        return _run_machine(_own(ctx, spec, str(index)), spec, sizes[index], seed=_unit_seed(ctx, spec, str(index)))
 
     return [functools.partial(part, index) for index in range(parts)]
 

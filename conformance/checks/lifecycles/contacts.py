@@ -692,12 +692,6 @@ def judge_page_defaults(machine: Lifecycle, list_op: str, user: User) -> bool:
     return True
 
 
-def _reordered(new: tuple[str, dict[str, Any], str | None]) -> tuple[dict[str, Any], str, str | None]:
-    """A new value as :meth:`ContactLifecycle.add_contact` takes it: (payload, value, country)."""
-    value, payload, country = new
-    return payload, value, country
-
-
 def _ids(body: dict[str, Any]) -> list[Any]:
     return [item.get("id") for item in body.get("items", []) if isinstance(item, dict)]
 
@@ -855,7 +849,12 @@ class EmailLifecycle(ContactLifecycle):
         assert self.ctx.clock is not None
         ttl = self.ctx.limits.verification_token_ttl_s
         young = ttl - self.ctx.clock.margin_s(ttl)
-        expired, alive = (self.add_contact(*_reordered(self.new_value()), judge=False) for _ in range(2))
+
+        def added() -> Contact:
+            value, payload, country = self.new_value()
+            return self.add_contact(payload, value, country, judge=False)
+
+        expired, alive = added(), added()
 
         def still_alive() -> None:
             exchange = self.send_token(alive.id, alive.token or "000000")
